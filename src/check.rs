@@ -1,0 +1,242 @@
+//! `firepower-cloud-exporter check`: the checklist done once for a person in a hurry, or for a
+//! script with `--output json`. Exit 0 when every row succeeds, 1 when one fails, 2 when the
+//! configuration cannot be used.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::cli::{Cli, Command, OutputFormat};
+use crate::config::Config;
+use crate::diagnosis::{self, Reason, Row, RowStatus};
+use crate::probe::{Clients, OutcomeSink, Prober, TargetOutcome, format_unix};
+
+/// Exit code when a row fails.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code when the exporter could not run (bad configuration).
+pub const EXIT_UNUSABLE: u8 = 2;
+
+struct Discard;
+
+impl OutcomeSink for Discard {
+    fn record(&self, _outcome: &TargetOutcome) {}
+}
+
+/// Runs the `check` command.
+pub async fn main(cli: &Cli) -> ExitCode {
+    let (output, timeout) = match &cli.command {
+        Some(Command::Check { output, timeout }) => (*output, *timeout),
+        None => (OutputFormat::Text, Duration::from_secs(10)),
+    };
+    let config = match cli.source().load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: invalid configuration: {e}");
+            return ExitCode::from(EXIT_UNUSABLE);
+        }
+    };
+    let report = run(config, timeout).await;
+    let text = match output {
+        OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        OutputFormat::Text => {
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            render_text(&report, colour)
+        }
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    if report.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILURE)
+    }
+}
+
+/// What `check` found.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub source: String,
+    /// True when no row is in failure.
+    pub success: bool,
+    pub rows: Vec<Row>,
+    pub targets: Vec<TargetReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetReport {
+    pub name: String,
+    pub host: String,
+    pub service: &'static str,
+    pub success: bool,
+    pub reason: Reason,
+    pub remedy: &'static str,
+    #[serde(flatten)]
+    pub outcome: Arc<TargetOutcome>,
+}
+
+/// Probes every target once within `timeout`.
+pub async fn run(config: Config, timeout: Duration) -> Report {
+    let enabled = config.cloud_integration_enabled;
+    let source = config.source.clone();
+    let prober = Prober::new(
+        Arc::new(config),
+        Arc::new(Clients::default()),
+        Arc::new(Discard),
+    );
+    let outcomes: Vec<Arc<TargetOutcome>> = prober
+        .probe_all(Instant::now() + timeout)
+        .await
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect();
+    let refs: Vec<&TargetOutcome> = outcomes.iter().map(Arc::as_ref).collect();
+    let rows = diagnosis::rows(&refs, enabled);
+    let success = rows.iter().all(|r| r.status != RowStatus::Failure);
+    let targets = outcomes
+        .iter()
+        .map(|o| TargetReport {
+            name: o.target.name.clone(),
+            host: o.target.host.clone(),
+            service: o.target.service.as_str(),
+            success: o.success(),
+            reason: o.reason(),
+            remedy: o.reason().remedy(),
+            outcome: o.clone(),
+        })
+        .collect();
+    Report {
+        source,
+        success,
+        rows,
+        targets,
+    }
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn good(&self, t: &str) -> String {
+        self.wrap("32", t)
+    }
+    fn bad(&self, t: &str) -> String {
+        self.wrap("31;1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.wrap("2", t)
+    }
+}
+
+/// The report for a person: the FMC table first, then each target stage by stage.
+pub fn render_text(report: &Report, colour: bool) -> String {
+    let p = Paint { on: colour };
+    let mut out = String::new();
+    let _ = writeln!(out, "Threat Data Updates on Devices  ({})", report.source);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  {:<36} Status", "Data Update");
+    for row in &report.rows {
+        let status = match row.status {
+            RowStatus::Success => p.good(&format!("{:<8}", row.status.title())),
+            RowStatus::Failure => p.bad(&format!("{:<8}", row.status.title())),
+            RowStatus::Disabled => p.dim(&format!("{:<8}", row.status.title())),
+        };
+        let why = match (&row.decided_by, row.status) {
+            (_, RowStatus::Disabled) => format!("  {}", Reason::CloudIntegrationDisabled),
+            (Some(c), _) => format!(
+                "  {} at {} ({})",
+                c.reason,
+                c.target,
+                stage_name(c.stage.as_str(), c.port)
+            ),
+            (None, _) => String::new(),
+        };
+        let _ = writeln!(out, "  {:<36} {status}{why}", row.title);
+    }
+    for t in &report.targets {
+        let o = &t.outcome;
+        let _ = writeln!(out);
+        let verdict = if t.success {
+            p.good("OK")
+        } else {
+            p.bad(&format!("FAILURE: {}", t.reason))
+        };
+        let _ = writeln!(
+            out,
+            "{} ({}) [{}]  {verdict}  in {:.0} ms",
+            t.name,
+            t.host,
+            o.target.service.title(),
+            o.duration.as_secs_f64() * 1000.0
+        );
+        for s in &o.stages {
+            let name = stage_name(s.stage.as_str(), s.port);
+            let result = match s.reason {
+                Reason::Ok => p.good("ok"),
+                r if r.is_failure() => p.bad(r.as_str()),
+                r => p.dim(r.as_str()),
+            };
+            let took = if s.ran() {
+                format!("{:>8.1} ms", s.duration.as_secs_f64() * 1000.0)
+            } else {
+                format!("{:>11}", "")
+            };
+            let _ = writeln!(out, "  {name:<12} {result:<12} {took}  {}", s.detail);
+        }
+        if let Some(dns) = &o.dns {
+            let mut line = format!("  dns: resolver {}", dns.resolver);
+            if let Some(rcode) = &dns.rcode {
+                let _ = write!(line, ", {rcode}");
+            }
+            if !dns.cname_chain.is_empty() {
+                let _ = write!(line, ", CNAME {}", dns.cname_chain.join(" -> "));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(tls) = &o.tls {
+            let _ = writeln!(
+                out,
+                "  tls: {} {}, ALPN {}",
+                tls.version,
+                tls.cipher,
+                tls.alpn.as_deref().unwrap_or("none")
+            );
+            let _ = writeln!(out, "  tls: subject {}", tls.subject);
+            let _ = writeln!(out, "  tls: issuer  {}", tls.issuer);
+            if let Some(na) = tls.not_after {
+                let _ = writeln!(out, "  tls: expires {}", format_unix(na));
+            }
+            let _ = writeln!(out, "  tls: verify  {}", tls.verify);
+        }
+        if let Some(http) = &o.http {
+            let skew = http
+                .clock_skew_seconds
+                .map(|s| format!(", clock skew {s:+.0} s"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  http: status {}{skew}", http.status);
+        }
+        if !t.success {
+            let _ = writeln!(out, "  Reason: {}", t.reason.summary());
+            let _ = writeln!(out, "  Remedy: {}", t.remedy);
+        }
+    }
+    out
+}
+
+fn stage_name(stage: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("{stage}/{p}"),
+        None => stage.to_string(),
+    }
+}

@@ -1,0 +1,149 @@
+//! The command line: flags in the Prometheus exporter style (`--config.file`, `--web.listen-address`…)
+//! and the `check` command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Region, Source};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "firepower-cloud-exporter",
+    version,
+    about = "Prometheus exporter that runs the Firepower \"Cisco Cloud Configuration\" checklist (DNS, TCP 443/8989, TLS, HTTPS) and says why it fails"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// YAML configuration file; without it the embedded targets of --region are probed.
+    #[arg(long = "config.file", global = true, value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+
+    /// Cisco cloud region whose embedded targets are probed when the configuration lists none.
+    #[arg(long = "region", global = true, value_enum)]
+    pub region: Option<Region>,
+
+    /// Address to listen on; repeat for several (`:PORT` means every interface).
+    #[arg(
+        long = "web.listen-address",
+        default_value = ":10027",
+        value_name = "ADDR"
+    )]
+    pub listen_addresses: Vec<String>,
+
+    /// Path of the exporter's own metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        default_value = "/metrics",
+        value_name = "PATH"
+    )]
+    pub telemetry_path: String,
+
+    /// Subtracted from Prometheus' scrape timeout so the answer arrives in time.
+    #[arg(long = "probe.timeout-offset", default_value = "500ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub timeout_offset: Duration,
+
+    /// Only log messages at this level or above.
+    #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info, global = true)]
+    pub log_level: LogLevel,
+
+    /// Log line format.
+    #[arg(long = "log.format", value_enum, default_value_t = LogFormat::Logfmt, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe every target once, print what was found with the reason and remedy, and exit:
+    /// 0 when every row succeeds, 1 when one fails, 2 when the configuration is unusable.
+    Check {
+        /// `text` for a person, `json` for scripts.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+        /// How long the whole check may take.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+impl Cli {
+    /// What configuration to load.
+    pub fn source(&self) -> Source {
+        Source {
+            file: self.config_file.clone(),
+            region: self.region,
+        }
+    }
+}
+
+impl LogLevel {
+    pub fn as_filter(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_in_the_exporter_style() {
+        let cli = Cli::try_parse_from([
+            "firepower-cloud-exporter",
+            "--config.file=/etc/fce.yml",
+            "--web.listen-address=127.0.0.1:0",
+            "--web.listen-address=[::1]:10027",
+            "--log.format=json",
+        ])
+        .expect("parses");
+        assert_eq!(cli.config_file, Some(PathBuf::from("/etc/fce.yml")));
+        assert_eq!(cli.listen_addresses.len(), 2);
+        assert_eq!(cli.log_format, LogFormat::Json);
+        assert_eq!(cli.timeout_offset, Duration::from_millis(500));
+        let check = Cli::try_parse_from([
+            "firepower-cloud-exporter",
+            "check",
+            "--output",
+            "json",
+            "--region",
+            "eu",
+        ])
+        .expect("parses");
+        assert!(matches!(
+            check.command,
+            Some(Command::Check {
+                output: OutputFormat::Json,
+                ..
+            })
+        ));
+        assert_eq!(check.region, Some(Region::Eu));
+    }
+}

@@ -1,0 +1,182 @@
+//! The configuration file as written: serde structs that reject unknown fields and hold every value
+//! as the operator typed it. `super::validate` turns them into the typed model.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `us`, `eu` or `apjc`: which embedded target list to use when `targets` is absent.
+    pub region: Option<String>,
+    /// `enabled` (default) or `disabled`: cloud integration switched off on purpose.
+    pub cloud_integration: Option<String>,
+    /// How many targets may be probed at once, across all scrapes.
+    pub max_concurrent_probes: Option<usize>,
+    /// Settings every target inherits.
+    #[serde(default)]
+    pub defaults: RawSettings,
+    pub targets: Option<Vec<RawTarget>>,
+}
+
+/// Settings a target can set itself or inherit from `defaults`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub min_interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub max_clock_skew: Option<Duration>,
+    pub ip_preference: Option<IpPreference>,
+    pub dns: Option<RawDns>,
+    pub tls: Option<RawTls>,
+    pub http: Option<RawHttp>,
+    pub proxy: Option<RawProxy>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    /// `ip` or `ip:port`; absent or empty means the system resolver (`resolv_conf`).
+    pub servers: Option<Vec<String>>,
+    pub protocol: Option<DnsProtocol>,
+    /// The resolver file used when no servers are given.
+    pub resolv_conf: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub server_name: Option<String>,
+    pub ca_file: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub path: Option<String>,
+    pub expected_status: Option<Vec<u16>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    /// `http://[user[:password]@]host:port`; an empty string disables an inherited proxy.
+    pub url: Option<String>,
+    /// A file whose first line is the proxy password (keeps it out of the config file).
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub name: String,
+    pub host: String,
+    pub service: String,
+    pub checks: Option<Vec<Check>>,
+    pub tcp_ports: Option<Vec<u16>>,
+    pub tls_port: Option<u16>,
+    // The settings below mirror `RawSettings`: serde cannot deny unknown fields through `flatten`.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub min_interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub max_clock_skew: Option<Duration>,
+    pub ip_preference: Option<IpPreference>,
+    pub dns: Option<RawDns>,
+    pub tls: Option<RawTls>,
+    pub http: Option<RawHttp>,
+    pub proxy: Option<RawProxy>,
+}
+
+impl RawTarget {
+    /// The target's own settings, before inheritance.
+    pub fn settings(&self) -> RawSettings {
+        RawSettings {
+            timeout: self.timeout,
+            min_interval: self.min_interval,
+            max_clock_skew: self.max_clock_skew,
+            ip_preference: self.ip_preference,
+            dns: self.dns.clone(),
+            tls: self.tls.clone(),
+            http: self.http.clone(),
+            proxy: self.proxy.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    Dns,
+    Tcp,
+    Tls,
+    Http,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpPreference {
+    /// IPv4 first, IPv6 when the name has no A record.
+    #[default]
+    Ipv4,
+    /// IPv6 first, IPv4 when the name has no AAAA record.
+    Ipv6,
+    Ipv4Only,
+    Ipv6Only,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsProtocol {
+    #[default]
+    Udp,
+    Tcp,
+}
+
+impl RawSettings {
+    /// Field by field: what `self` sets wins, the rest comes from `parent`.
+    pub fn inherit(&self, parent: &RawSettings) -> RawSettings {
+        fn section<T: Clone>(
+            own: &Option<T>,
+            parent: &Option<T>,
+            merge: impl Fn(&T, &T) -> T,
+        ) -> Option<T> {
+            match (own, parent) {
+                (Some(o), Some(p)) => Some(merge(o, p)),
+                (Some(o), None) => Some(o.clone()),
+                (None, p) => p.clone(),
+            }
+        }
+        RawSettings {
+            timeout: self.timeout.or(parent.timeout),
+            min_interval: self.min_interval.or(parent.min_interval),
+            max_clock_skew: self.max_clock_skew.or(parent.max_clock_skew),
+            ip_preference: self.ip_preference.or(parent.ip_preference),
+            dns: section(&self.dns, &parent.dns, |o, p| RawDns {
+                servers: o.servers.clone().or_else(|| p.servers.clone()),
+                protocol: o.protocol.or(p.protocol),
+                resolv_conf: o.resolv_conf.clone().or_else(|| p.resolv_conf.clone()),
+            }),
+            tls: section(&self.tls, &parent.tls, |o, p| RawTls {
+                server_name: o.server_name.clone().or_else(|| p.server_name.clone()),
+                ca_file: o.ca_file.clone().or_else(|| p.ca_file.clone()),
+            }),
+            http: section(&self.http, &parent.http, |o, p| RawHttp {
+                path: o.path.clone().or_else(|| p.path.clone()),
+                expected_status: o
+                    .expected_status
+                    .clone()
+                    .or_else(|| p.expected_status.clone()),
+            }),
+            proxy: section(&self.proxy, &parent.proxy, |o, p| RawProxy {
+                url: o.url.clone().or_else(|| p.url.clone()),
+                password_file: o.password_file.clone().or_else(|| p.password_file.clone()),
+            }),
+        }
+    }
+}

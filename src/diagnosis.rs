@@ -1,0 +1,424 @@
+//! The vocabulary of diagnosis: probe stages, failure reasons with their remedies, the FMC health rows
+//! (services), and the rule that turns stage outcomes into one verdict per target and per row.
+//!
+//! The remedy table below is the only copy: metrics, the `check` command, the status page and the
+//! generated runbook table (`docs/reasons.md`) all read it.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::probe::TargetOutcome;
+
+/// One step of the manual checklist, in the order an engineer works through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// `nslookup`: does the name resolve?
+    Dns,
+    /// `telnet host port`: does a TCP connection open?
+    Tcp,
+    /// The HTTP CONNECT tunnel through a configured proxy.
+    Proxy,
+    /// The TLS handshake and certificate checks of `curl -v -k`.
+    Tls,
+    /// The HTTPS request itself.
+    Http,
+    /// The server's `Date` header against the local clock.
+    Clock,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [
+        Stage::Dns,
+        Stage::Tcp,
+        Stage::Proxy,
+        Stage::Tls,
+        Stage::Http,
+        Stage::Clock,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dns => "dns",
+            Stage::Tcp => "tcp",
+            Stage::Proxy => "proxy",
+            Stage::Tls => "tls",
+            Stage::Http => "http",
+            Stage::Clock => "clock",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! reasons {
+    ($( $variant:ident => $name:literal, $stage:expr, $summary:literal, $remedy:literal; )*) => {
+        /// Why a stage failed. The value set is fixed here: no label value ever comes from a peer.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Reason {
+            $( $variant, )*
+        }
+
+        impl Reason {
+            /// Every reason, in table order.
+            pub const ALL: &'static [Reason] = &[$( Reason::$variant, )*];
+
+            /// The label value, as it appears in metrics and JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Reason::$variant => $name, )* }
+            }
+
+            /// The stage this reason belongs to (`None` for reasons that are not a stage failure).
+            pub fn stage(self) -> Option<Stage> {
+                match self { $( Reason::$variant => $stage, )* }
+            }
+
+            /// One sentence saying what was observed.
+            pub fn summary(self) -> &'static str {
+                match self { $( Reason::$variant => $summary, )* }
+            }
+
+            /// The next step an engineer takes.
+            pub fn remedy(self) -> &'static str {
+                match self { $( Reason::$variant => $remedy, )* }
+            }
+
+            /// Parses a label value back into a reason.
+            pub fn from_name(name: &str) -> Option<Reason> {
+                match name { $( $name => Some(Reason::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+reasons! {
+    Ok => "ok", None,
+        "Every check passed.",
+        "Nothing to do.";
+    DnsNotConfigured => "dns_not_configured", Some(Stage::Dns),
+        "No DNS server is configured, so no cloud name can be resolved.",
+        "Configure DNS servers on the device's management interface (FTD/FMC CLI: `configure network dns servers <ip>`; check with `show network`), or set `dns.servers` for this exporter.";
+    DnsNxdomain => "dns_nxdomain", Some(Stage::Dns),
+        "The DNS server answered that the name does not exist (NXDOMAIN).",
+        "Check the name for typos and check the DNS server's forwarders: the Cisco cloud names exist publicly, so an internal DNS that answers NXDOMAIN is not forwarding them (split-horizon zone, filtering resolver).";
+    DnsServfail => "dns_servfail", Some(Stage::Dns),
+        "The DNS server failed to resolve the name (SERVFAIL).",
+        "The configured DNS server cannot reach its upstream or failed DNSSEC validation: check its forwarders and its own Internet access (`nslookup api-sse.cisco.com <dns-server>`).";
+    DnsRefused => "dns_refused", Some(Stage::Dns),
+        "The DNS server refused to answer (REFUSED).",
+        "The DNS server does not allow recursion for this host: allow the device's management address in its recursion ACL or configure a resolver that does.";
+    DnsTimeout => "dns_timeout", Some(Stage::Dns),
+        "No DNS server answered within the timeout.",
+        "Check that the configured DNS servers are up and that UDP and TCP port 53 to them is allowed from the management interface.";
+    DnsNoAnswer => "dns_no_answer", Some(Stage::Dns),
+        "The name exists but has no address of the requested family.",
+        "Check `ip_preference`: the name may have only IPv4 (A) or only IPv6 (AAAA) records; otherwise check the DNS server's filtering.";
+    DnsError => "dns_error", Some(Stage::Dns),
+        "The DNS exchange failed (malformed answer or transport error).",
+        "Capture the DNS traffic (`tcpdump port 53`): a middlebox or a broken resolver is answering with malformed data.";
+    TcpRefused => "tcp_refused", Some(Stage::Tcp),
+        "The connection was actively refused (RST or ICMP reject).",
+        "A firewall or the peer rejects this port: allow outbound TCP to the Cisco cloud on this port (443, and 8989 for api-sse.cisco.com) on every firewall in the path.";
+    TcpTimeout => "tcp_timeout", Some(Stage::Tcp),
+        "The connection attempt got no answer (packets silently dropped).",
+        "A firewall silently drops this port: allow outbound TCP to the Cisco cloud on this port (443, and 8989/tcp for api-sse.cisco.com) and check the route and NAT for the management network.";
+    TcpUnreachable => "tcp_unreachable", Some(Stage::Tcp),
+        "The network or host is unreachable from here.",
+        "The host has no route to the destination: check the default gateway and routing of the management interface.";
+    TcpError => "tcp_error", Some(Stage::Tcp),
+        "The connection failed for another reason.",
+        "Read the detail of this failure (`check` or the status page) and test with `telnet <host> <port>` from the same network.";
+    ProxyUnreachable => "proxy_unreachable", Some(Stage::Proxy),
+        "The configured HTTP proxy could not be reached.",
+        "Check the proxy address and port (FMC: System > Configuration > HTTP Proxy) and that the proxy is up and reachable from the management network.";
+    ProxyTimeout => "proxy_timeout", Some(Stage::Proxy),
+        "The proxy did not complete the CONNECT exchange within the timeout.",
+        "The proxy accepts connections but does not answer: check its health and its own upstream connectivity.";
+    ProxyAuthRequired => "proxy_auth_required", Some(Stage::Proxy),
+        "The proxy demands authentication (HTTP 407) and the configured credentials were missing or rejected.",
+        "Set the proxy user and password (FMC uses Digest authentication; NTLM is not supported) and check them with `curl -x http://user@proxy:port https://api-sse.cisco.com`.";
+    ProxyConnectRefused => "proxy_connect_refused", Some(Stage::Proxy),
+        "The proxy refused the CONNECT request by policy.",
+        "Allow CONNECT to the Cisco cloud names on ports 443 and 8989 in the proxy's policy (see Cisco bug CSCvs05084: a proxy breaks the cloud configuration).";
+    ProxyUpstreamFailed => "proxy_upstream_failed", Some(Stage::Proxy),
+        "The proxy could not reach the Cisco host itself (502, 503 or 504 to CONNECT).",
+        "The proxy's own path to the Internet fails for this host: check the proxy's DNS and outbound firewall rules.";
+    ProxyFailed => "proxy_failed", Some(Stage::Proxy),
+        "The proxy closed the connection or answered something that is not HTTP.",
+        "Check that the configured address is an HTTP proxy that supports CONNECT (not a SOCKS or transparent proxy) and read its logs.";
+    TlsTimeout => "tls_timeout", Some(Stage::Tls),
+        "The TLS handshake did not complete within the timeout (the server accepted but never answered).",
+        "Something in the path accepts TCP but stalls TLS (IPS, TLS inspection, broken MTU): test with `curl -v -k https://<host>` and check for MSS/MTU issues.";
+    TlsHandshakeFailed => "tls_handshake_failed", Some(Stage::Tls),
+        "The TLS handshake failed (protocol error, alert or reset).",
+        "Compare `curl -v -k https://<host>` from this network and from outside: a middlebox is interfering with TLS or forcing an unsupported protocol version.";
+    TlsCertUntrusted => "tls_cert_untrusted", Some(Stage::Tls),
+        "The certificate chain does not lead to a trusted root; the issuer shown is who really answered.",
+        "If the issuer is not a public CA, TLS inspection is decrypting this traffic: exempt the Cisco cloud hosts from decryption (Cisco requires it); otherwise add the CA with `tls.ca_file` only if the inspection is intended.";
+    TlsCertExpired => "tls_cert_expired", Some(Stage::Tls),
+        "The presented certificate has expired.",
+        "If the device clock is right, something in the path presents a stale certificate (TLS inspection appliance): renew its certificate or exempt the Cisco hosts; otherwise fix the clock (NTP).";
+    TlsHostnameMismatch => "tls_hostname_mismatch", Some(Stage::Tls),
+        "The certificate is not valid for the name that was asked for.",
+        "A different server answered (DNS points elsewhere, captive portal or TLS inspection): check what the name resolves to and the certificate subject.";
+    TlsCertInvalid => "tls_cert_invalid", Some(Stage::Tls),
+        "The certificate is malformed, revoked or not usable for TLS servers.",
+        "Read the certificate details (`openssl s_client -connect <host>:443 -servername <host>`) and report the presenting party.";
+    HttpTimeout => "http_timeout", Some(Stage::Http),
+        "The HTTPS request got no response within the timeout.",
+        "The TLS session works but the request stalls: check proxies or inspection devices that hold HTTP requests.";
+    HttpUnexpectedStatus => "http_unexpected_status", Some(Stage::Http),
+        "The server answered with a status code that was not expected (a healthy path to api-sse.cisco.com answers 403).",
+        "A status other than the expected one usually comes from a proxy, captive portal or block page: read the response with `curl -v -k https://<host>`.";
+    HttpInvalidResponse => "http_invalid_response", Some(Stage::Http),
+        "The server's answer was not valid HTTP or the connection closed mid-response.",
+        "Something between here and the Cisco cloud is rewriting or cutting the HTTPS session: look for TLS inspection or an IPS.";
+    ClockSkew => "clock_skew", Some(Stage::Clock),
+        "The local clock and the server's clock differ by more than the allowed skew.",
+        "Fix time synchronisation (NTP) on this host and on the device: certificate and token checks fail with a skewed clock.";
+    Skipped => "skipped", None,
+        "This check did not run because an earlier stage failed.",
+        "Fix the earlier failing stage first.";
+    BudgetExhausted => "budget_exhausted", None,
+        "The scrape's time budget ran out before this check could run.",
+        "Raise the scrape timeout, lower the number of targets per scrape or raise `max_concurrent_probes`.";
+    CloudIntegrationDisabled => "cloud_integration_disabled", None,
+        "Cloud integration is disabled on purpose; the device reports a failure for this row, as expected.",
+        "Nothing to do, or enable the cloud integration and set `cloud_integration: enabled` here.";
+}
+
+impl Reason {
+    /// A real failure: not success, and not a stage that simply did not run.
+    pub fn is_failure(self) -> bool {
+        !matches!(
+            self,
+            Reason::Ok | Reason::Skipped | Reason::CloudIntegrationDisabled
+        )
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The rows of the FMC "Threat Data Updates on Devices" table that depend on the Cisco cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    CiscoCloudConfiguration,
+    AmpCloudLookups,
+    AmpDynamicAnalysis,
+    LocalMalwareAnalysisSignatures,
+}
+
+impl Service {
+    pub const ALL: [Service; 4] = [
+        Service::CiscoCloudConfiguration,
+        Service::AmpCloudLookups,
+        Service::AmpDynamicAnalysis,
+        Service::LocalMalwareAnalysisSignatures,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::CiscoCloudConfiguration => "cisco_cloud_configuration",
+            Service::AmpCloudLookups => "amp_cloud_lookups",
+            Service::AmpDynamicAnalysis => "amp_dynamic_analysis",
+            Service::LocalMalwareAnalysisSignatures => "local_malware_analysis_signatures",
+        }
+    }
+
+    /// The row as the FMC health table names it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Service::CiscoCloudConfiguration => "Cisco Cloud Configuration",
+            Service::AmpCloudLookups => "AMP Cloud Lookups",
+            Service::AmpDynamicAnalysis => "AMP Dynamic Analysis",
+            Service::LocalMalwareAnalysisSignatures => "Local Malware Analysis Signatures",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Service> {
+        Service::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where in the checklist a failure sits: the lowest rank is *the* reason. DNS not configured comes
+/// before any other name-resolution failure, then TCP, proxy, TLS, HTTP and the clock.
+pub fn checklist_rank(stage: Stage, reason: Reason) -> u8 {
+    match (stage, reason) {
+        (_, Reason::DnsNotConfigured) => 0,
+        (Stage::Dns, _) => 1,
+        (Stage::Tcp, _) => 2,
+        (Stage::Proxy, _) => 3,
+        (Stage::Tls, _) => 4,
+        (Stage::Http, _) => 5,
+        (Stage::Clock, _) => 6,
+    }
+}
+
+/// The status of one FMC row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowStatus {
+    Success,
+    Failure,
+    Disabled,
+}
+
+impl RowStatus {
+    pub const ALL: [RowStatus; 3] = [RowStatus::Success, RowStatus::Failure, RowStatus::Disabled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Success => "success",
+            RowStatus::Failure => "failure",
+            RowStatus::Disabled => "disabled",
+        }
+    }
+
+    /// As the FMC table shows it.
+    pub fn title(self) -> &'static str {
+        match self {
+            RowStatus::Success => "Success",
+            RowStatus::Failure => "Failure",
+            RowStatus::Disabled => "Disabled",
+        }
+    }
+}
+
+/// One FMC row, decided from its targets' outcomes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub service: Service,
+    pub title: &'static str,
+    pub status: RowStatus,
+    /// The target and stage whose failure decides the row (the earliest in the checklist).
+    pub decided_by: Option<RowCause>,
+    /// How many targets the row was decided from.
+    pub targets: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowCause {
+    pub target: String,
+    pub stage: Stage,
+    pub port: Option<u16>,
+    pub reason: Reason,
+    pub remedy: &'static str,
+    pub detail: String,
+}
+
+/// The FMC rows for these outcomes, in table order. Only rows with at least one target appear. With
+/// cloud integration disabled every row reports `Disabled` instead of its failure.
+pub fn rows(outcomes: &[&TargetOutcome], cloud_integration_enabled: bool) -> Vec<Row> {
+    Service::ALL
+        .into_iter()
+        .filter_map(|service| {
+            let members: Vec<&TargetOutcome> = outcomes
+                .iter()
+                .copied()
+                .filter(|o| o.target.service == service)
+                .collect();
+            if members.is_empty() {
+                return None;
+            }
+            let decided_by = members
+                .iter()
+                .filter_map(|o| o.verdict().map(|stage| (o, stage)))
+                .min_by_key(|(_, s)| checklist_rank(s.stage, s.reason))
+                .map(|(o, s)| RowCause {
+                    target: o.target.name.clone(),
+                    stage: s.stage,
+                    port: s.port,
+                    reason: s.reason,
+                    remedy: s.reason.remedy(),
+                    detail: s.detail.clone(),
+                });
+            let status = match (&decided_by, cloud_integration_enabled) {
+                (_, false) => RowStatus::Disabled,
+                (None, true) => RowStatus::Success,
+                (Some(_), true) => RowStatus::Failure,
+            };
+            Some(Row {
+                service,
+                title: service.title(),
+                status,
+                decided_by,
+                targets: members.len(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_names_are_unique_snake_case_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for &reason in Reason::ALL {
+            let name = reason.as_str();
+            assert!(seen.insert(name), "duplicate reason {name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name} is not snake_case"
+            );
+            assert_eq!(Reason::from_name(name), Some(reason));
+            assert!(!reason.summary().is_empty() && !reason.remedy().is_empty());
+        }
+    }
+
+    #[test]
+    fn reason_stage_matches_its_prefix() {
+        for &reason in Reason::ALL {
+            if let Some(stage) = reason.stage() {
+                assert!(
+                    reason.as_str().starts_with(stage.as_str()),
+                    "{reason} belongs to {stage}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn checklist_puts_missing_dns_first_and_clock_last() {
+        let dns_missing = checklist_rank(Stage::Dns, Reason::DnsNotConfigured);
+        let nx = checklist_rank(Stage::Dns, Reason::DnsNxdomain);
+        let tcp = checklist_rank(Stage::Tcp, Reason::TcpTimeout);
+        let proxy = checklist_rank(Stage::Proxy, Reason::ProxyAuthRequired);
+        let tls = checklist_rank(Stage::Tls, Reason::TlsCertUntrusted);
+        let http = checklist_rank(Stage::Http, Reason::HttpUnexpectedStatus);
+        let clock = checklist_rank(Stage::Clock, Reason::ClockSkew);
+        assert!(dns_missing < nx && nx < tcp && tcp < proxy && proxy < tls);
+        assert!(tls < http && http < clock);
+    }
+
+    #[test]
+    fn services_round_trip() {
+        for service in Service::ALL {
+            assert_eq!(Service::from_name(service.as_str()), Some(service));
+        }
+    }
+}

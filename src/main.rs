@@ -1,0 +1,115 @@
+//! The binary: parse flags, set up logging, then serve (or run `check` once).
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use firepower_cloud_exporter::cli::{Cli, Command, LogFormat};
+use firepower_cloud_exporter::{AppState, WebOptions, bind, run};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match &cli.command {
+        Some(Command::Check { .. }) => {
+            runtime.block_on(firepower_cloud_exporter::check::main(&cli))
+        }
+        None => match runtime.block_on(serve(cli)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e:#}");
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
+    let source = cli.source();
+    let config = source.load().context("invalid configuration")?;
+    tracing::info!(
+        source = %config.source,
+        targets = config.targets.len(),
+        version = env!("CARGO_PKG_VERSION"),
+        "starting firepower-cloud-exporter"
+    );
+    let mut listeners = Vec::new();
+    for address in &cli.listen_addresses {
+        let listener = bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        tracing::info!(address = %listener.local_addr()?, "listening");
+        listeners.push(listener);
+    }
+    let options = WebOptions {
+        telemetry_path: cli.telemetry_path.clone(),
+        timeout_offset: cli.timeout_offset,
+    };
+    let state = AppState::new(config, source, options);
+    let reloader = state.clone();
+    tokio::spawn(async move {
+        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hangup.recv().await.is_some() {
+            let _ = reloader.reload().await;
+        }
+    });
+    run(state, listeners, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight scrapes");
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{},hickory=warn,rustls=warn",
+        cli.log_level.as_filter()
+    ));
+    let registry = tracing_subscriber::registry().with(filter);
+    match cli.log_format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+        LogFormat::Logfmt => registry
+            .with(
+                tracing_logfmt::builder()
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+    }
+}

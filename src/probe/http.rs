@@ -1,0 +1,121 @@
+//! The request `curl -k https://host/` makes, over the connection the TLS step opened: the status
+//! code, and the server's `Date` against the local clock.
+
+use std::time::SystemTime;
+
+use http_body_util::Empty;
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, DATE, HOST, USER_AGENT};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, timeout_at};
+
+use crate::diagnosis::Reason;
+
+/// The user agent every probe sends.
+pub const USER_AGENT_VALUE: &str = concat!("firepower-cloud-exporter/", env!("CARGO_PKG_VERSION"));
+
+/// What the response showed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HttpFacts {
+    pub status: u16,
+    /// Server `Date` minus the local clock, in seconds (positive: the local clock is behind).
+    pub clock_skew_seconds: Option<f64>,
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpFailure {
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// Sends `GET path` with `Host: host` on `stream` and reads the response head before `deadline`.
+pub async fn get<S>(
+    stream: S,
+    host: &str,
+    path: &str,
+    deadline: Instant,
+) -> Result<HttpFacts, HttpFailure>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let timed_out = || HttpFailure {
+        reason: Reason::HttpTimeout,
+        detail: format!("GET {path}: no response before the deadline"),
+    };
+    let invalid = |e: hyper::Error| HttpFailure {
+        reason: Reason::HttpInvalidResponse,
+        detail: format!("GET {path}: {e}"),
+    };
+    let (mut sender, conn) = timeout_at(
+        deadline,
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| timed_out())?
+    .map_err(invalid)?;
+    // The connection task ends when the response is read and the sender dropped, or at the deadline.
+    tokio::spawn(async move {
+        let _ = timeout_at(deadline, conn).await;
+    });
+    let request = Request::get(path)
+        .header(HOST, host)
+        .header(USER_AGENT, USER_AGENT_VALUE)
+        .header(ACCEPT, "*/*")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| HttpFailure {
+            reason: Reason::HttpInvalidResponse,
+            detail: format!("GET {path}: cannot build the request: {e}"),
+        })?;
+    let response = timeout_at(deadline, sender.send_request(request))
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(invalid)?;
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    Ok(HttpFacts {
+        status: response.status().as_u16(),
+        clock_skew_seconds: header(DATE).and_then(|d| skew_seconds(&d, SystemTime::now())),
+        server: header(hyper::header::SERVER).map(|s| s.chars().take(64).collect()),
+    })
+}
+
+/// Parses an HTTP date and returns `date - now` in seconds.
+pub fn skew_seconds(date: &str, now: SystemTime) -> Option<f64> {
+    let server = httpdate::parse_http_date(date).ok()?;
+    Some(match server.duration_since(now) {
+        Ok(ahead) => ahead.as_secs_f64(),
+        Err(behind) => -behind.duration().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn skew_is_signed() {
+        let now = httpdate::parse_http_date("Wed, 30 Dec 2020 21:41:15 GMT").expect("date");
+        assert_eq!(
+            skew_seconds("Wed, 30 Dec 2020 21:43:15 GMT", now),
+            Some(120.0)
+        );
+        assert_eq!(
+            skew_seconds("Wed, 30 Dec 2020 21:40:15 GMT", now),
+            Some(-60.0)
+        );
+        assert_eq!(skew_seconds("yesterday", now), None);
+        let later = now + Duration::from_millis(500);
+        let skew = skew_seconds("Wed, 30 Dec 2020 21:41:15 GMT", later).expect("parses");
+        assert!((skew + 0.5).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,234 @@
+//! The HTTP CONNECT tunnel through the proxy a Firepower device is configured with (Cisco bug
+//! CSCvs05084: a proxy breaks the cloud configuration). Answers a `407` challenge with Basic or
+//! Digest credentials, and tells an unreachable proxy from a refusal by policy and from a proxy that
+//! cannot reach the Cisco host itself. The password is used for the exchange and never printed.
+
+use base64::Engine;
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use hyper::header::{HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, USER_AGENT};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::time::{Instant, timeout_at};
+
+use super::http::USER_AGENT_VALUE;
+use super::tcp;
+use crate::config::{Credentials, ProxySpec};
+use crate::diagnosis::Reason;
+
+/// The tunnel: a byte stream to `host:port` through the proxy.
+pub type Tunnel = TokioIo<hyper::upgrade::Upgraded>;
+
+#[derive(Debug, Clone)]
+pub struct ProxyFailure {
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// Opens a CONNECT tunnel to `host:port` through `proxy` before `deadline`.
+pub async fn connect(
+    proxy: &ProxySpec,
+    host: &str,
+    port: u16,
+    deadline: Instant,
+) -> Result<Tunnel, ProxyFailure> {
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    match attempt(proxy, &authority, None, deadline).await? {
+        Attempt::Open(tunnel) => Ok(tunnel),
+        Attempt::Challenge(challenge) => {
+            let Some(credentials) = &proxy.credentials else {
+                return Err(auth_required(
+                    proxy,
+                    "the proxy requires authentication and no credentials are configured",
+                ));
+            };
+            let authorization = answer(&challenge, credentials, &authority)
+                .ok_or_else(|| auth_required(proxy, "the proxy asks for an authentication scheme other than Basic or Digest (NTLM is not supported)"))?;
+            match attempt(proxy, &authority, Some(authorization), deadline).await? {
+                Attempt::Open(tunnel) => Ok(tunnel),
+                Attempt::Challenge(_) => Err(auth_required(
+                    proxy,
+                    &format!(
+                        "the proxy rejected the credentials of user `{}`",
+                        credentials.user
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+fn auth_required(proxy: &ProxySpec, why: &str) -> ProxyFailure {
+    ProxyFailure {
+        reason: Reason::ProxyAuthRequired,
+        detail: format!("proxy {proxy}: 407 Proxy Authentication Required: {why}"),
+    }
+}
+
+enum Attempt {
+    Open(Tunnel),
+    /// A 407 with its `Proxy-Authenticate` challenges.
+    Challenge(Vec<String>),
+}
+
+async fn attempt(
+    proxy: &ProxySpec,
+    authority: &str,
+    authorization: Option<String>,
+    deadline: Instant,
+) -> Result<Attempt, ProxyFailure> {
+    let fail = |reason, detail: String| ProxyFailure {
+        reason,
+        detail: format!("proxy {proxy}: {detail}"),
+    };
+    let addr = tokio::time::timeout_at(
+        deadline,
+        tokio::net::lookup_host((proxy.host.as_str(), proxy.port)),
+    )
+    .await
+    .map_err(|_| {
+        fail(
+            Reason::ProxyUnreachable,
+            "resolving the proxy name timed out".into(),
+        )
+    })?
+    .map_err(|e| {
+        fail(
+            Reason::ProxyUnreachable,
+            format!("cannot resolve the proxy name: {e}"),
+        )
+    })?
+    .next()
+    .ok_or_else(|| {
+        fail(
+            Reason::ProxyUnreachable,
+            "the proxy name has no address".into(),
+        )
+    })?;
+    let stream = tcp::connect(addr, deadline)
+        .await
+        .map_err(|f| fail(Reason::ProxyUnreachable, f.detail))?;
+    let (mut sender, conn) = timeout_at(
+        deadline,
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| {
+        fail(
+            Reason::ProxyTimeout,
+            "no answer to CONNECT before the deadline".into(),
+        )
+    })?
+    .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT failed: {e}")))?;
+    tokio::spawn(async move {
+        let _ = timeout_at(deadline, conn.with_upgrades()).await;
+    });
+    let mut request = Request::connect(authority)
+        .header(HOST, authority)
+        .header(USER_AGENT, USER_AGENT_VALUE);
+    if let Some(value) = authorization {
+        request = request.header(PROXY_AUTHORIZATION, value);
+    }
+    let request = request.body(Empty::<Bytes>::new()).map_err(|e| {
+        fail(
+            Reason::ProxyFailed,
+            format!("cannot build the CONNECT request: {e}"),
+        )
+    })?;
+    let response = timeout_at(deadline, sender.send_request(request))
+        .await
+        .map_err(|_| {
+            fail(
+                Reason::ProxyTimeout,
+                "no answer to CONNECT before the deadline".into(),
+            )
+        })?
+        .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT {authority}: {e}")))?;
+    let status = response.status();
+    if status.is_success() {
+        let upgraded = timeout_at(deadline, hyper::upgrade::on(response))
+            .await
+            .map_err(|_| {
+                fail(
+                    Reason::ProxyTimeout,
+                    "tunnel not ready before the deadline".into(),
+                )
+            })?
+            .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT {authority}: {e}")))?;
+        return Ok(Attempt::Open(TokioIo::new(upgraded)));
+    }
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        let challenges = response
+            .headers()
+            .get_all(PROXY_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        return Ok(Attempt::Challenge(challenges));
+    }
+    let reason = match status.as_u16() {
+        502..=504 => Reason::ProxyUpstreamFailed,
+        400..=499 => Reason::ProxyConnectRefused,
+        _ => Reason::ProxyFailed,
+    };
+    Err(fail(
+        reason,
+        format!("CONNECT {authority} answered {status}"),
+    ))
+}
+
+/// The `Proxy-Authorization` value answering one of `challenges`, Digest preferred.
+fn answer(challenges: &[String], credentials: &Credentials, authority: &str) -> Option<String> {
+    let scheme = |c: &str, name: &str| {
+        c.trim_start()
+            .get(..name.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(name))
+    };
+    if let Some(challenge) = challenges.iter().find(|c| scheme(c, "digest")) {
+        let mut prompt = digest_auth::parse(challenge).ok()?;
+        let context = digest_auth::AuthContext::new_with_method(
+            credentials.user.as_str(),
+            credentials.password(),
+            authority,
+            Option::<&[u8]>::None,
+            digest_auth::HttpMethod::CONNECT,
+        );
+        return prompt.respond(&context).ok().map(|h| h.to_header_string());
+    }
+    if challenges.iter().any(|c| scheme(c, "basic")) {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            credentials.user,
+            credentials.password()
+        ));
+        return Some(format!("Basic {token}"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_digest_before_basic_and_refuses_ntlm() {
+        let creds = Credentials::new("fmc".into(), "pw".into());
+        let basic = answer(&["Basic realm=\"x\"".into()], &creds, "h:443").expect("basic");
+        assert_eq!(basic, "Basic Zm1jOnB3");
+        let both = [
+            "Basic realm=\"x\"".to_string(),
+            "Digest realm=\"x\", nonce=\"abc\", qop=\"auth\"".to_string(),
+        ];
+        let digest = answer(&both, &creds, "h:443").expect("digest");
+        assert!(
+            digest.starts_with("Digest ") && digest.contains("username=\"fmc\""),
+            "{digest}"
+        );
+        assert!(!digest.contains("pw\""), "{digest}");
+        assert_eq!(answer(&["NTLM".into()], &creds, "h:443"), None);
+    }
+}

@@ -1,0 +1,78 @@
+//! The `telnet host port` step: open a TCP connection and tell a refusal from a silent drop.
+
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+
+use crate::diagnosis::Reason;
+
+/// A failed connection attempt.
+#[derive(Debug, Clone)]
+pub struct TcpFailure {
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// Connects to `addr` before `deadline`.
+pub async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, TcpFailure> {
+    match timeout_at(deadline, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => {
+            // Probes exchange a few small messages: do not let Nagle delay them.
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+        Ok(Err(err)) => Err(TcpFailure {
+            reason: classify(&err),
+            detail: format!("connect to {addr}: {err}"),
+        }),
+        Err(_) => Err(TcpFailure {
+            reason: Reason::TcpTimeout,
+            detail: format!("connect to {addr}: no answer before the deadline"),
+        }),
+    }
+}
+
+/// Maps a connect error to a reason.
+pub fn classify(err: &io::Error) -> Reason {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => Reason::TcpRefused,
+        io::ErrorKind::TimedOut => Reason::TcpTimeout,
+        io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::AddrNotAvailable => Reason::TcpUnreachable,
+        _ => Reason::TcpError,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_closed_port_is_refused() {
+        // Bind then drop: the port is free and nothing listens on it.
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr")
+        };
+        let err = connect(addr, Instant::now() + Duration::from_secs(2))
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(err.reason, Reason::TcpRefused);
+        assert!(err.detail.contains(&addr.to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_listening_port_connects() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        connect(addr, Instant::now() + Duration::from_secs(2))
+            .await
+            .expect("connects");
+    }
+}

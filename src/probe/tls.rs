@@ -1,0 +1,301 @@
+//! The TLS part of `curl -v -k`: complete the handshake whatever the certificate, then verify the
+//! chain separately so a failure says *why* (untrusted, expired, wrong name) and shows who presented
+//! it. A TLS-inspecting middlebox shows up here as an untrusted chain with its own issuer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, timeout_at};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::config::TlsCheck;
+use crate::diagnosis::Reason;
+
+/// What the handshake showed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TlsFacts {
+    pub version: String,
+    pub cipher: String,
+    pub alpn: Option<String>,
+    pub subject: String,
+    pub issuer: String,
+    /// The earliest `notAfter` of the presented chain, as Unix seconds.
+    pub not_after: Option<i64>,
+    /// `ok`, or the reason verification failed.
+    pub verify: String,
+    /// The verifier's message when verification failed.
+    pub verify_detail: Option<String>,
+    pub chain_length: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFailure {
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// A client configuration and the verifier used after the handshake; shared by every target with
+/// the same extra trust anchors.
+pub struct TlsClient {
+    connector: TlsConnector,
+    verifier: Arc<WebPkiServerVerifier>,
+}
+
+/// The shared TLS clients, keyed by extra roots.
+#[derive(Default)]
+pub struct TlsClients {
+    clients: Mutex<HashMap<Vec<CertificateDer<'static>>, Arc<TlsClient>>>,
+}
+
+impl TlsClients {
+    /// The client for `check`, built on first use.
+    pub fn get(&self, check: &TlsCheck) -> Result<Arc<TlsClient>, TlsFailure> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&check.extra_roots) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(TlsClient::new(&check.extra_roots)?);
+        clients.insert(check.extra_roots.clone(), client.clone());
+        Ok(client)
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+impl TlsClient {
+    fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, TlsFailure> {
+        let setup = |e: &dyn std::fmt::Display| TlsFailure {
+            reason: Reason::TlsHandshakeFailed,
+            detail: format!("TLS client setup: {e}"),
+        };
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in extra_roots {
+            roots.add(cert.clone()).map_err(|e| setup(&e))?;
+        }
+        let provider = provider();
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| setup(&e))?;
+        let mut config = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| setup(&e))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyChain { provider }))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.resumption = rustls::client::Resumption::disabled();
+        Ok(TlsClient {
+            connector: TlsConnector::from(Arc::new(config)),
+            verifier,
+        })
+    }
+
+    /// Runs the handshake on `stream` before `deadline`. A chain that does not verify still yields
+    /// a stream and facts (like `curl -k`); `verified` says whether it did.
+    pub async fn handshake<S>(
+        &self,
+        stream: S,
+        server_name: &ServerName<'static>,
+        deadline: Instant,
+    ) -> Result<(TlsStream<S>, TlsFacts, Result<(), TlsFailure>), TlsFailure>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let tls = match timeout_at(
+            deadline,
+            self.connector.connect(server_name.clone(), stream),
+        )
+        .await
+        {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(err)) => {
+                return Err(TlsFailure {
+                    reason: Reason::TlsHandshakeFailed,
+                    detail: format!("handshake with {}: {err}", server_name.to_str()),
+                });
+            }
+            Err(_) => {
+                return Err(TlsFailure {
+                    reason: Reason::TlsTimeout,
+                    detail: format!(
+                        "handshake with {}: no answer before the deadline",
+                        server_name.to_str()
+                    ),
+                });
+            }
+        };
+        let (_, conn) = tls.get_ref();
+        let mut facts = TlsFacts {
+            version: conn
+                .protocol_version()
+                .map(|v| version_name(v).to_string())
+                .unwrap_or_default(),
+            cipher: conn
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default(),
+            alpn: conn
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            ..TlsFacts::default()
+        };
+        let chain = conn.peer_certificates().unwrap_or(&[]);
+        facts.chain_length = chain.len();
+        describe_chain(chain, &mut facts);
+        let verified = match chain.split_first() {
+            None => Err(TlsFailure {
+                reason: Reason::TlsCertInvalid,
+                detail: "the server presented no certificate".into(),
+            }),
+            Some((leaf, intermediates)) => self
+                .verifier
+                .verify_server_cert(leaf, intermediates, server_name, &[], UnixTime::now())
+                .map(|_| ())
+                .map_err(|err| TlsFailure {
+                    reason: classify_verify_error(&err),
+                    detail: format!("certificate verification failed: {err}"),
+                }),
+        };
+        match &verified {
+            Ok(()) => facts.verify = "ok".into(),
+            Err(f) => {
+                facts.verify = f.reason.as_str().into();
+                facts.verify_detail = Some(f.detail.clone());
+            }
+        }
+        Ok((tls, facts, verified))
+    }
+}
+
+fn version_name(v: rustls::ProtocolVersion) -> &'static str {
+    match v {
+        rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2",
+        rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3",
+        _ => "other",
+    }
+}
+
+/// Leaf subject and issuer, and the earliest expiry in the chain. A certificate that does not
+/// parse leaves those facts empty rather than failing the probe.
+fn describe_chain(chain: &[CertificateDer<'_>], facts: &mut TlsFacts) {
+    for (i, der) in chain.iter().enumerate() {
+        let Ok((_, cert)) = x509_parser::parse_x509_certificate(der.as_ref()) else {
+            continue;
+        };
+        if i == 0 {
+            facts.subject = cert.subject().to_string();
+            facts.issuer = cert.issuer().to_string();
+        }
+        let not_after = cert.validity().not_after.timestamp();
+        facts.not_after = Some(facts.not_after.map_or(not_after, |t| t.min(not_after)));
+    }
+}
+
+/// Maps a verification error to a reason.
+pub fn classify_verify_error(err: &rustls::Error) -> Reason {
+    match err {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                Reason::TlsCertExpired
+            }
+            CertificateError::UnknownIssuer => Reason::TlsCertUntrusted,
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                Reason::TlsHostnameMismatch
+            }
+            _ => Reason::TlsCertInvalid,
+        },
+        _ => Reason::TlsCertInvalid,
+    }
+}
+
+/// Accepts any chain during the handshake (the chain is verified afterwards, see
+/// [`TlsClient::handshake`]) but still checks the handshake signatures properly.
+#[derive(Debug)]
+struct AcceptAnyChain {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyChain {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_errors_map_to_reasons() {
+        let cases = [
+            (CertificateError::Expired, Reason::TlsCertExpired),
+            (CertificateError::UnknownIssuer, Reason::TlsCertUntrusted),
+            (
+                CertificateError::NotValidForName,
+                Reason::TlsHostnameMismatch,
+            ),
+            (CertificateError::BadEncoding, Reason::TlsCertInvalid),
+        ];
+        for (err, reason) in cases {
+            assert_eq!(
+                classify_verify_error(&rustls::Error::InvalidCertificate(err)),
+                reason
+            );
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Integration tests: the exporter against real DNS, TCP, TLS, HTTP servers and proxies on loopback.
+
+mod util;
+
+mod probes;
+mod service;
+
+use std::net::IpAddr;
+
+use util::{Answer, Behaviour, DnsServer, Pki, TlsServer, servers};
+
+/// A loopback "Internet": a DNS server, a CA the exporter trusts, and helpers to build targets.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub dns: DnsServer,
+    pub pki: Pki,
+}
+
+pub const LOOPBACK: [u8; 4] = [127, 0, 0, 1];
+
+impl World {
+    pub async fn new() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dns = DnsServer::start().await;
+        let pki = Pki::new(dir.path(), "Test Root CA");
+        World { dir, dns, pki }
+    }
+
+    /// Points `host` at 127.0.0.1 through a CNAME, the way api-sse.cisco.com points at akadns.
+    pub fn resolve_via_cname(&self, host: &str) {
+        let canonical = format!("{host}.akadns.test");
+        self.dns.set(host, Answer::Cname(canonical.clone()));
+        self.dns.set(
+            &canonical,
+            Answer::Addresses(vec![IpAddr::from(LOOPBACK), IpAddr::from([127, 0, 0, 2])]),
+        );
+    }
+
+    /// A TLS server for `host` with a certificate from the trusted CA.
+    pub async fn https(&self, host: &str, behaviour: Behaviour) -> TlsServer {
+        TlsServer::start(self.pki.leaf(&[host]), behaviour).await
+    }
+
+    /// The configuration text: defaults pointing at this world, then `targets` (YAML list items).
+    pub fn config(&self, extra_defaults: &str, targets: &[String]) -> String {
+        let mut yaml = format!(
+            "defaults:\n  timeout: 1s\n  min_interval: 0s\n  dns: {{ servers: [\"{}\"] }}\n  tls: {{ ca_file: \"{}\" }}\n{extra_defaults}targets:\n",
+            self.dns.addr,
+            self.pki.ca_file.display()
+        );
+        for t in targets {
+            yaml.push_str(t);
+        }
+        yaml
+    }
+}
+
+/// A target doing the full api-sse.cisco.com checklist: TCP to `tls_port` and `other_port`, TLS and
+/// HTTPS on `tls_port`.
+pub fn sse_target(name: &str, host: &str, tls_port: u16, other_port: u16) -> String {
+    format!(
+        "  - name: {name}\n    host: {host}\n    service: cisco_cloud_configuration\n    checks: [dns, tcp, tls, http]\n    tcp_ports: [{tls_port}, {other_port}]\n    tls_port: {tls_port}\n    http: {{ expected_status: [403] }}\n"
+    )
+}
+
+/// A target with DNS, TCP and TLS only (the AMP and Threat Grid hosts).
+pub fn tls_target(name: &str, host: &str, service: &str, tls_port: u16) -> String {
+    format!(
+        "  - name: {name}\n    host: {host}\n    service: {service}\n    checks: [dns, tcp, tls]\n    tcp_ports: [{tls_port}]\n    tls_port: {tls_port}\n"
+    )
+}
+
+/// A healthy api-sse: DNS through a CNAME, TLS with a trusted certificate answering 403, and a
+/// listener standing in for port 8989.
+pub async fn healthy_sse(world: &World, host: &str) -> (TlsServer, std::net::SocketAddr) {
+    world.resolve_via_cname(host);
+    let server = world
+        .https(
+            host,
+            Behaviour::Http {
+                status: 403,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
+    let plain = servers::tcp_listener().await;
+    (server, plain)
+}
