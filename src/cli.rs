@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long = "region", global = true, value_enum)]
     pub region: Option<Region>,
 
+    /// A Firepower device's `connector.properties` (/ngfw/etc/sf/connector.properties): probe the
+    /// connector FQDN, port and region discovery endpoint it names.
+    #[arg(long = "connector-properties", global = true, value_name = "PATH")]
+    pub connector_properties: Option<PathBuf>,
+
     /// Address to listen on; repeat for several (`:PORT` means every interface).
     #[arg(
         long = "web.listen-address",
@@ -46,9 +51,9 @@ pub struct Cli {
     #[arg(long = "probe.timeout-offset", default_value = "500ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub timeout_offset: Duration,
 
-    /// Only log messages at this level or above.
-    #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info, global = true)]
-    pub log_level: LogLevel,
+    /// Only log messages at this level or above [default: info; error for `check`].
+    #[arg(long = "log.level", value_enum, global = true)]
+    pub log_level: Option<LogLevel>,
 
     /// Log line format.
     #[arg(long = "log.format", value_enum, default_value_t = LogFormat::Logfmt, global = true)]
@@ -95,7 +100,19 @@ impl Cli {
         Source {
             file: self.config_file.clone(),
             region: self.region,
+            connector_properties: self.connector_properties.clone(),
         }
+    }
+}
+
+impl Cli {
+    /// The log level: as given, else `info` when serving and `error` for `check` (its report
+    /// already says everything).
+    pub fn log_level(&self) -> LogLevel {
+        self.log_level.unwrap_or(match self.command {
+            Some(Command::Check { .. }) => LogLevel::Error,
+            None => LogLevel::Info,
+        })
     }
 }
 

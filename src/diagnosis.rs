@@ -307,6 +307,29 @@ impl RowStatus {
     }
 }
 
+/// The reason table as Markdown (`docs/reasons.md` is this text; a test keeps them equal).
+pub fn reasons_markdown() -> String {
+    let mut out = String::from(
+        "# Failure reasons and remedies\n\n\
+         Generated from the table in `src/diagnosis.rs`, the one copy that metrics (`reason` and \
+         `remedy` labels), `firepower-cloud-exporter check`, the status page and the alerts use. \
+         Regenerate with `UPDATE_DOCS=1 cargo test --test it docs`.\n\n\
+         Stages run in checklist order: DNS, TCP (or the proxy tunnel), TLS, HTTPS, clock. The \
+         verdict of a target, and of an FMC row, is the failure earliest in that order.\n\n\
+         | reason | stage | what was observed | next step |\n|---|---|---|---|\n",
+    );
+    for &reason in Reason::ALL {
+        let stage = reason.stage().map_or("—", Stage::as_str);
+        out.push_str(&format!(
+            "| <a id=\"{0}\"></a>`{0}` | {stage} | {1} | {2} |\n",
+            reason.as_str(),
+            reason.summary().replace('|', "\\|"),
+            reason.remedy().replace('|', "\\|"),
+        ));
+    }
+    out
+}
+
 /// One FMC row, decided from its targets' outcomes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {

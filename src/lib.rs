@@ -5,6 +5,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod connector;
 pub mod diagnosis;
 pub mod metrics;
 pub mod probe;

@@ -93,7 +93,7 @@ fn init_logging(cli: &Cli) {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::new(format!(
         "{},hickory=warn,rustls=warn",
-        cli.log_level.as_filter()
+        cli.log_level().as_filter()
     ));
     let registry = tracing_subscriber::registry().with(filter);
     match cli.log_format {

@@ -79,6 +79,8 @@ pub struct Config {
     pub cloud_integration_enabled: bool,
     pub max_concurrent_probes: usize,
     pub targets: Vec<Arc<Target>>,
+    /// The device settings read from `connector.properties`, when given.
+    pub connector: Option<crate::connector::ConnectorProperties>,
 }
 
 /// One endpoint and the checks run against it.
@@ -211,11 +213,23 @@ impl fmt::Debug for ProxySpec {
 pub struct Source {
     pub file: Option<PathBuf>,
     pub region: Option<Region>,
+    /// A device's `connector.properties`, applied on top of the configuration.
+    pub connector_properties: Option<PathBuf>,
 }
 
 impl Source {
-    /// Reads and validates the configuration.
+    /// Reads and validates the configuration (and the connector properties, when given).
     pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut config = self.load_file()?;
+        if let Some(path) = &self.connector_properties {
+            let props = crate::connector::load(path)?;
+            props.apply(&mut config);
+            config.connector = Some(props);
+        }
+        Ok(config)
+    }
+
+    fn load_file(&self) -> Result<Config, ConfigError> {
         match &self.file {
             Some(path) => {
                 let name = path.display().to_string();
@@ -372,6 +386,7 @@ fn validate(
         cloud_integration_enabled,
         max_concurrent_probes,
         targets,
+        connector: None,
     })
 }
 
@@ -633,8 +648,8 @@ mod tests {
     fn embedded_defaults_validate_for_every_region() {
         for region in [Region::Us, Region::Eu, Region::Apjc] {
             let config = Source {
-                file: None,
                 region: Some(region),
+                ..Source::default()
             }
             .load()
             .expect("embedded default is valid");

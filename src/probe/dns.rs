@@ -144,7 +144,13 @@ impl Resolvers {
             Err(err) => {
                 let (reason, rcode) = classify(&err);
                 facts.rcode = rcode.map(str::to_string);
-                let detail = format!("{host}: {err}");
+                let detail = match rcode {
+                    Some(code) => format!("{host}: {code} from {spec}"),
+                    None if reason == Reason::DnsTimeout => {
+                        format!("{host}: no answer from {spec}")
+                    }
+                    None => format!("{host}: {err} ({spec})"),
+                };
                 (facts, Err(DnsFailure { reason, detail }))
             }
         }

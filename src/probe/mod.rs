@@ -269,6 +269,7 @@ impl Prober {
                 run(&target, &clients, &task_partial, deadline).await;
             }
             let outcome = Arc::new(task_partial.snapshot());
+            log_outcome(&outcome);
             sink.record(&outcome);
             let mut state = slot.lock().unwrap_or_else(|e| e.into_inner());
             state.inflight = None;
@@ -676,6 +677,28 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
             partial.finish(Stage::Http, tls_port, started, f.reason, f.detail);
             partial.skip(Stage::Clock, None, "no HTTP response");
         }
+    }
+}
+
+/// One line per failed probe: which target, stage and reason, and the detail (never a secret).
+fn log_outcome(outcome: &TargetOutcome) {
+    let target = &outcome.target;
+    match outcome.verdict() {
+        Some(failed) => tracing::warn!(
+            probe = %target.name,
+            host = %target.host,
+            stage = %failed.stage,
+            port = failed.port.map(|p| p.to_string()).unwrap_or_default(),
+            reason = %failed.reason,
+            detail = %failed.detail,
+            "probe failed"
+        ),
+        None => tracing::debug!(
+            probe = %target.name,
+            host = %target.host,
+            duration_seconds = outcome.duration.as_secs_f64(),
+            "probe succeeded"
+        ),
     }
 }
 

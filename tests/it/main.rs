@@ -2,6 +2,8 @@
 
 mod util;
 
+mod cli;
+mod docs;
 mod probes;
 mod service;
 

@@ -31,7 +31,7 @@ impl Exporter {
         std::fs::write(&config_path, yaml).expect("write config");
         let source = Source {
             file: Some(config_path.clone()),
-            region: None,
+            ..Source::default()
         };
         let config = source
             .load()

@@ -1,0 +1,275 @@
+//! The binary itself: `check` in text and JSON with its exit codes, start-up errors, logs, and
+//! connector.properties.
+
+use std::process::Output;
+
+use tokio::process::Command;
+
+use crate::util::{Answer, Behaviour, ProxyMode, servers};
+use crate::{World, healthy_sse, sse_target};
+
+const BIN: &str = env!("CARGO_BIN_EXE_firepower-cloud-exporter");
+
+async fn run(args: &[&str]) -> Output {
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        Command::new(BIN)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the binary finished within 30 s")
+    .expect("the binary ran")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write(world: &World, name: &str, content: &str) -> String {
+    let path = world.dir.path().join(name);
+    std::fs::write(&path, content).expect("write");
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn check_prints_the_fmc_table_and_exits_0_when_healthy() {
+    let world = World::new().await;
+    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let config = write(
+        &world,
+        "c.yml",
+        &world.config(
+            "",
+            &[sse_target(
+                "sse",
+                "api-sse.cisco.com",
+                server.port(),
+                plain.port(),
+            )],
+        ),
+    );
+    let out = run(&["check", "--config.file", &config]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Threat Data Updates on Devices"),
+        "{stdout}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("Cisco Cloud Configuration") && !l.contains('['))
+        .expect("row line");
+    assert!(row.contains("Success"), "{row}");
+    assert!(
+        stdout.contains("canonical name")
+            || stdout.contains("CNAME api-sse.cisco.com.akadns.test."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("http: status 403"), "{stdout}");
+    assert!(stdout.contains("tls: verify  ok"), "{stdout}");
+    assert!(!stdout.contains('\x1b'), "no colour when not on a terminal");
+}
+
+#[tokio::test]
+async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
+    let world = World::new().await;
+    let (server, _) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let closed = servers::closed_port();
+    let config = write(
+        &world,
+        "c.yml",
+        &world.config(
+            "",
+            &[sse_target(
+                "sse",
+                "api-sse.cisco.com",
+                server.port(),
+                closed,
+            )],
+        ),
+    );
+    let out = run(&["check", "--config.file", &config]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAILURE: tcp_refused"), "{stdout}");
+    assert!(
+        stdout.contains("Remedy: A firewall or the peer rejects this port"),
+        "{stdout}"
+    );
+
+    let out = run(&["check", "--config.file", &config, "--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    assert_eq!(json["success"], false);
+    assert_eq!(json["rows"][0]["status"], "failure");
+    assert_eq!(json["rows"][0]["decided_by"]["reason"], "tcp_refused");
+    assert_eq!(json["rows"][0]["decided_by"]["port"], closed);
+    assert_eq!(json["targets"][0]["reason"], "tcp_refused");
+    assert_eq!(json["targets"][0]["http"]["status"], 403);
+    assert!(
+        json["targets"][0]["stages"]
+            .as_array()
+            .expect("stages")
+            .len()
+            >= 5
+    );
+}
+
+#[tokio::test]
+async fn a_bad_configuration_exits_2_from_check_and_non_zero_from_the_server() {
+    let world = World::new().await;
+    let config = write(
+        &world,
+        "bad.yml",
+        "targets:\n  - name: sse\n    host: api-sse.cisco.com\n    service: cisco_cloud_configuration\n    checks: [dns, telnet]\n",
+    );
+    let out = run(&["check", "--config.file", &config]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.yml")
+            && stderr.contains("targets[0].checks[1]")
+            && stderr.contains("unknown variant `telnet`"),
+        "{stderr}"
+    );
+
+    let out = run(&[
+        "--config.file",
+        &config,
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ])
+    .await;
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.yml") && stderr.contains("targets[0].checks[1]"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_proxy_password_never_reaches_check_output_or_logs() {
+    let world = World::new().await;
+    let server = world
+        .https(
+            "api-sse.cisco.com",
+            Behaviour::Http {
+                status: 403,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
+    let secret = "Sup3r-s3cret-proxy-pw";
+    let proxy = crate::util::Proxy::start(
+        ProxyMode::Digest {
+            user: "fmc".into(),
+            password: "other".into(),
+        },
+        server.addr,
+    )
+    .await;
+    let config = write(
+        &world,
+        "c.yml",
+        &world.config(
+            &format!(
+                "  proxy: {{ url: \"http://fmc:{secret}@{}\" }}\n",
+                proxy.addr
+            ),
+            &[sse_target("sse", "api-sse.cisco.com", 443, 8989)],
+        ),
+    );
+    for args in [
+        vec!["check", "--config.file", &config, "--log.level", "debug"],
+        vec![
+            "check",
+            "--config.file",
+            &config,
+            "--output",
+            "json",
+            "--log.level",
+            "debug",
+            "--log.format",
+            "json",
+        ],
+    ] {
+        let out = run(&args).await;
+        assert_eq!(out.status.code(), Some(1));
+        let all = text(&out.stdout) + &text(&out.stderr);
+        assert!(all.contains("proxy_auth_required"), "{all}");
+        assert!(all.contains("probe failed"), "the failure is logged: {all}");
+        assert!(!all.contains(secret), "the password leaked: {all}");
+    }
+}
+
+#[tokio::test]
+async fn connector_properties_choose_the_fqdn_and_port_the_device_uses() {
+    let world = World::new().await;
+    // Only the device's own connector name resolves; the embedded default would fail.
+    world.dns.set("api-sse.cisco.com", Answer::NxDomain);
+    let (server, plain) = healthy_sse(&world, "sse.device.test").await;
+    let config = write(
+        &world,
+        "c.yml",
+        &world.config(
+            "",
+            &[sse_target("sse", "api-sse.cisco.com", server.port(), 8989)],
+        ),
+    );
+    let props = write(
+        &world,
+        "connector.properties",
+        &format!(
+            "registration_interval=180\nconnector_port={}\nregion_discovery_endpoint=https://sse.device.test:{}/providers/sse/api/v1/regions\nconnector_fqdn=sse.device.test\n",
+            plain.port(),
+            server.port()
+        ),
+    );
+    let out = run(&[
+        "check",
+        "--config.file",
+        &config,
+        "--connector-properties",
+        &props,
+        "--output",
+        "json",
+    ])
+    .await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(out.status.code(), Some(0), "{json:#}");
+    assert_eq!(json["targets"][0]["host"], "sse.device.test");
+    let ports: Vec<u64> = json["targets"][0]["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .filter(|s| s["stage"] == "tcp")
+        .filter_map(|s| s["port"].as_u64())
+        .collect();
+    assert_eq!(
+        ports,
+        vec![u64::from(server.port()), u64::from(plain.port())]
+    );
+    assert_eq!(json["targets"][1]["name"], "sse-region-discovery");
+    assert_eq!(json["targets"][1]["http"]["status"], 403);
+
+    let broken = write(
+        &world,
+        "broken.properties",
+        "connector_fqdn=sse.device.test\nconnector_port: 8989\n",
+    );
+    let out = run(&[
+        "check",
+        "--config.file",
+        &config,
+        "--connector-properties",
+        &broken,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("broken.properties: line 2"), "{stderr}");
+}
