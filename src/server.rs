@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use tokio::time::Instant;
 
 use crate::config::{Config, ConfigError, Source};
-use crate::diagnosis::Service;
+use crate::diagnosis::{Service, reasons_markdown};
 use crate::metrics::{CONTENT_TYPE, Metrics};
 use crate::probe::{Clients, Prober};
 
@@ -121,6 +121,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/-/healthy", get(|| async { "Healthy\n" }))
         .route("/-/ready", get(|| async { "Ready\n" }))
         .route("/-/reload", post(reload))
+        .route(
+            "/runbook",
+            get(|| async { Html(markdown_page("Runbook", RUNBOOK)) }),
+        )
+        .route(
+            "/reasons",
+            get(|| async { Html(markdown_page("Failure reasons", &reasons_markdown())) }),
+        )
+        .route(
+            "/endpoints",
+            get(|| async { Html(markdown_page("Endpoints", ENDPOINTS)) }),
+        )
         .with_state(state)
 }
 
@@ -252,6 +264,72 @@ async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
     ))
 }
 
+const RUNBOOK: &str = include_str!("../docs/runbook.md");
+const ENDPOINTS: &str = include_str!("../docs/endpoints.md");
+
+/// Renders one of the project's Markdown documents as a page. Headings get GitHub-style ids (so
+/// the alerts' `runbook_url` anchors work) and links to sibling `.md` files point at their route.
+pub fn markdown_page(title: &str, markdown: &str) -> String {
+    use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
+    let mut events: Vec<Event<'_>> =
+        Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).collect();
+    let mut i = 0;
+    while i < events.len() {
+        if let Event::Start(Tag::Heading { id: None, .. }) = &events[i] {
+            let mut text = String::new();
+            for e in &events[i + 1..] {
+                match e {
+                    Event::End(TagEnd::Heading(_)) => break,
+                    Event::Text(t) | Event::Code(t) => text.push_str(t),
+                    _ => {}
+                }
+            }
+            if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
+                *id = Some(CowStr::from(slug(&text)));
+            }
+        }
+        if let Event::Start(Tag::Link { dest_url, .. }) = &mut events[i]
+            && !dest_url.contains("://")
+        {
+            let (file, anchor) = dest_url.split_once('#').unwrap_or((dest_url, ""));
+            if let Some(name) = file.strip_suffix(".md") {
+                let anchor = if anchor.is_empty() {
+                    String::new()
+                } else {
+                    format!("#{anchor}")
+                };
+                *dest_url = CowStr::from(format!("/{name}{anchor}"));
+            }
+        }
+        i += 1;
+    }
+    let mut body = String::new();
+    pulldown_cmark::html::push_html(&mut body, events.into_iter());
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{} · firepower-cloud-exporter</title><style>{PAGE_CSS}</style></head><body>\n<p><a href=\"/\">firepower-cloud-exporter</a></p>\n{body}</body></html>\n",
+        html_escape(title)
+    )
+}
+
+/// A GitHub-style heading anchor: lower case, spaces to `-`, punctuation dropped.
+fn slug(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Shared page style: readable on a phone, no JavaScript.
+pub const PAGE_CSS: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:0 1rem;line-height:1.45}\
+table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
+pre{background:#f4f4f4;padding:.5rem;overflow-x:auto}code{background:#f4f4f4}";
+
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -285,6 +363,21 @@ mod tests {
         assert_eq!(budget(&headers, offset), Duration::from_millis(9500));
         headers.insert(SCRAPE_TIMEOUT_HEADER, "100000".parse().expect("header"));
         assert_eq!(budget(&headers, offset), MAX_SCRAPE_TIMEOUT - offset);
+    }
+
+    #[test]
+    fn runbook_headings_get_github_anchors_and_md_links_point_at_routes() {
+        let page = markdown_page("Runbook", RUNBOOK);
+        assert!(
+            page.contains("<h2 id=\"firepowerciscocloudconfigurationfailure\">"),
+            "{page}"
+        );
+        assert!(
+            page.contains("href=\"/reasons\""),
+            "links to reasons.md become /reasons"
+        );
+        assert!(page.contains("href=\"/endpoints#port-8989\""));
+        assert_eq!(slug("Port 8989"), "port-8989");
     }
 
     #[test]

@@ -91,3 +91,89 @@ fn the_shipped_example_configuration_is_valid() {
     let config = source.load().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.targets.len(), 5);
 }
+
+fn rule_file() -> serde_yaml_ng::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/firepower-cloud.rules.yml");
+    serde_yaml_ng::from_str(&std::fs::read_to_string(path).expect("rules file")).expect("YAML")
+}
+
+/// Every alerting rule of the shipped file, as (name, rule).
+pub fn alerts() -> Vec<(String, serde_yaml_ng::Value)> {
+    let rules = rule_file();
+    let mut out = Vec::new();
+    for group in rules["groups"].as_sequence().expect("groups") {
+        for rule in group["rules"].as_sequence().expect("rules") {
+            if let Some(name) = rule["alert"].as_str() {
+                out.push((name.to_string(), rule.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_alert_follows_the_conventions_and_has_a_runbook_section() {
+    let runbook =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/runbook.md"))
+            .expect("runbook");
+    let sections: Vec<&str> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .collect();
+    let alerts = alerts();
+    assert!(alerts.len() >= 15, "{}", alerts.len());
+    for (name, rule) in &alerts {
+        assert!(
+            name.starts_with("Firepower") && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{name} is not CamelCase with the Firepower prefix"
+        );
+        let severity = rule["labels"]["severity"].as_str().unwrap_or_default();
+        assert!(
+            ["critical", "warning", "info"].contains(&severity),
+            "{name}: severity {severity}"
+        );
+        for annotation in ["summary", "description", "runbook_url"] {
+            assert!(
+                rule["annotations"][annotation]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty()),
+                "{name} lacks {annotation}"
+            );
+        }
+        let url = rule["annotations"]["runbook_url"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            url.ends_with(&format!("/runbook#{}", name.to_lowercase())),
+            "{name}: {url}"
+        );
+        assert!(
+            sections.contains(&name.as_str()),
+            "docs/runbook.md has no section for {name}"
+        );
+        let hold = rule["for"].as_str().unwrap_or("0s");
+        let hold = humantime::parse_duration(hold).expect("duration");
+        assert!(
+            hold >= std::time::Duration::from_secs(180),
+            "{name}: for {hold:?} is shorter than three scrape intervals"
+        );
+    }
+    for section in sections.iter().filter(|s| s.starts_with("Firepower")) {
+        assert!(
+            alerts.iter().any(|(n, _)| n == section),
+            "runbook section {section} has no alert"
+        );
+    }
+    // The replica of the FMC alert exists under a name an FMC user recognises.
+    let replica = alerts
+        .iter()
+        .find(|(n, _)| n == "FirepowerCiscoCloudConfigurationFailure")
+        .expect("replica");
+    assert_eq!(replica.1["labels"]["severity"].as_str(), Some("critical"));
+    assert!(
+        replica.1["annotations"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Cisco Cloud Configuration")
+    );
+}
