@@ -3,7 +3,9 @@
 mod util;
 
 mod cli;
+mod dashboards;
 mod docs;
+mod e2e;
 mod probes;
 mod service;
 

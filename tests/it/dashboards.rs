@@ -1,0 +1,197 @@
+//! The Grafana dashboards follow the conventions: fixed uids, a data source variable, job and
+//! instance variables, every selector filtered by them, `$__rate_interval`, units everywhere.
+//! (`e2e.rs` runs every query against a real Prometheus.)
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub fn dashboard_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dashboards/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+pub fn load(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read"))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every panel, rows' nested panels included.
+pub fn panels(dashboard: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for p in dashboard["panels"].as_array().cloned().unwrap_or_default() {
+        if p["type"] == "row" {
+            out.extend(p["panels"].as_array().cloned().unwrap_or_default());
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The metric selectors of a PromQL expression: each metric name with its `{…}` (empty when bare).
+fn selectors(expr: &str) -> Vec<(String, String)> {
+    let bytes = expr.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i] as char;
+        if c == '"' {
+            // Skip string literals (label values).
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == '_' {
+            let start = i;
+            while i < bytes.len()
+                && ((bytes[i] as char).is_ascii_alphanumeric()
+                    || bytes[i] == b'_'
+                    || bytes[i] == b':')
+            {
+                i += 1;
+            }
+            let word = &expr[start..i];
+            let is_metric = word.starts_with("firepower_cloud") || word == "up";
+            if is_metric {
+                let rest = &expr[i..];
+                let labels = if rest.starts_with('{') {
+                    let end = rest.find('}').expect("closing brace");
+                    rest[1..end].to_string()
+                } else {
+                    String::new()
+                };
+                out.push((word.to_string(), labels));
+            }
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn every_dashboard_follows_the_conventions() {
+    let files = dashboard_files();
+    assert!(files.len() >= 3, "{files:?}");
+    let mut uids = std::collections::HashSet::new();
+    for file in &files {
+        let name = file.display().to_string();
+        let d = load(file);
+        let uid = d["uid"].as_str().unwrap_or_default();
+        assert!(
+            !uid.is_empty() && uid.len() <= 40 && uids.insert(uid.to_string()),
+            "{name}: uid {uid}"
+        );
+        assert!(
+            d["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "{name}: title"
+        );
+        assert!(
+            d["tags"].as_array().is_some_and(|t| !t.is_empty()),
+            "{name}: tags"
+        );
+        assert!(
+            d["schemaVersion"].as_u64().is_some_and(|v| v >= 36),
+            "{name}: schemaVersion"
+        );
+        let vars = d["templating"]["list"].as_array().expect("templating");
+        let var = |n: &str| {
+            vars.iter()
+                .find(|v| v["name"] == n)
+                .unwrap_or_else(|| panic!("{name}: no ${n} variable"))
+        };
+        assert_eq!(var("datasource")["type"], "datasource", "{name}");
+        assert_eq!(var("datasource")["query"], "prometheus", "{name}");
+        for v in ["job", "instance"] {
+            assert_eq!(var(v)["multi"], true, "{name}: ${v} multi");
+            assert_eq!(var(v)["includeAll"], true, "{name}: ${v} includeAll");
+            assert_eq!(var(v)["allValue"], ".+", "{name}: ${v} allValue");
+        }
+        assert!(
+            !d.to_string().contains("${DS_"),
+            "{name}: ${{DS_…}} inputs do not work with file provisioning"
+        );
+        for panel in panels(&d) {
+            let title = panel["title"].as_str().unwrap_or_default();
+            assert_eq!(
+                panel["datasource"]["uid"], "${datasource}",
+                "{name}/{title}: data source"
+            );
+            let kind = panel["type"].as_str().unwrap_or_default();
+            if matches!(
+                kind,
+                "stat"
+                    | "timeseries"
+                    | "heatmap"
+                    | "table"
+                    | "state-timeline"
+                    | "gauge"
+                    | "bargauge"
+            ) {
+                assert!(
+                    panel["fieldConfig"]["defaults"]["unit"]
+                        .as_str()
+                        .is_some_and(|u| !u.is_empty()),
+                    "{name}/{title}: no unit"
+                );
+            }
+            let targets = panel["targets"].as_array().cloned().unwrap_or_default();
+            assert!(!targets.is_empty(), "{name}/{title}: no query");
+            for t in targets {
+                let expr = t["expr"].as_str().unwrap_or_default();
+                for (metric, labels) in selectors(expr) {
+                    assert!(
+                        labels.contains("job=~\"$job\"")
+                            && labels.contains("instance=~\"$instance\""),
+                        "{name}/{title}: `{metric}` not filtered by $job and $instance in `{expr}`"
+                    );
+                }
+                for function in ["rate(", "increase("] {
+                    for (i, _) in expr.match_indices(function) {
+                        let window = &expr[i..];
+                        let window = &window[window.find('[').expect("range")..];
+                        assert!(
+                            window.starts_with("[$__rate_interval]"),
+                            "{name}/{title}: {function} without $__rate_interval in `{expr}`"
+                        );
+                    }
+                }
+                if kind == "heatmap" {
+                    assert_eq!(t["format"], "heatmap", "{name}/{title}");
+                    assert!(
+                        expr.starts_with("sum by (le) (rate("),
+                        "{name}/{title}: `{expr}`"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_selector_scanner_finds_bare_and_filtered_metrics() {
+    let found = selectors(
+        "sum by (le) (rate(firepower_cloud_x_bucket{job=~\"$job\"}[5m])) / up + firepower_cloud:y",
+    );
+    assert_eq!(
+        found,
+        vec![
+            (
+                "firepower_cloud_x_bucket".to_string(),
+                "job=~\"$job\"".to_string()
+            ),
+            ("up".to_string(), String::new()),
+            ("firepower_cloud:y".to_string(), String::new()),
+        ]
+    );
+}

@@ -1,0 +1,518 @@
+//! End to end: the exporter against loopback targets, a real Prometheus scraping it with the
+//! shipped rules (their `for:` shortened in this test's copy only), a real Alertmanager with the
+//! shipped example configuration and a webhook receiver here. Breaking a target's DNS must page
+//! with the replica alert and the right reason while its TCP/TLS alerts are inhibited; healing it
+//! must resolve the page. Then every query of every dashboard panel runs against that Prometheus.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+use crate::dashboards::{dashboard_files, load, panels};
+use crate::docs::tool;
+use crate::util::exporter::request;
+use crate::util::{Answer, Behaviour, Exporter, Proxy, ProxyMode};
+use crate::{World, healthy_sse, sse_target, tls_target};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A child process whose output goes to a log file, killed when dropped.
+struct Daemon {
+    _child: Child,
+    log: PathBuf,
+    name: &'static str,
+}
+
+impl Daemon {
+    fn spawn(name: &'static str, program: &Path, args: &[String], dir: &Path) -> Daemon {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::from(file.try_clone().expect("clone")))
+            .stderr(Stdio::from(file))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Daemon {
+            _child: child,
+            log,
+            name,
+        }
+    }
+
+    fn log(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        format!(
+            "--- {} log (last lines) ---\n{}",
+            self.name,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    }
+}
+
+/// Polls `probe` every 250 ms until it returns `Some`, or panics with `what` and the daemons' logs.
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, daemons: &[&Daemon], mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = daemons.iter().map(|d| d.log()).collect();
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                logs.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
+    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    drop(stream);
+    let (status, body) = request(addr, "GET", path, &[]).await;
+    (status == 200)
+        .then(|| serde_json::from_str(&body).ok())
+        .flatten()
+}
+
+/// A webhook receiver: every notification Alertmanager posts, with its path.
+#[derive(Clone, Default)]
+struct Receiver {
+    notifications: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+impl Receiver {
+    async fn start(&self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let store = self.notifications.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: String| {
+            let store = store.clone();
+            async move {
+                if let Ok(json) = serde_json::from_str::<Value>(&body) {
+                    store
+                        .lock()
+                        .expect("store")
+                        .push((uri.path().to_string(), json));
+                }
+                "ok"
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        addr
+    }
+
+    /// Alerts received so far: (receiver path, notification status, alert).
+    fn alerts(&self) -> Vec<(String, String, Value)> {
+        let mut out = Vec::new();
+        for (path, n) in self.notifications.lock().expect("store").iter() {
+            for alert in n["alerts"].as_array().cloned().unwrap_or_default() {
+                let status = alert["status"].as_str().unwrap_or_default().to_string();
+                out.push((path.clone(), status, alert));
+            }
+        }
+        out
+    }
+}
+
+/// The shipped rules with every `for:` shortened to `hold`.
+fn rules_for_test(hold: &str) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/firepower-cloud.rules.yml"),
+    )
+    .expect("rules");
+    text.lines()
+        .map(|l| match l.split_once("for: ") {
+            Some((indent, _)) if indent.trim().is_empty() => format!("{indent}for: {hold}"),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The shipped Alertmanager configuration pointed at `receiver`, with waits shortened.
+fn alertmanager_for_test(receiver: SocketAddr) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/alertmanager.example.yml"),
+    )
+    .expect("alertmanager config");
+    text.replace("http://alert-receiver:9095", &format!("http://{receiver}"))
+        .replace("group_wait: 30s", "group_wait: 1s")
+        .replace("group_interval: 5m", "group_interval: 1s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_query_returns_data() {
+    let (Some(prometheus), Some(alertmanager)) =
+        (tool("prometheus"), tool("prometheus-alertmanager"))
+    else {
+        return;
+    };
+    let world = World::new().await;
+
+    // Targets: the SSE host, an AMP host, and Threat Grid through an HTTP proxy.
+    let (sse, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    world.resolve_via_cname("cloud-sa.amp.cisco.com");
+    let amp = world
+        .https(
+            "cloud-sa.amp.cisco.com",
+            Behaviour::Http {
+                status: 403,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
+    let tg = world
+        .https(
+            "panacea.threatgrid.com",
+            Behaviour::Http {
+                status: 403,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
+    let proxy = Proxy::start(ProxyMode::Open, tg.addr).await;
+    let proxied = format!(
+        "{}    proxy: {{ url: \"http://{}\" }}\n",
+        tls_target(
+            "threatgrid",
+            "panacea.threatgrid.com",
+            "amp_dynamic_analysis",
+            443
+        ),
+        proxy.addr
+    );
+    let config = world.config(
+        "",
+        &[
+            sse_target("sse", "api-sse.cisco.com", sse.port(), plain.port()),
+            tls_target(
+                "amp",
+                "cloud-sa.amp.cisco.com",
+                "amp_cloud_lookups",
+                amp.port(),
+            ),
+            proxied,
+        ],
+    );
+    let exporter = Exporter::start(&config).await;
+
+    let receiver = Receiver::default();
+    let receiver_addr = receiver.start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let am_port = free_port();
+    let am_addr: SocketAddr = format!("127.0.0.1:{am_port}").parse().expect("addr");
+    std::fs::write(
+        dir.path().join("alertmanager.yml"),
+        alertmanager_for_test(receiver_addr),
+    )
+    .expect("write");
+    let am = Daemon::spawn(
+        "alertmanager",
+        &alertmanager,
+        &[
+            format!(
+                "--config.file={}",
+                dir.path().join("alertmanager.yml").display()
+            ),
+            format!("--storage.path={}", dir.path().join("am-data").display()),
+            format!("--web.listen-address=127.0.0.1:{am_port}"),
+            "--cluster.listen-address=".into(),
+        ],
+        dir.path(),
+    );
+
+    let prom_port = free_port();
+    let prom_addr: SocketAddr = format!("127.0.0.1:{prom_port}").parse().expect("addr");
+    std::fs::write(dir.path().join("rules.yml"), rules_for_test("3s")).expect("write");
+    let prom_config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"127.0.0.1:{am_port}\"]\nscrape_configs:\n  - job_name: firepower-cloud\n    metrics_path: /probe\n    static_configs:\n      - targets: [\"{exp}\"]\n  - job_name: firepower-cloud-exporter\n    static_configs:\n      - targets: [\"{exp}\"]\n",
+        exp = exporter.addr
+    );
+    std::fs::write(dir.path().join("prometheus.yml"), prom_config).expect("write");
+    let prom = Daemon::spawn(
+        "prometheus",
+        &prometheus,
+        &[
+            format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ),
+            format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prom-data").display()
+            ),
+            format!("--web.listen-address=127.0.0.1:{prom_port}"),
+            "--rules.alert.resend-delay=1s".into(),
+        ],
+        dir.path(),
+    );
+    let daemons = [&prom, &am];
+    let started = std::time::SystemTime::now();
+
+    // Everything healthy first: both jobs up, every row Success.
+    wait_for(
+        "Prometheus to scrape every row as Success",
+        Duration::from_secs(60),
+        &daemons,
+        || async {
+            let v = get_json(
+                prom_addr,
+                "/api/v1/query?query=count(firepower_cloud_service_success%3D%3D1)",
+            )
+            .await?;
+            (v["data"]["result"][0]["value"][1] == "3").then_some(())
+        },
+    )
+    .await;
+    wait_for(
+        "Alertmanager to be ready",
+        Duration::from_secs(30),
+        &daemons,
+        || async {
+            let (status, _) = request(am_addr, "GET", "/-/ready", &[]).await;
+            (status == 200).then_some(())
+        },
+    )
+    .await;
+
+    // Break the SSE host's DNS: the replica pages with the reason, the DNS alert opens a ticket,
+    // and the TCP/TLS/HTTPS alerts of that target are inhibited.
+    world.dns.set("api-sse.cisco.com", Answer::NxDomain);
+    let page = wait_for(
+        "the replica alert at the pager receiver",
+        Duration::from_secs(90),
+        &daemons,
+        || async {
+            receiver.alerts().into_iter().find(|(path, status, a)| {
+                path == "/pager"
+                    && status == "firing"
+                    && a["labels"]["alertname"] == "FirepowerCiscoCloudConfigurationFailure"
+            })
+        },
+    )
+    .await;
+    let annotations = &page.2["annotations"];
+    assert_eq!(annotations["reason"], "dns_nxdomain", "{page:#?}");
+    assert_eq!(annotations["failing_target"], "sse");
+    assert_eq!(annotations["failing_stage"], "dns");
+    assert!(
+        annotations["remedy"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("forwarders"),
+        "{annotations}"
+    );
+    assert!(
+        annotations["runbook_url"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/runbook#firepowerciscocloudconfigurationfailure")
+    );
+    assert_eq!(page.2["labels"]["severity"], "critical");
+
+    wait_for(
+        "the DNS alert at the tickets receiver",
+        Duration::from_secs(60),
+        &daemons,
+        || async {
+            receiver.alerts().into_iter().find(|(path, status, a)| {
+                path == "/tickets"
+                    && status == "firing"
+                    && a["labels"]["alertname"] == "FirepowerCloudDnsFailure"
+                    && a["labels"]["target"] == "sse"
+            })
+        },
+    )
+    .await;
+    let inhibited = wait_for(
+        "TCP, TLS and HTTPS alerts of sse inhibited by the DNS alert",
+        Duration::from_secs(60),
+        &daemons,
+        || async {
+            let alerts = get_json(
+                am_addr,
+                "/api/v2/alerts?inhibited=true&active=true&silenced=false",
+            )
+            .await?;
+            let names: Vec<String> = alerts
+                .as_array()?
+                .iter()
+                .filter(|a| {
+                    a["labels"]["target"] == "sse"
+                        && !a["status"]["inhibitedBy"]
+                            .as_array()
+                            .is_none_or(|v| v.is_empty())
+                })
+                .filter_map(|a| a["labels"]["alertname"].as_str().map(str::to_string))
+                .collect();
+            ([
+                "FirepowerCloudTcpUnreachable",
+                "FirepowerCloudTlsFailure",
+                "FirepowerCloudHttpsFailure",
+            ]
+            .iter()
+            .all(|n| names.iter().any(|m| m == n)))
+            .then_some(names)
+        },
+    )
+    .await;
+    assert!(inhibited.len() >= 3, "{inhibited:?}");
+    eprintln!("inhibited while DNS fails: {inhibited:?}");
+    for (path, _, alert) in receiver.alerts() {
+        let name = alert["labels"]["alertname"].as_str().unwrap_or_default();
+        assert!(
+            !(alert["labels"]["target"] == "sse"
+                && [
+                    "FirepowerCloudTcpUnreachable",
+                    "FirepowerCloudTlsFailure",
+                    "FirepowerCloudHttpsFailure"
+                ]
+                .contains(&name)),
+            "{name} reached {path} although DNS fails"
+        );
+    }
+
+    // Every dashboard query returns data while a failure is in the window.
+    check_dashboards(prom_addr, started, &daemons).await;
+
+    // Heal: the page resolves.
+    world.dns.set(
+        "api-sse.cisco.com",
+        Answer::Cname("api-sse.cisco.com.akadns.test".into()),
+    );
+    wait_for(
+        "the replica alert to resolve at the pager receiver",
+        Duration::from_secs(90),
+        &daemons,
+        || async {
+            receiver.alerts().into_iter().find(|(path, status, a)| {
+                path == "/pager"
+                    && status == "resolved"
+                    && a["labels"]["alertname"] == "FirepowerCiscoCloudConfigurationFailure"
+            })
+        },
+    )
+    .await;
+    drop(exporter);
+}
+
+/// Runs every panel query of every dashboard (and every variable query) against Prometheus with
+/// the variables set to "All"; fails on an error or an empty result.
+async fn check_dashboards(prom: SocketAddr, since: std::time::SystemTime, daemons: &[&Daemon]) {
+    let start = since
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let mut checked = 0;
+    for file in dashboard_files() {
+        let d = load(&file);
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        for panel in panels(&d) {
+            let title = panel["title"].as_str().unwrap_or_default().to_string();
+            for target in panel["targets"].as_array().cloned().unwrap_or_default() {
+                let expr = substitute(target["expr"].as_str().unwrap_or_default());
+                let instant = target["instant"] == true;
+                let what = format!("{name} / {title}: `{expr}`");
+                let result = wait_for(
+                    &format!("data for {what}"),
+                    Duration::from_secs(20),
+                    daemons,
+                    || {
+                        let expr = expr.clone();
+                        async move {
+                            let now = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .ok()?
+                                .as_secs();
+                            let q = encode(&expr);
+                            let path = if instant {
+                                format!("/api/v1/query?query={q}")
+                            } else {
+                                format!(
+                                    "/api/v1/query_range?query={q}&start={start}&end={now}&step=1"
+                                )
+                            };
+                            let (status, body) = request(prom, "GET", &path, &[]).await;
+                            assert_eq!(status, 200, "{expr}: {body}");
+                            let v: Value = serde_json::from_str(&body).ok()?;
+                            assert_eq!(v["status"], "success", "{expr}: {body}");
+                            let result = v["data"]["result"].as_array()?.clone();
+                            (!result.is_empty()).then_some(result)
+                        }
+                    },
+                )
+                .await;
+                assert!(!result.is_empty());
+                checked += 1;
+            }
+        }
+        for var in d["templating"]["list"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let Some(query) = var["query"]["query"].as_str() else {
+                continue;
+            };
+            let inner = query
+                .strip_prefix("label_values(")
+                .and_then(|q| q.strip_suffix(')'))
+                .expect("label_values query");
+            let (selector, label) = inner.rsplit_once(", ").expect("selector and label");
+            let selector = substitute(selector);
+            let path = format!(
+                "/api/v1/label/{label}/values?match[]={}&start={start}",
+                encode(&selector)
+            );
+            let v = get_json(prom, &path)
+                .await
+                .unwrap_or_else(|| panic!("{name}: variable {query}"));
+            assert!(
+                v["data"].as_array().is_some_and(|a| !a.is_empty()),
+                "{name}: variable ${} has no values ({query})",
+                var["name"]
+            );
+        }
+    }
+    assert!(checked >= 30, "only {checked} queries checked");
+    eprintln!("dashboards: {checked} panel queries returned data");
+}
+
+/// Grafana's variables as the "All" option, and its interval macros.
+fn substitute(expr: &str) -> String {
+    expr.replace("$__rate_interval", "10s")
+        .replace("$job", ".+")
+        .replace("$instance", ".+")
+        .replace("$target", ".+")
+}
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
