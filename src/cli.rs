@@ -39,6 +39,18 @@ pub struct Cli {
     )]
     pub listen_addresses: Vec<String>,
 
+    /// Web configuration file (exporter-toolkit format): TLS, client certificates, basic auth.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Connections served at once; more wait in the accept queue.
+    #[arg(long = "web.max-connections", default_value_t = 256, value_name = "N")]
+    pub max_connections: usize,
+
+    /// Time a client has for the TLS handshake and for sending each request's headers.
+    #[arg(long = "web.read-header-timeout", default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub read_header_timeout: Duration,
+
     /// Path of the exporter's own metrics.
     #[arg(
         long = "web.telemetry-path",

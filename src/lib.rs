@@ -19,25 +19,25 @@ use tokio::net::TcpListener;
 pub use server::{AppState, WebOptions};
 
 /// Serves the exporter on `listeners` until `shutdown` completes; in-flight requests then finish
-/// (each is bounded by its scrape budget).
+/// (each is bounded by its scrape budget, and all by the shutdown grace period).
 pub async fn run(
     state: Arc<AppState>,
     listeners: Vec<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = state.options.web.tls.clone();
+    let limits = state.options.limits.clone();
     let router = server::router(state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
-        let mut stop = stop_rx.clone();
-        let app = router.clone();
-        servers.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        servers.spawn(server::listen::serve(
+            listener,
+            router.clone(),
+            tls.clone(),
+            limits.clone(),
+            stop_rx.clone(),
+        ));
     }
     tokio::spawn(async move {
         shutdown.await;

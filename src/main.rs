@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use firepower_cloud_exporter::cli::{Cli, Command, LogFormat};
+use firepower_cloud_exporter::server::{Limits, WebConfig};
 use firepower_cloud_exporter::{AppState, WebOptions, bind, run};
 
 fn main() -> ExitCode {
@@ -45,17 +46,28 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "starting firepower-cloud-exporter"
     );
+    // The web configuration is checked before anything listens.
+    let web = match &cli.web_config_file {
+        Some(path) => WebConfig::load(path).context("invalid web configuration")?,
+        None => WebConfig::default(),
+    };
     let mut listeners = Vec::new();
     for address in &cli.listen_addresses {
         let listener = bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
-        tracing::info!(address = %listener.local_addr()?, "listening");
+        tracing::info!(address = %listener.local_addr()?, tls = web.tls.is_some(), basic_auth = web.auth.is_some(), "listening");
         listeners.push(listener);
     }
     let options = WebOptions {
         telemetry_path: cli.telemetry_path.clone(),
         timeout_offset: cli.timeout_offset,
+        web,
+        limits: Limits {
+            max_connections: cli.max_connections,
+            header_timeout: cli.read_header_timeout,
+            ..Limits::default()
+        },
     };
     let state = AppState::new(config, source, options);
     let reloader = state.clone();

@@ -8,6 +8,7 @@ mod docs;
 mod e2e;
 mod probes;
 mod service;
+mod web;
 
 use std::net::IpAddr;
 

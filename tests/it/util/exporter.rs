@@ -26,6 +26,11 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the exporter with `yaml` written to a config file (so reload tests can rewrite it).
     pub async fn start(yaml: &str) -> Exporter {
+        Self::start_with(yaml, WebOptions::default()).await
+    }
+
+    /// The same with web options (TLS, basic auth, limits).
+    pub async fn start_with(yaml: &str, options: WebOptions) -> Exporter {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, yaml).expect("write config");
@@ -36,7 +41,7 @@ impl Exporter {
         let config = source
             .load()
             .unwrap_or_else(|e| panic!("test config is invalid: {e}"));
-        let state = AppState::new(config, source, WebOptions::default());
+        let state = AppState::new(config, source, options);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -88,6 +93,68 @@ impl Drop for Exporter {
             let _ = tx.send(());
         }
     }
+}
+
+/// One HTTP/1.1 request over TLS, trusting `ca` and presenting `client` when given.
+pub async fn request_tls(
+    addr: SocketAddr,
+    path: &str,
+    ca: &rustls::pki_types::CertificateDer<'static>,
+    client: Option<&crate::util::servers::Leaf>,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String), String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).map_err(|e| e.to_string())?;
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots);
+    let config = match client {
+        Some(leaf) => builder
+            .with_client_auth_cert(
+                leaf.chain.clone(),
+                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.clone_key()),
+            )
+            .map_err(|e| e.to_string())?,
+        None => builder.with_no_client_auth(),
+    };
+    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, stream)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let mut builder = hyper::Request::builder()
+        .uri(path)
+        .header("host", "localhost");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let response = tokio::time::timeout(
+        Duration::from_secs(30),
+        sender.send_request(
+            builder
+                .body(Full::new(Bytes::new()))
+                .map_err(|e| e.to_string())?,
+        ),
+    )
+    .await
+    .map_err(|_| "no answer in 30 s".to_string())?
+    .map_err(|e| format!("request: {e}"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// One HTTP/1.1 request; returns status and body.

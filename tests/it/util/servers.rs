@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 pub struct Pki {
     issuer: Issuer<'static, KeyPair>,
     pub ca_pem: String,
+    pub ca_der: CertificateDer<'static>,
     pub ca_file: PathBuf,
 }
 
@@ -23,6 +24,19 @@ pub struct Pki {
 pub struct Leaf {
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivatePkcs8KeyDer<'static>,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl Leaf {
+    /// Writes `NAME.crt` and `NAME.key` into `dir`.
+    pub fn write(&self, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let cert = dir.join(format!("{name}.crt"));
+        let key = dir.join(format!("{name}.key"));
+        std::fs::write(&cert, &self.cert_pem).expect("write cert");
+        std::fs::write(&key, &self.key_pem).expect("write key");
+        (cert, key)
+    }
 }
 
 fn ca_params(common_name: &str) -> CertificateParams {
@@ -44,11 +58,16 @@ impl Pki {
         let params = ca_params(common_name);
         let cert = params.self_signed(&key).expect("ca");
         let ca_pem = cert.pem();
-        let ca_file = dir.join(format!("{}.pem", common_name.replace(' ', "_")));
+        let file_name: String = common_name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let ca_file = dir.join(format!("{file_name}.pem"));
         std::fs::write(&ca_file, &ca_pem).expect("write ca");
         Pki {
             issuer: Issuer::new(params, key),
             ca_pem,
+            ca_der: cert.der().clone(),
             ca_file,
         }
     }
@@ -67,6 +86,8 @@ impl Pki {
         Leaf {
             chain: vec![cert.der().clone()],
             key: PrivatePkcs8KeyDer::from(key.serialize_der()),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
         }
     }
 

@@ -1,20 +1,28 @@
-//! The HTTP side: routes, the scrape budget, reloads. Only this module knows HTTP.
+//! The HTTP side: routes, the scrape budget, reloads, authentication. Only this module knows HTTP.
+
+pub mod listen;
+pub mod pages;
+pub mod web_config;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::config::{Config, ConfigError, Source};
+use crate::config::{Config, ConfigError, Source, Target};
 use crate::diagnosis::{Service, reasons_markdown};
 use crate::metrics::{CONTENT_TYPE, Metrics};
 use crate::probe::{Clients, Prober};
+pub use listen::Limits;
+pub use web_config::{WebConfig, WebConfigError};
 
 /// The header Prometheus sends with its scrape timeout.
 pub const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
@@ -22,6 +30,8 @@ pub const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest budget honoured, whatever the header says.
 pub const MAX_SCRAPE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Paths answered without authentication: they say nothing but "alive" (orchestrators probe them).
+pub const UNAUTHENTICATED_PATHS: [&str; 2] = ["/-/healthy", "/-/ready"];
 
 /// Settings of the HTTP side.
 #[derive(Debug, Clone)]
@@ -29,6 +39,8 @@ pub struct WebOptions {
     pub telemetry_path: String,
     /// Subtracted from the scrape timeout so the answer arrives before Prometheus gives up.
     pub timeout_offset: Duration,
+    pub web: WebConfig,
+    pub limits: Limits,
 }
 
 impl Default for WebOptions {
@@ -36,6 +48,8 @@ impl Default for WebOptions {
         WebOptions {
             telemetry_path: "/metrics".into(),
             timeout_offset: Duration::from_millis(500),
+            web: WebConfig::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -46,8 +60,10 @@ pub struct AppState {
     source: Source,
     clients: Arc<Clients>,
     pub metrics: Arc<Metrics>,
-    options: WebOptions,
+    pub options: WebOptions,
     reload_lock: tokio::sync::Mutex<()>,
+    /// bcrypt is deliberately slow: at most this many checks run at once.
+    auth_checks: Semaphore,
 }
 
 impl AppState {
@@ -63,6 +79,7 @@ impl AppState {
             metrics,
             options,
             reload_lock: tokio::sync::Mutex::new(()),
+            auth_checks: Semaphore::new(2),
         })
     }
 
@@ -92,10 +109,11 @@ impl AppState {
                 let old = self.prober();
                 self.metrics.forget_targets(old.config(), &config);
                 self.metrics.config_loaded(true, Some(config.targets.len()));
+                let source = config.source.clone();
                 let prober =
                     Prober::new(Arc::new(config), self.clients.clone(), self.metrics.clone());
                 *self.prober.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(prober);
-                tracing::info!(source = %self.source_name(), "configuration reloaded");
+                tracing::info!(source = %source, "configuration reloaded");
                 Ok(())
             }
             Err(err) => {
@@ -105,17 +123,14 @@ impl AppState {
             }
         }
     }
-
-    fn source_name(&self) -> String {
-        self.prober().config().source.clone()
-    }
 }
 
-/// The routes.
+/// The routes, behind authentication when the web configuration asks for it.
 pub fn router(state: Arc<AppState>) -> Router {
     let telemetry = state.options.telemetry_path.clone();
     Router::new()
-        .route("/", get(landing))
+        .route("/", get(pages::status))
+        .route("/debug", get(pages::debug))
         .route("/probe", get(probe))
         .route(&telemetry, get(own_metrics))
         .route("/-/healthy", get(|| async { "Healthy\n" }))
@@ -123,17 +138,58 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/-/reload", post(reload))
         .route(
             "/runbook",
-            get(|| async { Html(markdown_page("Runbook", RUNBOOK)) }),
+            get(|| async { Html(pages::markdown_page("Runbook", pages::RUNBOOK)) }),
         )
         .route(
             "/reasons",
-            get(|| async { Html(markdown_page("Failure reasons", &reasons_markdown())) }),
+            get(|| async { Html(pages::markdown_page("Failure reasons", &reasons_markdown())) }),
         )
         .route(
             "/endpoints",
-            get(|| async { Html(markdown_page("Endpoints", ENDPOINTS)) }),
+            get(|| async { Html(pages::markdown_page("Endpoints", pages::ENDPOINTS)) }),
         )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// Basic authentication (same answer whatever was wrong) and the configured response headers.
+async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let mut response = match &state.options.web.auth {
+        Some(auth) if !UNAUTHENTICATED_PATHS.contains(&request.uri().path()) => {
+            let given = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let allowed = match state.auth_checks.acquire().await {
+                Ok(_permit) => {
+                    let auth = auth.clone();
+                    tokio::task::spawn_blocking(move || auth.check(given.as_deref()))
+                        .await
+                        .unwrap_or(false)
+                }
+                Err(_) => false,
+            };
+            if allowed {
+                next.run(request).await
+            } else {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(
+                        header::WWW_AUTHENTICATE,
+                        "Basic realm=\"firepower-cloud-exporter\"",
+                    )],
+                    "Unauthorized\n",
+                )
+                    .into_response()
+            }
+        }
+        _ => next.run(request).await,
+    };
+    for (name, value) in &state.options.web.headers {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    response
 }
 
 /// The time this scrape may take, from Prometheus' header minus the offset.
@@ -149,43 +205,44 @@ pub fn budget(headers: &HeaderMap, offset: Duration) -> Duration {
     timeout.saturating_sub(offset).max(timeout / 2)
 }
 
-fn bad_request(message: String) -> Response {
+pub(crate) fn bad_request(message: String) -> Response {
     (
         StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
         message + "\n",
     )
         .into_response()
 }
 
-async fn probe(
-    State(state): State<Arc<AppState>>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let started = Instant::now();
-    let deadline = started + budget(&headers, state.options.timeout_offset);
-    let prober = state.prober();
-    let config = prober.config().clone();
+/// Which configured targets a request names; `Err` is the message of a 400. Anything else is
+/// refused: the exporter never probes a host a request chose.
+pub(crate) fn select_targets(
+    config: &Config,
+    params: &HashMap<String, String>,
+) -> Result<Vec<Arc<Target>>, String> {
     if let Some(unknown) = params
         .keys()
         .find(|k| !matches!(k.as_str(), "target" | "service"))
     {
-        return bad_request(format!(
-            "unknown parameter `{unknown}`: /probe takes `target=NAME` or `service=NAME`, both from the configuration"
+        return Err(format!(
+            "unknown parameter `{}`: /probe takes `target=NAME` or `service=NAME`, both from the configuration",
+            clip(unknown)
         ));
     }
-    let selected: Vec<_> = match (params.get("target"), params.get("service")) {
-        (Some(_), Some(_)) => return bad_request("give `target` or `service`, not both".into()),
+    match (params.get("target"), params.get("service")) {
+        (Some(_), Some(_)) => Err("give `target` or `service`, not both".into()),
         (Some(name), None) => match config.targets.iter().find(|t| &t.name == name) {
-            Some(t) => vec![t.clone()],
+            Some(t) => Ok(vec![t.clone()]),
             None => {
                 let known: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
-                return bad_request(format!(
+                Err(format!(
                     "unknown target `{}`: only configured targets are probed; configured: {}",
-                    name.chars().take(64).collect::<String>(),
+                    clip(name),
                     known.join(", ")
-                ));
+                ))
             }
         },
         (None, Some(name)) => {
@@ -198,15 +255,35 @@ async fn probe(
                 .collect();
             if members.is_empty() {
                 let known: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
-                return bad_request(format!(
+                return Err(format!(
                     "unknown or empty service `{}`: expected one of {}",
-                    name.chars().take(64).collect::<String>(),
+                    clip(name),
                     known.join(", ")
                 ));
             }
-            members
+            Ok(members)
         }
-        (None, None) => config.targets.clone(),
+        (None, None) => Ok(config.targets.clone()),
+    }
+}
+
+/// Request text echoed in an error, cut short.
+fn clip(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+async fn probe(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let deadline = started + budget(&headers, state.options.timeout_offset);
+    let prober = state.prober();
+    let config = prober.config().clone();
+    let selected = match select_targets(&config, &params) {
+        Ok(s) => s,
+        Err(message) => return bad_request(message),
     };
     let with_rows = !params.contains_key("target");
     state.metrics.probes_in_flight.inc_by(selected.len() as i64);
@@ -242,110 +319,6 @@ async fn reload(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {
-    let prober = state.prober();
-    let config = prober.config();
-    let telemetry = &state.options.telemetry_path;
-    let mut rows = String::new();
-    for target in &config.targets {
-        let name = html_escape(&target.name);
-        rows.push_str(&format!(
-            "<tr><td><a href=\"/probe?target={name}\">{name}</a></td><td>{}</td><td>{}</td></tr>\n",
-            html_escape(&target.host),
-            target.service.title()
-        ));
-    }
-    Html(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>firepower-cloud-exporter</title></head><body>\n<h1>firepower-cloud-exporter</h1>\n\
-<p>Configuration: {}</p>\n<p><a href=\"/probe\">/probe</a> (all targets) · <a href=\"{telemetry}\">{telemetry}</a> (exporter health)</p>\n\
-<table><thead><tr><th>Target</th><th>Host</th><th>Row</th></tr></thead><tbody>\n{rows}</tbody></table>\n</body></html>\n",
-        html_escape(&config.source)
-    ))
-}
-
-const RUNBOOK: &str = include_str!("../docs/runbook.md");
-const ENDPOINTS: &str = include_str!("../docs/endpoints.md");
-
-/// Renders one of the project's Markdown documents as a page. Headings get GitHub-style ids (so
-/// the alerts' `runbook_url` anchors work) and links to sibling `.md` files point at their route.
-pub fn markdown_page(title: &str, markdown: &str) -> String {
-    use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
-    let mut events: Vec<Event<'_>> =
-        Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).collect();
-    let mut i = 0;
-    while i < events.len() {
-        if let Event::Start(Tag::Heading { id: None, .. }) = &events[i] {
-            let mut text = String::new();
-            for e in &events[i + 1..] {
-                match e {
-                    Event::End(TagEnd::Heading(_)) => break,
-                    Event::Text(t) | Event::Code(t) => text.push_str(t),
-                    _ => {}
-                }
-            }
-            if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
-                *id = Some(CowStr::from(slug(&text)));
-            }
-        }
-        if let Event::Start(Tag::Link { dest_url, .. }) = &mut events[i]
-            && !dest_url.contains("://")
-        {
-            let (file, anchor) = dest_url.split_once('#').unwrap_or((dest_url, ""));
-            if let Some(name) = file.strip_suffix(".md") {
-                let anchor = if anchor.is_empty() {
-                    String::new()
-                } else {
-                    format!("#{anchor}")
-                };
-                *dest_url = CowStr::from(format!("/{name}{anchor}"));
-            }
-        }
-        i += 1;
-    }
-    let mut body = String::new();
-    pulldown_cmark::html::push_html(&mut body, events.into_iter());
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · firepower-cloud-exporter</title><style>{PAGE_CSS}</style></head><body>\n<p><a href=\"/\">firepower-cloud-exporter</a></p>\n{body}</body></html>\n",
-        html_escape(title)
-    )
-}
-
-/// A GitHub-style heading anchor: lower case, spaces to `-`, punctuation dropped.
-fn slug(text: &str) -> String {
-    text.trim()
-        .to_lowercase()
-        .chars()
-        .filter_map(|c| match c {
-            ' ' => Some('-'),
-            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Shared page style: readable on a phone, no JavaScript.
-pub const PAGE_CSS: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:0 1rem;line-height:1.45}\
-table{border-collapse:collapse;width:100%;display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-pre{background:#f4f4f4;padding:.5rem;overflow-x:auto}code{background:#f4f4f4}";
-
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,28 +336,5 @@ mod tests {
         assert_eq!(budget(&headers, offset), Duration::from_millis(9500));
         headers.insert(SCRAPE_TIMEOUT_HEADER, "100000".parse().expect("header"));
         assert_eq!(budget(&headers, offset), MAX_SCRAPE_TIMEOUT - offset);
-    }
-
-    #[test]
-    fn runbook_headings_get_github_anchors_and_md_links_point_at_routes() {
-        let page = markdown_page("Runbook", RUNBOOK);
-        assert!(
-            page.contains("<h2 id=\"firepowerciscocloudconfigurationfailure\">"),
-            "{page}"
-        );
-        assert!(
-            page.contains("href=\"/reasons\""),
-            "links to reasons.md become /reasons"
-        );
-        assert!(page.contains("href=\"/endpoints#port-8989\""));
-        assert_eq!(slug("Port 8989"), "port-8989");
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            html_escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
     }
 }

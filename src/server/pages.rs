@@ -1,0 +1,378 @@
+//! Pages for people: the status page (the FMC table, then every target stage by stage), the
+//! per-target step-by-step view, and the project's documents. Server-rendered HTML, no JavaScript,
+//! readable on a phone. Every piece of text that came from a peer or the configuration is escaped.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use tokio::time::Instant;
+
+use super::{AppState, DEFAULT_SCRAPE_TIMEOUT, bad_request, select_targets};
+use crate::diagnosis::{self, Reason, RowStatus};
+use crate::probe::{StageOutcome, TargetOutcome, format_unix};
+
+pub const RUNBOOK: &str = include_str!("../../docs/runbook.md");
+pub const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
+
+/// Shared page style: readable on a phone, no JavaScript.
+pub const PAGE_CSS: &str = "body{font-family:system-ui,-apple-system,sans-serif;max-width:64rem;margin:0 auto;padding:0 .75rem 2rem;line-height:1.45;color:#1b1b1b}\
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:1.6rem}h3{font-size:1rem;margin:.2rem 0}\
+table{border-collapse:collapse;width:100%;display:block;overflow-x:auto;margin:.4rem 0}td,th{border:1px solid #d0d0d0;padding:.3rem .5rem;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;font-size:.85rem}code{background:#f4f4f4}\
+.status{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600}\
+.success{background:#dff3e2;color:#14532d}.failure{background:#fde2e1;color:#7f1d1d}.disabled,.skipped{background:#ececec;color:#444}\
+section.target{border:1px solid #d0d0d0;border-radius:.4rem;padding:.5rem .75rem;margin:.8rem 0}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .8rem;margin:.4rem 0}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}\
+nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem}small{color:#555}\
+@media (max-width:40rem){table.rows,table.stages{display:block;border:0}table.rows thead,table.stages thead{display:none}\
+table.rows tr,table.stages tr{display:block;border:1px solid #d0d0d0;border-radius:.3rem;margin:.4rem 0;padding:.2rem .4rem}\
+table.rows td,table.stages td{display:block;border:0;padding:.1rem 0}td[data-label]:not(:empty)::before{content:attr(data-label) \": \";font-weight:600}}";
+
+/// Escapes text for HTML element content and attribute values.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes a query parameter value.
+fn url_escape(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{} · firepower-cloud-exporter</title><style>{PAGE_CSS}</style></head><body>\n{body}</body></html>\n",
+        html_escape(title)
+    )
+}
+
+fn nav(telemetry: &str) -> String {
+    format!(
+        "<nav><a href=\"/\">Status</a><a href=\"/probe\">/probe</a><a href=\"{t}\">{t}</a><a href=\"/runbook\">Runbook</a><a href=\"/reasons\">Reasons</a><a href=\"/endpoints\">Endpoints</a></nav>\n",
+        t = html_escape(telemetry)
+    )
+}
+
+fn status_badge(status: RowStatus) -> String {
+    format!(
+        "<span class=\"status {}\">{}</span>",
+        status.as_str(),
+        status.title()
+    )
+}
+
+fn stage_name(s: &StageOutcome) -> String {
+    match s.port {
+        Some(p) => format!("{}/{p}", s.stage),
+        None => s.stage.to_string(),
+    }
+}
+
+fn reason_cell(reason: Reason) -> String {
+    let class = match reason {
+        Reason::Ok => "success",
+        r if r.is_failure() => "failure",
+        _ => "skipped",
+    };
+    format!(
+        "<a class=\"status {class}\" href=\"/reasons#{0}\">{0}</a>",
+        reason.as_str()
+    )
+}
+
+/// `/`: probes every target (results younger than `min_interval` are reused) and shows the FMC
+/// table, then each target's stages and facts.
+pub async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
+    let prober = state.prober();
+    let config = prober.config().clone();
+    let deadline =
+        Instant::now() + DEFAULT_SCRAPE_TIMEOUT.saturating_sub(state.options.timeout_offset);
+    let outcomes: Vec<Arc<TargetOutcome>> = prober
+        .probe_all(deadline)
+        .await
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect();
+    let refs: Vec<&TargetOutcome> = outcomes.iter().map(Arc::as_ref).collect();
+    let rows = diagnosis::rows(&refs, config.cloud_integration_enabled);
+
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>firepower-cloud-exporter</h1>\n{}<p><small>Configuration: {} · {} targets · version {}</small></p>\n",
+        nav(&state.options.telemetry_path),
+        html_escape(&config.source),
+        config.targets.len(),
+        env!("CARGO_PKG_VERSION")
+    );
+    body.push_str("<h2>Threat Data Updates on Devices</h2>\n<table class=\"rows\"><thead><tr><th>Data Update</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>\n");
+    for row in &rows {
+        let (why, remedy) = match (&row.decided_by, row.status) {
+            (_, RowStatus::Disabled) => (
+                reason_cell(Reason::CloudIntegrationDisabled),
+                html_escape(Reason::CloudIntegrationDisabled.remedy()),
+            ),
+            (Some(c), _) => (
+                format!(
+                    "{} at <a href=\"#target-{t}\">{t}</a> ({}{})",
+                    reason_cell(c.reason),
+                    c.stage,
+                    c.port.map(|p| format!("/{p}")).unwrap_or_default(),
+                    t = html_escape(&c.target)
+                ),
+                html_escape(c.remedy),
+            ),
+            (None, _) => (String::new(), String::new()),
+        };
+        let _ = writeln!(
+            body,
+            "<tr class=\"row {}\"><td>{}</td><td data-label=\"Status\">{}</td><td data-label=\"Reason\">{why}</td><td data-label=\"Next step\">{remedy}</td></tr>",
+            row.status.as_str(),
+            html_escape(row.title),
+            status_badge(row.status)
+        );
+    }
+    body.push_str("</tbody></table>\n<h2>Targets</h2>\n");
+    for o in &outcomes {
+        target_section(&mut body, o);
+    }
+    Html(page("Status", &body))
+}
+
+fn target_section(body: &mut String, o: &TargetOutcome) {
+    let t = &o.target;
+    let name = html_escape(&t.name);
+    let verdict = match o.verdict() {
+        None => "<span class=\"status success\">OK</span>".to_string(),
+        Some(s) => format!(
+            "<span class=\"status failure\">FAILURE: {}</span>",
+            s.reason.as_str()
+        ),
+    };
+    let _ = writeln!(
+        body,
+        "<section class=\"target\" id=\"target-{name}\"><h3>{name} — {} <small>{}</small> {verdict}</h3>",
+        html_escape(&t.host),
+        html_escape(t.service.title())
+    );
+    body.push_str("<table class=\"stages\"><thead><tr><th>Stage</th><th>Result</th><th>Duration</th><th>Detail</th></tr></thead><tbody>\n");
+    for s in &o.stages {
+        let took = if s.ran() {
+            format!("{:.1} ms", s.duration.as_secs_f64() * 1000.0)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            body,
+            "<tr><td data-label=\"Stage\">{}</td><td data-label=\"Result\">{}</td><td data-label=\"Duration\">{took}</td><td data-label=\"Detail\">{}</td></tr>",
+            stage_name(s),
+            reason_cell(s.reason),
+            html_escape(&s.detail)
+        );
+    }
+    body.push_str("</tbody></table>\n<dl>");
+    if let Some(dns) = &o.dns {
+        let addrs: Vec<String> = dns.addresses.iter().map(ToString::to_string).collect();
+        let _ = write!(
+            body,
+            "<dt>DNS</dt><dd>{} from {}{}{}</dd>",
+            html_escape(dns.rcode.as_deref().unwrap_or("no answer")),
+            html_escape(&dns.resolver),
+            if dns.cname_chain.is_empty() {
+                String::new()
+            } else {
+                format!(", CNAME {}", html_escape(&dns.cname_chain.join(" → ")))
+            },
+            if addrs.is_empty() {
+                String::new()
+            } else {
+                format!(", addresses {}", addrs.join(", "))
+            }
+        );
+    }
+    if let Some(tls) = &o.tls {
+        let _ = write!(
+            body,
+            "<dt>TLS</dt><dd>{} {}{}</dd><dt>Subject</dt><dd>{}</dd><dt>Issuer</dt><dd>{}</dd><dt>Expires</dt><dd>{}</dd><dt>Verify</dt><dd>{}</dd>",
+            html_escape(&tls.version),
+            html_escape(&tls.cipher),
+            tls.alpn
+                .as_deref()
+                .map(|a| format!(", ALPN {}", html_escape(a)))
+                .unwrap_or_default(),
+            html_escape(&tls.subject),
+            html_escape(&tls.issuer),
+            tls.not_after.map(format_unix).unwrap_or_default(),
+            html_escape(&tls.verify)
+        );
+    }
+    if let Some(http) = &o.http {
+        let _ = write!(
+            body,
+            "<dt>HTTPS</dt><dd>status {}{}</dd>",
+            http.status,
+            http.clock_skew_seconds
+                .map(|s| format!(", clock skew {s:+.0} s"))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<dt>Probed</dt><dd>{} in {:.0} ms</dd></dl>",
+        format_unix(unix(o.started_at)),
+        o.duration.as_secs_f64() * 1000.0
+    );
+    if let Some(v) = o.verdict() {
+        let _ = writeln!(
+            body,
+            "<p><strong>Next step:</strong> {}</p>",
+            html_escape(v.reason.remedy())
+        );
+    }
+    let q = url_escape(&t.name);
+    let _ = writeln!(
+        body,
+        "<p><a href=\"/debug?target={q}\">Step by step</a> · <a href=\"/probe?target={q}\">/probe?target={name}</a></p></section>"
+    );
+}
+
+fn unix(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `/debug?target=NAME`: what the probe did, step by step, like `curl -v`.
+pub async fn debug(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let prober = state.prober();
+    let config = prober.config().clone();
+    if !params.contains_key("target") {
+        return bad_request("give `target=NAME`, a configured target".into());
+    }
+    let targets = match select_targets(&config, &params) {
+        Ok(t) => t,
+        Err(message) => return bad_request(message),
+    };
+    let deadline =
+        Instant::now() + DEFAULT_SCRAPE_TIMEOUT.saturating_sub(state.options.timeout_offset);
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<h1>firepower-cloud-exporter: step by step</h1>\n{}",
+        nav(&state.options.telemetry_path)
+    );
+    for target in &targets {
+        let (outcome, freshness) = prober.probe(target, deadline).await;
+        let _ = writeln!(
+            body,
+            "<p><small>Result: {} (a result younger than the target's min_interval is shown again)</small></p>",
+            freshness.as_str()
+        );
+        body.push_str("<pre>");
+        for line in &outcome.steps {
+            body.push_str(&html_escape(line));
+            body.push('\n');
+        }
+        body.push_str("</pre>\n");
+        target_section(&mut body, &outcome);
+    }
+    Html(page("Step by step", &body)).into_response()
+}
+
+/// Renders one of the project's Markdown documents as a page. Headings get GitHub-style ids (so
+/// the alerts' `runbook_url` anchors work) and links to sibling `.md` files point at their route.
+pub fn markdown_page(title: &str, markdown: &str) -> String {
+    use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
+    let mut events: Vec<Event<'_>> =
+        Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).collect();
+    for i in 0..events.len() {
+        if let Event::Start(Tag::Heading { id: None, .. }) = &events[i] {
+            let mut text = String::new();
+            for e in &events[i + 1..] {
+                match e {
+                    Event::End(TagEnd::Heading(_)) => break,
+                    Event::Text(t) | Event::Code(t) => text.push_str(t),
+                    _ => {}
+                }
+            }
+            if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
+                *id = Some(CowStr::from(slug(&text)));
+            }
+        }
+        if let Event::Start(Tag::Link { dest_url, .. }) = &mut events[i]
+            && !dest_url.contains("://")
+        {
+            let (file, anchor) = dest_url.split_once('#').unwrap_or((dest_url, ""));
+            if let Some(name) = file.strip_suffix(".md") {
+                let anchor = if anchor.is_empty() {
+                    String::new()
+                } else {
+                    format!("#{anchor}")
+                };
+                *dest_url = CowStr::from(format!("/{name}{anchor}"));
+            }
+        }
+    }
+    let mut body = String::from("<p><a href=\"/\">firepower-cloud-exporter</a></p>\n");
+    pulldown_cmark::html::push_html(&mut body, events.into_iter());
+    page(title, &body)
+}
+
+/// A GitHub-style heading anchor: lower case, spaces to `-`, punctuation dropped.
+fn slug(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runbook_headings_get_github_anchors_and_md_links_point_at_routes() {
+        let page = markdown_page("Runbook", RUNBOOK);
+        assert!(
+            page.contains("<h2 id=\"firepowerciscocloudconfigurationfailure\">"),
+            "{page}"
+        );
+        assert!(
+            page.contains("href=\"/reasons\""),
+            "links to reasons.md become /reasons"
+        );
+        assert!(page.contains("href=\"/endpoints#port-8989\""));
+        assert_eq!(slug("Port 8989"), "port-8989");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            html_escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

@@ -1,0 +1,613 @@
+//! Running it in production: TLS with client certificates, basic auth, bounded clients, signals,
+//! the status page.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use firepower_cloud_exporter::WebOptions;
+use firepower_cloud_exporter::metrics::names;
+use firepower_cloud_exporter::server::{Limits, WebConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::Command;
+
+use crate::docs::tool;
+use crate::util::exporter::{request, request_tls};
+use crate::util::{Answer, Behaviour, Exporter, Exposition, Pki, TlsServer, servers};
+use crate::{World, healthy_sse, sse_target, tls_target};
+
+const BIN: &str = env!("CARGO_BIN_EXE_firepower-cloud-exporter");
+
+fn web_options(path: &Path) -> WebOptions {
+    WebOptions {
+        web: WebConfig::load(path).unwrap_or_else(|e| panic!("{e}")),
+        ..WebOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn tls_with_a_required_client_certificate() {
+    let world = World::new().await;
+    let dir = world.dir.path();
+    let server_pki = Pki::new(dir, "Exporter Server CA");
+    let client_pki = Pki::new(dir, "Prometheus Client CA");
+    let (cert, key) = server_pki.leaf(&["localhost"]).write(dir, "exporter");
+    let web = dir.join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}\n  min_version: TLS12\n",
+            cert.display(),
+            key.display(),
+            client_pki.ca_file.display()
+        ),
+    )
+    .expect("write");
+    let exporter = Exporter::start_with(
+        &world.config("", &[sse_target("sse", "api-sse.cisco.com", 443, 8989)]),
+        web_options(&web),
+    )
+    .await;
+
+    let prometheus = client_pki.leaf(&["prometheus"]);
+    let (status, body) = request_tls(
+        exporter.addr,
+        "/metrics",
+        &server_pki.ca_der,
+        Some(&prometheus),
+        &[],
+    )
+    .await
+    .expect("TLS with a client certificate");
+    assert_eq!(status, 200);
+    assert!(body.contains(names::BUILD_INFO));
+
+    let refused = request_tls(exporter.addr, "/metrics", &server_pki.ca_der, None, &[]).await;
+    assert!(
+        refused.is_err(),
+        "no client certificate must be refused: {refused:?}"
+    );
+    let stranger = Pki::new(dir, "Someone Else CA").leaf(&["intruder"]);
+    let refused = request_tls(
+        exporter.addr,
+        "/metrics",
+        &server_pki.ca_der,
+        Some(&stranger),
+        &[],
+    )
+    .await;
+    assert!(
+        refused.is_err(),
+        "a certificate from another CA must be refused: {refused:?}"
+    );
+    // Plain HTTP on the TLS port gets nothing.
+    let mut plain = TcpStream::connect(exporter.addr).await.expect("connect");
+    plain
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut buf)).await;
+    assert!(!String::from_utf8_lossy(&buf).contains(names::BUILD_INFO));
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+#[tokio::test]
+async fn basic_auth_with_bcrypt_hashes() {
+    let world = World::new().await;
+    let web = world.dir.path().join("web.yml");
+    let hash = bcrypt::hash("correct horse", 4).expect("hash");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: '{hash}'\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n")).expect("write");
+    let exporter = Exporter::start_with(
+        &world.config("", &[sse_target("sse", "api-sse.cisco.com", 443, 8989)]),
+        web_options(&web),
+    )
+    .await;
+
+    let good = basic("prometheus", "correct horse");
+    let (status, body) = request(
+        exporter.addr,
+        "GET",
+        "/metrics",
+        &[("authorization", &good)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut answers = Vec::new();
+    for header in [
+        Some(basic("prometheus", "wrong")),
+        Some(basic("nobody", "correct horse")),
+        Some("Basic !!!".to_string()),
+        None,
+    ] {
+        let headers: Vec<(&str, &str)> = header
+            .iter()
+            .map(|h| ("authorization", h.as_str()))
+            .collect();
+        for path in ["/metrics", "/probe?target=sse", "/", "/-/reload"] {
+            let method = if path == "/-/reload" { "POST" } else { "GET" };
+            let (status, body) = request(exporter.addr, method, path, &headers).await;
+            assert_eq!(status, 401, "{path} with {header:?}");
+            answers.push(body);
+        }
+    }
+    answers.dedup();
+    assert_eq!(
+        answers,
+        vec!["Unauthorized\n".to_string()],
+        "the answer must not say which part was wrong"
+    );
+    // Orchestrators' liveness and readiness checks need no credentials and learn nothing.
+    assert_eq!(
+        request(exporter.addr, "GET", "/-/healthy", &[]).await.0,
+        200
+    );
+    assert_eq!(request(exporter.addr, "GET", "/-/ready", &[]).await.0, 200);
+}
+
+#[tokio::test]
+async fn slow_and_numerous_clients_do_not_pin_the_exporter() {
+    let world = World::new().await;
+    let options = WebOptions {
+        limits: Limits {
+            max_connections: 16,
+            header_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        },
+        ..WebOptions::default()
+    };
+    let exporter = Exporter::start_with(
+        &world.config("", &[sse_target("sse", "api-sse.cisco.com", 443, 8989)]),
+        options,
+    )
+    .await;
+    // 64 clients, each sending its request head one byte every 300 ms.
+    let mut slow = Vec::new();
+    for _ in 0..64 {
+        let addr = exporter.addr;
+        slow.push(tokio::spawn(async move {
+            let Ok(mut stream) = TcpStream::connect(addr).await else {
+                return Duration::ZERO;
+            };
+            let started = Instant::now();
+            for byte in
+                b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+            {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            let mut buf = [0u8; 256];
+            let _ = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await;
+            started.elapsed()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A scrape still gets through: slow clients are cut at the header timeout and free their slot.
+    let started = Instant::now();
+    let (status, _) = request(exporter.addr, "GET", "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "served after {:?}",
+        started.elapsed()
+    );
+    // Every slow client was disconnected long before it could finish (its head takes ~20 s).
+    for handle in slow {
+        let held = handle.await.expect("client task");
+        assert!(
+            held < Duration::from_secs(12),
+            "a slow client held a connection for {held:?}"
+        );
+    }
+    // An oversized request head is refused.
+    let big = "a".repeat(64 * 1024);
+    let (status, _) = request(exporter.addr, "GET", "/metrics", &[("x-big", big.as_str())]).await;
+    assert_eq!(status, 431);
+}
+
+#[tokio::test]
+async fn the_status_page_shows_the_fmc_table_and_escapes_peer_text() {
+    let world = World::new().await;
+    let (sse, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    world.resolve_via_cname("cloud-sa.amp.cisco.com");
+    // A hostile middlebox certificate whose subject is markup.
+    let hostile = Pki::new(world.dir.path(), "<script>alert(1)</script>");
+    let amp = TlsServer::start(
+        hostile.leaf(&["cloud-sa.amp.cisco.com"]),
+        Behaviour::Http {
+            status: 403,
+            date_offset_secs: 0,
+        },
+    )
+    .await;
+    let exporter = Exporter::start(&world.config(
+        "",
+        &[
+            sse_target("sse", "api-sse.cisco.com", sse.port(), plain.port()),
+            tls_target(
+                "amp",
+                "cloud-sa.amp.cisco.com",
+                "amp_cloud_lookups",
+                amp.port(),
+            ),
+        ],
+    ))
+    .await;
+    let (status, html) = exporter.get("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<meta name=\"viewport\""), "mobile viewport");
+    assert!(
+        !html.contains("<script"),
+        "no script at all, and peer text escaped"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the hostile issuer is shown, escaped"
+    );
+    assert!(
+        html.contains("<tr class=\"row success\"><td>Cisco Cloud Configuration</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<tr class=\"row failure\"><td>AMP Cloud Lookups</td>"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/reasons#tls_cert_untrusted\""));
+    assert!(
+        html.contains("href=\"/debug?target=sse\"")
+            && html.contains("href=\"/probe?target=sse\"")
+            && html.contains("href=\"/metrics\"")
+    );
+    let (status, debug) = exporter.get("/debug?target=sse").await;
+    assert_eq!(status, 200);
+    assert!(
+        debug.contains("canonical name = api-sse.cisco.com.akadns.test.")
+            && debug.contains("&gt; GET / HTTP/1.1")
+            && debug.contains("&lt; HTTP/1.1 403"),
+        "{debug}"
+    );
+    assert_eq!(exporter.get("/debug?target=elsewhere.example").await.0, 400);
+}
+
+#[tokio::test]
+async fn the_status_page_renders_in_headless_chromium() {
+    let Some(chromium) = tool("chromium") else {
+        return;
+    };
+    let world = World::new().await;
+    let (sse, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    world.dns.set("cloud-sa.amp.cisco.com", Answer::NxDomain);
+    let exporter = Exporter::start(&world.config(
+        "",
+        &[
+            sse_target("sse", "api-sse.cisco.com", sse.port(), plain.port()),
+            tls_target("amp", "cloud-sa.amp.cisco.com", "amp_cloud_lookups", 443),
+        ],
+    ))
+    .await;
+    let url = format!("http://{}/", exporter.addr);
+    let profile = tempfile::tempdir().expect("profile");
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
+    let screenshot = artifacts.join("status-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let common = |extra: &[String]| {
+        let mut args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend_from_slice(extra);
+        args.push(url.clone());
+        args
+    };
+    let run = |args: Vec<String>| {
+        let chromium = chromium.clone();
+        async move {
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                Command::new(chromium)
+                    .args(args)
+                    .kill_on_drop(true)
+                    .output(),
+            )
+            .await
+            .expect("chromium finished in 60 s")
+            .expect("chromium ran")
+        }
+    };
+    let dom = run(common(&["--dump-dom".into()])).await;
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom_text.contains("Threat Data Updates on Devices"),
+        "chromium rendered: {dom_text}\n{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    assert!(
+        dom_text.contains("<tr class=\"row success\"><td>Cisco Cloud Configuration</td>"),
+        "{dom_text}"
+    );
+    assert!(
+        dom_text.contains("<tr class=\"row failure\"><td>AMP Cloud Lookups</td>"),
+        "{dom_text}"
+    );
+    assert!(dom_text.contains("dns_nxdomain"));
+    // A phone-sized screenshot, kept as an artefact.
+    let shot = run(common(&[
+        format!("--screenshot={}", screenshot.display()),
+        "--window-size=412,1400".into(),
+        "--hide-scrollbars".into(),
+    ]))
+    .await;
+    let png = std::fs::read(&screenshot)
+        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&shot.stderr)));
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
+
+async fn spawn_exporter(args: &[&str]) -> (tokio::process::Child, std::net::SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let listen = format!("--web.listen-address=127.0.0.1:{port}");
+    let mut all = vec![listen.as_str()];
+    all.extend_from_slice(args);
+    let child = Command::new(BIN)
+        .args(&all)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    for _ in 0..100 {
+        if TcpStream::connect(addr).await.is_ok() {
+            return (child, addr);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the exporter did not listen on {addr}");
+}
+
+async fn signal(child: &tokio::process::Child, name: &str) {
+    let pid = child.id().expect("pid").to_string();
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn sighup_reloads_and_a_broken_file_keeps_the_running_configuration() {
+    let world = World::new().await;
+    let (sse, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let path = world.dir.path().join("config.yml");
+    std::fs::write(
+        &path,
+        world.config(
+            "",
+            &[sse_target(
+                "sse",
+                "api-sse.cisco.com",
+                sse.port(),
+                plain.port(),
+            )],
+        ),
+    )
+    .expect("write");
+    let config = path.display().to_string();
+    let (mut child, addr) = spawn_exporter(&["--config.file", &config]).await;
+
+    std::fs::write(&path, "targets: [oops\n").expect("write");
+    signal(&child, "HUP").await;
+    let mut refused = false;
+    for _ in 0..50 {
+        let e = Exposition::parse(&request(addr, "GET", "/metrics", &[]).await.1);
+        if e.value(names::CONFIG_RELOAD_SUCCESS, &[]) == 0.0 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the broken file was not refused");
+    let (status, body) = request(addr, "GET", "/probe?target=sse", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        Exposition::parse(&body).value(names::TARGET_SUCCESS, &[("target", "sse")]),
+        1.0
+    );
+
+    std::fs::write(
+        &path,
+        world.config(
+            "",
+            &[tls_target(
+                "amp",
+                "api-sse.cisco.com",
+                "amp_cloud_lookups",
+                sse.port(),
+            )],
+        ),
+    )
+    .expect("write");
+    signal(&child, "HUP").await;
+    let mut reloaded = false;
+    for _ in 0..50 {
+        if request(addr, "GET", "/probe?target=amp", &[]).await.0 == 200 {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reloaded, "the good file was not loaded");
+    signal(&child, "TERM").await;
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exited")
+        .expect("status");
+    assert!(status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .await
+        .expect("read");
+    assert!(
+        stderr.contains("configuration reload refused") && stderr.contains("config.yml"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_scrape_finish() {
+    let world = World::new().await;
+    world.resolve_via_cname("api-sse.cisco.com");
+    let stalled = world.https("api-sse.cisco.com", Behaviour::Stall).await;
+    let plain = servers::tcp_listener().await;
+    let path = world.dir.path().join("config.yml");
+    let yaml = world
+        .config(
+            "",
+            &[sse_target(
+                "sse",
+                "api-sse.cisco.com",
+                stalled.port(),
+                plain.port(),
+            )],
+        )
+        .replace("timeout: 1s", "timeout: 30s");
+    std::fs::write(&path, yaml).expect("write");
+    let config = path.display().to_string();
+    let (mut child, addr) = spawn_exporter(&["--config.file", &config]).await;
+    let scrape = tokio::spawn(async move {
+        request(
+            addr,
+            "GET",
+            "/probe",
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "3")],
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let signalled = Instant::now();
+    signal(&child, "TERM").await;
+    let (status, body) = scrape.await.expect("scrape task");
+    assert_eq!(status, 200, "the in-flight scrape completed");
+    let e = Exposition::parse(&body);
+    assert_eq!(
+        e.label(names::TARGET_VERDICT, &[("target", "sse")], "reason"),
+        "tls_timeout"
+    );
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exited")
+        .expect("status");
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(6),
+        "shutdown took {:?}",
+        signalled.elapsed()
+    );
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "nothing listens after shutdown"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_web_configuration_stops_start_up_with_the_field_named() {
+    let world = World::new().await;
+    let web = world.dir.path().join("web.yml");
+    std::fs::write(&web, "tls_server_config:\n  cert_file: /nonexistent/server.crt\n  key_file: /nonexistent/server.key\n").expect("write");
+    let out = Command::new(BIN)
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--web.config.file",
+            &web.display().to_string(),
+        ])
+        .output()
+        .await
+        .expect("ran");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("web.yml") && stderr.contains("tls_server_config.cert_file"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_shipped_web_configuration_passes_promtool() {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    // The example names files under /etc/firepower-cloud-exporter/: put real ones in a folder here.
+    let dir = tempfile::tempdir().expect("dir");
+    let tls = dir.path().join("tls");
+    std::fs::create_dir_all(&tls).expect("tls dir");
+    let pki = Pki::new(&tls, "Example CA");
+    let (cert, key) = pki.leaf(&["localhost"]).write(&tls, "server");
+    assert!(cert.ends_with("tls/server.crt") && key.ends_with("tls/server.key"));
+    std::fs::copy(&pki.ca_file, tls.join("client-ca.crt")).expect("copy ca");
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/web-config.example.yml"),
+    )
+    .expect("example");
+    let path = dir.path().join("web-config.yml");
+    std::fs::write(
+        &path,
+        shipped.replace(
+            "/etc/firepower-cloud-exporter/",
+            &format!("{}/", dir.path().display()),
+        ),
+    )
+    .expect("write");
+    let out = Command::new(promtool)
+        .args(["check", "web-config"])
+        .arg(&path)
+        .output()
+        .await
+        .expect("promtool");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And the exporter itself accepts it, with the placeholder password.
+    let web = WebConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(web.tls.is_some() && web.headers.len() == 2);
+    let auth = web.auth.expect("basic auth");
+    use base64::Engine;
+    let header = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("prometheus:change-me")
+    );
+    assert!(auth.check(Some(&header)));
+}
