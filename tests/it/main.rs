@@ -4,6 +4,7 @@ mod util;
 
 mod cli;
 mod dashboards;
+mod deploy;
 mod docs;
 mod e2e;
 mod probes;

@@ -1,0 +1,317 @@
+//! The deployment files stay honest: the PrometheusRule carries exactly `alerts/`, the ConfigMap
+//! the example configuration, Prometheus and Alertmanager accept the compose files, Grafana's
+//! provisioning points at dashboards that exist, the Kubernetes and systemd hardening is in place.
+
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::Value;
+use tokio::process::Command;
+
+use crate::docs::tool;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn yaml(path: &str) -> Value {
+    serde_yaml_ng::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The PrometheusRule text for the shipped rule file.
+fn prometheus_rule() -> String {
+    let rules = read("alerts/firepower-cloud.rules.yml");
+    let mut out = String::from(
+        "# Generated from alerts/firepower-cloud.rules.yml (the tests keep them equal; regenerate with\n\
+         # `UPDATE_DOCS=1 cargo test --test it deploy`).\n\
+         apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: firepower-cloud-exporter\n  labels:\n    app.kubernetes.io/name: firepower-cloud-exporter\nspec:\n",
+    );
+    for line in rules
+        .lines()
+        .skip_while(|l| l.starts_with('#') || l.is_empty())
+    {
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str("  ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_prometheus_rule_carries_exactly_the_shipped_rules() {
+    let path = repo("deploy/kubernetes/prometheusrule.yaml");
+    let expected = prometheus_rule();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).expect("write");
+    }
+    let shipped: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&path).expect("prometheusrule.yaml"))
+            .expect("YAML");
+    let rules = yaml("alerts/firepower-cloud.rules.yml");
+    assert_eq!(shipped["kind"], "PrometheusRule");
+    assert_eq!(
+        shipped["spec"]["groups"], rules["groups"],
+        "the PrometheusRule differs from alerts/: run `UPDATE_DOCS=1 cargo test --test it deploy`"
+    );
+}
+
+#[test]
+fn the_config_map_carries_the_example_configuration() {
+    let map = yaml("deploy/kubernetes/configmap.yaml");
+    assert_eq!(
+        map["data"]["config.yml"].as_str(),
+        Some(read("deploy/config.example.yml").as_str())
+    );
+}
+
+#[test]
+fn the_deployment_is_hardened_and_probed() {
+    let d = yaml("deploy/kubernetes/deployment.yaml");
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    let c = &pod["containers"][0];
+    let sc = &c["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["capabilities"]["drop"][0], "ALL");
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/-/healthy");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/-/ready");
+    assert_eq!(c["ports"][0]["containerPort"], 10027);
+    let args: Vec<&str> = c["args"]
+        .as_sequence()
+        .expect("args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mount = c["volumeMounts"][0]["mountPath"].as_str().expect("mount");
+    assert!(
+        args.contains(&format!("--config.file={mount}/config.yml").as_str()),
+        "{args:?}"
+    );
+    // The args parse.
+    let mut argv = vec!["firepower-cloud-exporter"];
+    argv.extend(args.iter());
+    <firepower_cloud_exporter::cli::Cli as clap::Parser>::try_parse_from(argv)
+        .expect("the Deployment's args parse");
+    let kustomization = yaml("deploy/kubernetes/kustomization.yaml");
+    for resource in kustomization["resources"].as_sequence().expect("resources") {
+        let file = resource.as_str().expect("path");
+        assert!(
+            repo(&format!("deploy/kubernetes/{file}")).is_file(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn the_service_monitor_scrapes_probe_and_metrics_under_the_job_names_the_alerts_expect() {
+    let sm = yaml("deploy/kubernetes/servicemonitor.yaml");
+    let endpoints = sm["spec"]["endpoints"].as_sequence().expect("endpoints");
+    let jobs: Vec<(&str, &str)> = endpoints
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap_or_default(),
+                e["relabelings"][0]["replacement"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs,
+        vec![
+            ("/probe", "firepower-cloud"),
+            ("/metrics", "firepower-cloud-exporter")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_compose_stack_files_exist_and_pass_promtool_and_amtool() {
+    let compose = yaml("deploy/compose/compose.yml");
+    let dir = repo("deploy/compose");
+    let mut mounts = Vec::new();
+    for (name, service) in compose["services"].as_mapping().expect("services") {
+        for volume in service["volumes"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let spec = volume.as_str().expect("volume");
+            let host = spec.split(':').next().expect("host part");
+            if host.starts_with('.') {
+                let path = dir.join(host);
+                assert!(
+                    path.exists(),
+                    "{name:?} mounts {host}, which does not exist"
+                );
+                mounts.push((
+                    host.to_string(),
+                    spec.split(':').nth(1).unwrap_or_default().to_string(),
+                ));
+            }
+        }
+    }
+    for service in ["exporter", "prometheus", "alertmanager", "grafana"] {
+        assert!(
+            compose["services"][service].is_mapping(),
+            "{service} missing"
+        );
+    }
+    // Grafana's dashboard provider reads the folder the dashboards are mounted at.
+    let provider = yaml("deploy/compose/grafana/provisioning/dashboards/firepower-cloud.yml");
+    let path = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .expect("path");
+    assert!(
+        mounts
+            .iter()
+            .any(|(host, target)| host == "../../dashboards" && target == path),
+        "{mounts:?}"
+    );
+    let datasource = yaml("deploy/compose/grafana/provisioning/datasources/prometheus.yml");
+    assert_eq!(datasource["datasources"][0]["type"], "prometheus");
+
+    // Prometheus accepts its configuration with the shipped rules where compose mounts them.
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("dir");
+    let config = read("deploy/compose/prometheus.yml").replace(
+        "/etc/prometheus/rules/",
+        &format!("{}/", repo("alerts").display()),
+    );
+    let path = tmp.path().join("prometheus.yml");
+    std::fs::write(&path, config).expect("write");
+    let out = Command::new(&promtool)
+        .args(["check", "config"])
+        .arg(&path)
+        .output()
+        .await
+        .expect("promtool");
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && report.contains("SUCCESS: 24 rules found"),
+        "{report}"
+    );
+    let Some(amtool) = tool("amtool") else { return };
+    let out = Command::new(amtool)
+        .args(["check-config"])
+        .arg(repo("alerts/alertmanager.example.yml"))
+        .output()
+        .await
+        .expect("amtool");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn the_image_is_static_non_root_and_carries_what_the_build_reads() {
+    let dockerfile = read("deploy/Dockerfile");
+    assert!(
+        dockerfile.contains("--target x86_64-unknown-linux-musl")
+            && dockerfile.contains("--locked")
+    );
+    assert!(dockerfile.contains("FROM gcr.io/distroless/static-debian12:nonroot"));
+    assert!(dockerfile.contains("USER 65532:65532") && dockerfile.contains("EXPOSE 10027"));
+    // Every file the build includes at compile time is copied into the build stage.
+    let mut pending = vec![repo("src")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (i, _) in text.match_indices("include_str!(\"") {
+                let rest = &text[i + 14..];
+                let rel = &rest[..rest.find('"').expect("closing quote")];
+                let included = path.parent().expect("dir").join(rel);
+                let included = included
+                    .canonicalize()
+                    .unwrap_or_else(|_| panic!("{} includes missing {rel}", path.display()));
+                let top = included
+                    .strip_prefix(repo("").canonicalize().expect("repo"))
+                    .expect("inside the repo");
+                let first = top
+                    .components()
+                    .next()
+                    .expect("component")
+                    .as_os_str()
+                    .to_string_lossy()
+                    .into_owned();
+                assert!(
+                    dockerfile.contains(&format!("COPY {first} ./{first}")),
+                    "the image build does not copy {first}/ ({})",
+                    top.display()
+                );
+            }
+        }
+    }
+    let ignore = read(".dockerignore");
+    assert!(ignore.lines().any(|l| l.trim() == "target"));
+}
+
+#[tokio::test]
+async fn the_systemd_unit_is_hardened_and_verifies() {
+    let unit = read("deploy/systemd/firepower-cloud-exporter.service");
+    for setting in [
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "DynamicUser=yes",
+        "CapabilityBoundingSet=",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ] {
+        assert!(
+            unit.lines().any(|l| l.trim() == setting),
+            "missing {setting}"
+        );
+    }
+    // Where systemd-analyze exists, the unit verifies (pointed at the binary this build made).
+    let Some(analyze) = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("systemd-analyze"))
+            .find(|p| p.is_file())
+    }) else {
+        eprintln!("note: systemd-analyze not found; the unit was checked by reading only");
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("dir");
+    let path = tmp.path().join("firepower-cloud-exporter.service");
+    std::fs::write(
+        &path,
+        unit.replace(
+            "/usr/local/bin/firepower-cloud-exporter",
+            env!("CARGO_BIN_EXE_firepower-cloud-exporter"),
+        ),
+    )
+    .expect("write");
+    let out = Command::new(analyze)
+        .args(["verify"])
+        .arg(&path)
+        .output()
+        .await
+        .expect("systemd-analyze");
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let relevant: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("firepower-cloud-exporter.service"))
+        .collect();
+    assert!(relevant.is_empty(), "systemd-analyze verify:\n{report}");
+}
