@@ -196,6 +196,9 @@ pub fn render_text(report: &Report, colour: bool) -> String {
         }
         if let Some(dns) = &o.dns {
             let mut line = format!("  dns: resolver {}", dns.resolver);
+            if let Some(server) = &dns.server {
+                let _ = write!(line, ", answered by {server}");
+            }
             if let Some(rcode) = &dns.rcode {
                 let _ = write!(line, ", {rcode}");
             }

@@ -557,7 +557,7 @@ impl Collector for ProbeReport {
         let mut e = gauge(
             &mut encoder,
             names::DNS_INFO,
-            "Always 1: the DNS answer's response code, the resolver asked and the CNAME chain (peer text, cut to 128 characters).",
+            "Always 1: the DNS answer's response code, the resolver asked, the server that answered and the CNAME chain (peer text, cut to 128 characters).",
         )?;
         for o in &outcomes {
             if let Some(dns) = &o.dns {
@@ -566,6 +566,7 @@ impl Collector for ProbeReport {
                     ("target", o.target.name.as_str()),
                     ("rcode", dns.rcode.as_deref().unwrap_or("")),
                     ("resolver", dns.resolver.as_str()),
+                    ("server", dns.server.as_deref().unwrap_or("")),
                     ("cname_chain", chain.as_str()),
                 ];
                 ConstGauge::new(1).encode(e.encode_family(&labels)?)?;

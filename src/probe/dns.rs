@@ -6,7 +6,7 @@
 //! fixing the device's DNS settings shows up at the next scrape.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +20,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RData;
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::config::{DnsProtocol, IpPreference, ResolverSpec};
 use crate::diagnosis::Reason;
@@ -31,6 +32,8 @@ pub struct DnsFacts {
     pub rcode: Option<String>,
     /// The resolver that was asked (servers and protocol, or the resolv.conf it came from).
     pub resolver: String,
+    /// The server that gave the answer (or the failing response code), as `ip:port`.
+    pub server: Option<String>,
     /// Each CNAME target in order, e.g. `api-sse.cisco.com.akadns.net.`.
     pub cname_chain: Vec<String>,
     pub addresses: Vec<IpAddr>,
@@ -45,6 +48,9 @@ pub struct DnsFailure {
 
 type Key = (ResolverSpec, IpPreference);
 
+/// One resolver per name server, in configuration order, so a probe can say which server answered.
+type ServerList = Arc<Vec<(SocketAddr, TokioResolver)>>;
+
 /// The shared resolvers, keyed by configuration.
 #[derive(Default)]
 pub struct Resolvers {
@@ -52,12 +58,28 @@ pub struct Resolvers {
 }
 
 enum Entry {
-    Fixed(TokioResolver),
+    Fixed(ServerList),
     /// Rebuilt when the file's content changes.
     System {
         path: PathBuf,
-        current: Mutex<Option<(Vec<u8>, TokioResolver)>>,
+        current: Mutex<Option<(Vec<u8>, ServerList)>>,
     },
+}
+
+fn server_list(name_servers: Vec<NameServerConfig>, options: &ResolverOpts) -> ServerList {
+    Arc::new(
+        name_servers
+            .into_iter()
+            .map(|ns| {
+                let port = ns.connections.first().map_or(53, |c| c.port);
+                let addr = SocketAddr::new(ns.ip, port);
+                (
+                    addr,
+                    build(ResolverConfig::from_name_servers(vec![ns]), options.clone()),
+                )
+            })
+            .collect(),
+    )
 }
 
 impl Resolvers {
@@ -79,8 +101,10 @@ impl Resolvers {
                                 NameServerConfig::new(addr.ip(), true, vec![conn])
                             })
                             .collect();
-                        let config = ResolverConfig::from_name_servers(name_servers);
-                        Entry::Fixed(build(config, probe_options(ResolverOpts::default(), pref)))
+                        Entry::Fixed(server_list(
+                            name_servers,
+                            &probe_options(ResolverOpts::default(), pref),
+                        ))
                     }
                     ResolverSpec::System { resolv_conf } => Entry::System {
                         path: resolv_conf.clone(),
@@ -91,12 +115,16 @@ impl Resolvers {
             .clone()
     }
 
-    /// Resolves `host` as the target's configuration says.
+    /// Resolves `host` as the target's configuration says, before `deadline`. Servers are asked in
+    /// order, each with its share of the remaining time; a server that fails (timeout, SERVFAIL,
+    /// REFUSED) hands over to the next, while NXDOMAIN or an empty answer is final, as in a stub
+    /// resolver.
     pub async fn resolve(
         &self,
         host: &str,
         spec: &ResolverSpec,
         pref: IpPreference,
+        deadline: Instant,
     ) -> (DnsFacts, Result<(), DnsFailure>) {
         let mut facts = DnsFacts {
             resolver: spec.to_string(),
@@ -106,10 +134,10 @@ impl Resolvers {
             facts.addresses.push(ip);
             return (facts, Ok(()));
         }
-        let resolver = match self.entry(spec, pref).as_ref() {
-            Entry::Fixed(r) => r.clone(),
-            Entry::System { path, current } => match system_resolver(path, current, pref).await {
-                Ok(r) => r,
+        let servers = match self.entry(spec, pref).as_ref() {
+            Entry::Fixed(list) => list.clone(),
+            Entry::System { path, current } => match system_servers(path, current, pref).await {
+                Ok(list) => list,
                 Err(failure) => return (facts, Err(failure)),
             },
         };
@@ -118,50 +146,91 @@ impl Resolvers {
         } else {
             format!("{host}.")
         };
-        match resolver.lookup_ip(fqdn.as_str()).await {
-            Ok(lookup) => {
-                facts.rcode = Some("NOERROR".into());
-                for record in lookup.as_lookup().answers() {
-                    match &record.data {
-                        RData::CNAME(target) => facts.cname_chain.push(target.0.to_string()),
-                        RData::A(a) => facts.addresses.push(IpAddr::V4(a.0)),
-                        RData::AAAA(a) => facts.addresses.push(IpAddr::V6(a.0)),
-                        _ => {}
+        // The most telling failure so far: an answer (SERVFAIL, REFUSED…) beats silence.
+        let mut failure: Option<(Reason, Option<&'static str>, Option<SocketAddr>, String)> = None;
+        for (i, (addr, resolver)) in servers.iter().enumerate() {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let share = (deadline - now) / (servers.len() - i) as u32;
+            match tokio::time::timeout(share, resolver.lookup_ip(fqdn.as_str())).await {
+                Ok(Ok(lookup)) => {
+                    facts.server = Some(addr.to_string());
+                    facts.rcode = Some("NOERROR".into());
+                    for record in lookup.as_lookup().answers() {
+                        match &record.data {
+                            RData::CNAME(target) => facts.cname_chain.push(target.0.to_string()),
+                            RData::A(a) => facts.addresses.push(IpAddr::V4(a.0)),
+                            RData::AAAA(a) => facts.addresses.push(IpAddr::V6(a.0)),
+                            _ => {}
+                        }
                     }
-                }
-                if facts.addresses.is_empty() {
-                    let detail = format!("{host}: the answer holds no address");
-                    return (
-                        facts,
-                        Err(DnsFailure {
+                    if facts.addresses.is_empty() {
+                        let detail = format!("{host}: the answer from {addr} holds no address");
+                        let failure = DnsFailure {
                             reason: Reason::DnsNoAnswer,
                             detail,
-                        }),
-                    );
-                }
-                (facts, Ok(()))
-            }
-            Err(err) => {
-                let (reason, rcode) = classify(&err);
-                facts.rcode = rcode.map(str::to_string);
-                let detail = match rcode {
-                    Some(code) => format!("{host}: {code} from {spec}"),
-                    None if reason == Reason::DnsTimeout => {
-                        format!("{host}: no answer from {spec}")
+                        };
+                        return (facts, Err(failure));
                     }
-                    None => format!("{host}: {err} ({spec})"),
-                };
-                (facts, Err(DnsFailure { reason, detail }))
+                    return (facts, Ok(()));
+                }
+                Ok(Err(err)) => {
+                    let (reason, rcode) = classify(&err);
+                    if matches!(reason, Reason::DnsNxdomain | Reason::DnsNoAnswer) {
+                        facts.server = Some(addr.to_string());
+                        facts.rcode = rcode.map(str::to_string);
+                        let code = rcode.unwrap_or("no address");
+                        let failure = DnsFailure {
+                            reason,
+                            detail: format!("{host}: {code} from {addr}"),
+                        };
+                        return (facts, Err(failure));
+                    }
+                    let detail = match rcode {
+                        Some(code) => format!("{host}: {code} from {addr}"),
+                        None if reason == Reason::DnsTimeout => {
+                            format!("{host}: no answer from {addr}")
+                        }
+                        None => format!("{host}: {err} ({addr})"),
+                    };
+                    let answered = reason != Reason::DnsTimeout;
+                    if answered || failure.is_none() {
+                        failure = Some((reason, rcode, answered.then_some(*addr), detail));
+                    }
+                }
+                Err(_) => {
+                    if failure.is_none() {
+                        failure = Some((
+                            Reason::DnsTimeout,
+                            None,
+                            None,
+                            format!("{host}: no answer from {addr}"),
+                        ));
+                    }
+                }
             }
         }
+        let (reason, rcode, server, detail) = failure.unwrap_or_else(|| {
+            (
+                Reason::DnsTimeout,
+                None,
+                None,
+                format!("{host}: no answer from {spec}"),
+            )
+        });
+        facts.rcode = rcode.map(str::to_string);
+        facts.server = server.map(|a| a.to_string());
+        (facts, Err(DnsFailure { reason, detail }))
     }
 }
 
-async fn system_resolver(
+async fn system_servers(
     path: &Path,
-    current: &Mutex<Option<(Vec<u8>, TokioResolver)>>,
+    current: &Mutex<Option<(Vec<u8>, ServerList)>>,
     pref: IpPreference,
-) -> Result<TokioResolver, DnsFailure> {
+) -> Result<ServerList, DnsFailure> {
     let not_configured = |why: String| DnsFailure {
         reason: Reason::DnsNotConfigured,
         detail: why,
@@ -170,10 +239,10 @@ async fn system_resolver(
         .await
         .map_err(|e| not_configured(format!("cannot read {}: {e}", path.display())))?;
     let mut guard = current.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((seen, resolver)) = guard.as_ref()
+    if let Some((seen, list)) = guard.as_ref()
         && *seen == content
     {
-        return Ok(resolver.clone());
+        return Ok(list.clone());
     }
     let (config, options) =
         hickory_resolver::system_conf::parse_resolv_conf(&content).map_err(|_| {
@@ -188,9 +257,12 @@ async fn system_resolver(
             path.display()
         )));
     }
-    let resolver = build(config, probe_options(options, pref));
-    *guard = Some((content, resolver.clone()));
-    Ok(resolver)
+    let list = server_list(
+        config.name_servers().to_vec(),
+        &probe_options(options, pref),
+    );
+    *guard = Some((content, list.clone()));
+    Ok(list)
 }
 
 fn probe_options(mut options: ResolverOpts, pref: IpPreference) -> ResolverOpts {
@@ -204,8 +276,9 @@ fn probe_options(mut options: ResolverOpts, pref: IpPreference) -> ResolverOpts 
     options.cache_size = 0;
     options.use_hosts_file = ResolveHosts::Never;
     options.preserve_intermediates = true;
-    // The probe's own deadline bounds the whole lookup; one attempt per server keeps it inside.
+    // The probe's deadline bounds each server's share; one attempt per server keeps it inside.
     options.attempts = 1;
+    options.timeout = std::time::Duration::from_secs(30);
     options.max_active_requests = 4096;
     options
 }
@@ -265,6 +338,10 @@ fn response_code_reason(code: ResponseCode) -> (Reason, Option<&'static str>) {
 mod tests {
     use super::*;
 
+    fn soon() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(2)
+    }
+
     #[tokio::test]
     async fn a_resolv_conf_without_nameserver_is_dns_not_configured() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -272,7 +349,7 @@ mod tests {
         std::fs::write(&path, "search example.com\n").expect("write");
         let spec = ResolverSpec::System { resolv_conf: path };
         let (_, result) = Resolvers::default()
-            .resolve("api-sse.cisco.com", &spec, IpPreference::Ipv4)
+            .resolve("api-sse.cisco.com", &spec, IpPreference::Ipv4, soon())
             .await;
         let failure = result.expect_err("no DNS server configured");
         assert_eq!(failure.reason, Reason::DnsNotConfigured);
@@ -289,7 +366,7 @@ mod tests {
             resolv_conf: PathBuf::from("/nonexistent/resolv.conf"),
         };
         let (_, result) = Resolvers::default()
-            .resolve("api-sse.cisco.com", &spec, IpPreference::Ipv4)
+            .resolve("api-sse.cisco.com", &spec, IpPreference::Ipv4, soon())
             .await;
         assert_eq!(
             result.expect_err("missing").reason,
@@ -303,7 +380,7 @@ mod tests {
             resolv_conf: PathBuf::from("/nonexistent"),
         };
         let (facts, result) = Resolvers::default()
-            .resolve("127.0.0.1", &spec, IpPreference::Ipv4)
+            .resolve("127.0.0.1", &spec, IpPreference::Ipv4, soon())
             .await;
         assert!(result.is_ok());
         assert_eq!(facts.addresses, vec![IpAddr::from([127, 0, 0, 1])]);

@@ -454,11 +454,14 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
             target.host, target.resolver
         ));
         let started = partial.begin(Stage::Dns, None);
-        let lookup =
-            clients
-                .resolvers
-                .resolve(&target.host, &target.resolver, target.ip_preference);
-        let (facts, result) = match timeout_at(stage_deadline(), lookup).await {
+        let dns_deadline = stage_deadline();
+        let lookup = clients.resolvers.resolve(
+            &target.host,
+            &target.resolver,
+            target.ip_preference,
+            dns_deadline,
+        );
+        let (facts, result) = match timeout_at(dns_deadline, lookup).await {
             Ok(r) => r,
             Err(_) => (
                 DnsFacts {
@@ -471,6 +474,9 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
                 }),
             ),
         };
+        if let Some(server) = &facts.server {
+            partial.step(format!("* Server: {server}"));
+        }
         for cname in &facts.cname_chain {
             partial.step(format!("* {} canonical name = {cname}", target.host));
         }

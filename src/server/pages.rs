@@ -192,7 +192,7 @@ fn target_section(body: &mut String, o: &TargetOutcome) {
             body,
             "<dt>DNS</dt><dd>{} from {}{}{}</dd>",
             html_escape(dns.rcode.as_deref().unwrap_or("no answer")),
-            html_escape(&dns.resolver),
+            html_escape(dns.server.as_deref().unwrap_or(&dns.resolver)),
             if dns.cname_chain.is_empty() {
                 String::new()
             } else {

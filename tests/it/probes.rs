@@ -214,6 +214,14 @@ async fn servfail_is_its_own_reason() {
     )
     .await;
     assert_eq!(verdict(&e, "sse"), ("dns".into(), "dns_servfail".into()));
+    assert_eq!(
+        e.label(names::DNS_INFO, &[("target", "sse")], "server"),
+        world.dns.addr.to_string()
+    );
+    assert_eq!(
+        e.label(names::DNS_INFO, &[("target", "sse")], "rcode"),
+        "SERVFAIL"
+    );
 }
 
 #[tokio::test]
@@ -638,4 +646,41 @@ async fn ipv6_preference_uses_the_aaaa_record() {
     let e = single_failure(&world, target, "v6").await;
     assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "v6")]), 1.0);
     assert_eq!(e.value(names::TARGET_SUCCESS, &[("target", "v6")]), 1.0);
+}
+
+#[tokio::test]
+async fn a_silent_first_dns_server_hands_over_and_the_answering_server_is_named() {
+    let world = World::new().await;
+    world.resolve_via_cname("api-sse.cisco.com");
+    let broken = crate::util::DnsServer::start().await;
+    broken.set("api-sse.cisco.com", Answer::Silent);
+    let target = format!(
+        "  - name: sse\n    host: api-sse.cisco.com\n    service: cisco_cloud_configuration\n    checks: [dns]\n    dns: {{ servers: [\"{}\", \"{}\"] }}\n",
+        broken.addr, world.dns.addr
+    );
+    let e = single_failure(&world, target, "sse").await;
+    assert_eq!(e.value(names::TARGET_SUCCESS, &[("target", "sse")]), 1.0);
+    assert_eq!(
+        e.label(names::DNS_INFO, &[("target", "sse")], "server"),
+        world.dns.addr.to_string()
+    );
+    assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "sse")]), 2.0);
+}
+
+#[tokio::test]
+async fn nxdomain_from_the_first_server_is_final_and_named() {
+    let world = World::new().await;
+    let first = crate::util::DnsServer::start().await;
+    first.set("api-sse.cisco.com", Answer::NxDomain);
+    world.resolve_via_cname("api-sse.cisco.com");
+    let target = format!(
+        "  - name: sse\n    host: api-sse.cisco.com\n    service: cisco_cloud_configuration\n    checks: [dns]\n    dns: {{ servers: [\"{}\", \"{}\"] }}\n",
+        first.addr, world.dns.addr
+    );
+    let e = single_failure(&world, target, "sse").await;
+    assert_eq!(verdict(&e, "sse"), ("dns".into(), "dns_nxdomain".into()));
+    assert_eq!(
+        e.label(names::DNS_INFO, &[("target", "sse")], "server"),
+        first.addr.to_string()
+    );
 }
