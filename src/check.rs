@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Config;
 use crate::diagnosis::{self, Reason, Row, RowStatus};
-use crate::probe::{Clients, OutcomeSink, Prober, TargetOutcome, format_unix};
+use crate::probe::{Clients, OutcomeSink, Prober, TargetOutcome, format_unix, stage_label};
 
 /// Exit code when a row fails.
 pub const EXIT_FAILURE: u8 = 1;
@@ -24,7 +24,7 @@ pub const EXIT_UNUSABLE: u8 = 2;
 struct Discard;
 
 impl OutcomeSink for Discard {
-    fn record(&self, _outcome: &TargetOutcome) {}
+    fn record(&self, _outcome: &TargetOutcome, _ran: bool) {}
 }
 
 /// Runs the `check` command.
@@ -158,7 +158,7 @@ pub fn render_text(report: &Report, colour: bool) -> String {
                 "  {} at {} ({})",
                 c.reason,
                 c.target,
-                stage_name(c.stage.as_str(), c.port)
+                stage_label(c.stage, c.port)
             ),
             (None, _) => String::new(),
         };
@@ -181,7 +181,7 @@ pub fn render_text(report: &Report, colour: bool) -> String {
             o.duration.as_secs_f64() * 1000.0
         );
         for s in &o.stages {
-            let name = stage_name(s.stage.as_str(), s.port);
+            let name = stage_label(s.stage, s.port);
             let result = match s.reason {
                 Reason::Ok => p.good("ok"),
                 r if r.is_failure() => p.bad(r.as_str()),
@@ -235,11 +235,4 @@ pub fn render_text(report: &Report, colour: bool) -> String {
         }
     }
     out
-}
-
-fn stage_name(stage: &str, port: Option<u16>) -> String {
-    match port {
-        Some(p) => format!("{stage}/{p}"),
-        None => stage.to_string(),
-    }
 }

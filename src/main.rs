@@ -14,6 +14,8 @@ fn main() -> ExitCode {
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Keep the blocking threads that encode large scrapes from one scrape to the next.
+        .thread_keep_alive(std::time::Duration::from_secs(600))
         .build()
     {
         Ok(rt) => rt,

@@ -155,7 +155,7 @@ impl Metrics {
         let probes_in_flight = Gauge::default();
         registry.register(
             names::PROBES_IN_FLIGHT,
-            "Target probes running now.",
+            "Target probes running now (each holds one of max_concurrent_probes).",
             probes_in_flight.clone(),
         );
         let targets_configured = Gauge::default();
@@ -254,13 +254,15 @@ impl Metrics {
         out
     }
 
-    /// `/probe`: the results of one scrape.
+    /// `/probe`: the results of one scrape, written to `out` as they are encoded (the caller
+    /// streams them to the client, so a scrape of thousands of targets is never held whole).
     pub fn encode_probe(
         self: &Arc<Self>,
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
         cloud_integration_enabled: bool,
         with_rows: bool,
-    ) -> String {
+        out: &mut impl std::fmt::Write,
+    ) -> std::fmt::Result {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(ProbeReport {
             metrics: self.clone(),
@@ -268,9 +270,7 @@ impl Metrics {
             cloud_integration_enabled,
             with_rows,
         }));
-        let mut out = String::with_capacity(8192);
-        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
-        out
+        prometheus_client::encoding::prometheus_text::encode(out, &registry)
     }
 }
 
@@ -287,7 +287,14 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl OutcomeSink for Metrics {
-    fn record(&self, outcome: &TargetOutcome) {
+    fn started(&self) {
+        self.probes_in_flight.inc();
+    }
+
+    fn record(&self, outcome: &TargetOutcome, ran: bool) {
+        if ran {
+            self.probes_in_flight.dec();
+        }
         let target = &outcome.target.name;
         let result = if outcome.success() {
             "success"

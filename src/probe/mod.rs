@@ -75,8 +75,6 @@ pub struct TargetOutcome {
     pub dns: Option<DnsFacts>,
     pub tls: Option<TlsFacts>,
     pub http: Option<HttpFacts>,
-    /// The probe step by step, like `curl -v`.
-    pub steps: Vec<String>,
 }
 
 fn as_unix_seconds<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -104,6 +102,105 @@ impl TargetOutcome {
     pub fn reason(&self) -> Reason {
         self.verdict().map_or(Reason::Ok, |s| s.reason)
     }
+
+    /// What the probe did, step by step, in the style of `nslookup` and `curl -v`.
+    pub fn narrative(&self) -> Vec<String> {
+        let t = &self.target;
+        let mut lines = Vec::new();
+        for s in &self.stages {
+            let ms = s.duration.as_secs_f64() * 1000.0;
+            if !s.ran() {
+                lines.push(format!(
+                    "* {} skipped: {}",
+                    stage_label(s.stage, s.port),
+                    s.detail
+                ));
+                continue;
+            }
+            match s.stage {
+                Stage::Dns => {
+                    if let Some(dns) = &self.dns {
+                        lines.push(format!("* Resolving {} with {}", t.host, dns.resolver));
+                        if let Some(server) = &dns.server {
+                            lines.push(format!("* Server: {server}"));
+                        }
+                        for cname in &dns.cname_chain {
+                            lines.push(format!("* {} canonical name = {cname}", t.host));
+                        }
+                        for addr in &dns.addresses {
+                            lines.push(format!("* Address: {addr}"));
+                        }
+                    }
+                }
+                Stage::Tcp => lines.push(format!(
+                    "* Trying {}:{}...",
+                    self.address_text(),
+                    s.port.unwrap_or(0)
+                )),
+                Stage::Proxy => {
+                    if let Some(proxy) = &t.proxy {
+                        lines.push(format!(
+                            "* CONNECT {}:{} via proxy {proxy}",
+                            t.host,
+                            s.port.unwrap_or(0)
+                        ));
+                    }
+                }
+                Stage::Tls => {
+                    if let Some(tls) = &self.tls {
+                        lines.push(format!(
+                            "* SSL connection using {} / {}",
+                            tls.version, tls.cipher
+                        ));
+                        if let Some(alpn) = &tls.alpn {
+                            lines.push(format!("* ALPN, server accepted to use {alpn}"));
+                        }
+                        lines.push(format!("* subject: {}", tls.subject));
+                        lines.push(format!("* issuer: {}", tls.issuer));
+                        if let Some(not_after) = tls.not_after {
+                            lines.push(format!(
+                                "* expire date (earliest in chain): {}",
+                                format_unix(not_after)
+                            ));
+                        }
+                        lines.push(format!("* SSL certificate verify result: {}", tls.verify));
+                    }
+                }
+                Stage::Http => {
+                    if let Some(http) = &t.http {
+                        lines.push(format!("> GET {} HTTP/1.1", http.path));
+                        lines.push(format!("> Host: {}", t.host));
+                    }
+                    if let Some(facts) = &self.http {
+                        lines.push(format!("< HTTP/1.1 {}", facts.status));
+                    }
+                }
+                Stage::Clock => {}
+            }
+            lines.push(format!(
+                "* {}: {} ({}, {ms:.1} ms)",
+                stage_label(s.stage, s.port),
+                s.detail,
+                s.reason
+            ));
+        }
+        lines
+    }
+
+    fn address_text(&self) -> String {
+        self.dns
+            .as_ref()
+            .and_then(|d| d.addresses.first())
+            .map_or_else(|| self.target.host.clone(), ToString::to_string)
+    }
+}
+
+/// `tcp/8989`, `tls/443`, `dns`.
+pub fn stage_label(stage: Stage, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("{stage}/{p}"),
+        None => stage.to_string(),
+    }
 }
 
 /// The stages a target's probe runs, in order.
@@ -130,9 +227,14 @@ pub fn plan(target: &Target) -> Vec<(Stage, Option<u16>)> {
     stages
 }
 
-/// Receives every completed probe, once (the metrics layer accumulates histograms from it).
+/// Hears of every probe run: when it starts, and its outcome once (the metrics layer counts runs
+/// in flight and accumulates histograms from it).
 pub trait OutcomeSink: Send + Sync {
-    fn record(&self, outcome: &TargetOutcome);
+    /// A probe run got its slot and starts.
+    fn started(&self) {}
+    /// A probe run finished (or was cut short by its deadline); `ran` says whether it had
+    /// started (`started` was called) or never got a slot.
+    fn record(&self, outcome: &TargetOutcome, ran: bool);
 }
 
 /// How a scrape got its result.
@@ -179,7 +281,6 @@ struct Slot {
 }
 
 struct Inflight {
-    deadline: Instant,
     result: Shared<BoxFuture<'static, Arc<TargetOutcome>>>,
     partial: Arc<Partial>,
 }
@@ -205,10 +306,25 @@ impl Prober {
         &self.config
     }
 
-    /// Probes every target concurrently; results come back in configuration order.
+    /// Probes every target; results come back in configuration order.
     pub async fn probe_all(&self, deadline: Instant) -> Vec<(Arc<TargetOutcome>, Freshness)> {
-        let runs = self.config.targets.iter().map(|t| self.probe(t, deadline));
-        futures_util::future::join_all(runs).await
+        self.probe_many(&self.config.targets, deadline).await
+    }
+
+    /// Probes `targets` concurrently, at most `max_concurrent_probes` at a time, so a scrape of
+    /// thousands of targets holds that many probes in memory rather than all of them; results
+    /// come back in the order given.
+    pub async fn probe_many(
+        &self,
+        targets: &[Arc<Target>],
+        deadline: Instant,
+    ) -> Vec<(Arc<TargetOutcome>, Freshness)> {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(targets.iter().cloned())
+            .map(|t| async move { self.probe(&t, deadline).await })
+            .buffered(self.config.max_concurrent_probes)
+            .collect()
+            .await
     }
 
     /// Probes one target, sharing a run in flight or a fresh-enough result. Never returns after
@@ -237,7 +353,6 @@ impl Prober {
                     let result =
                         self.spawn(target.clone(), slot.clone(), partial.clone(), deadline);
                     state.inflight = Some(Inflight {
-                        deadline,
                         result: result.clone(),
                         partial: partial.clone(),
                     });
@@ -265,12 +380,14 @@ impl Prober {
         let task_partial = partial.clone();
         let handle = tokio::spawn(async move {
             let permit = timeout_at(deadline, limiter.acquire_owned()).await;
+            let ran = matches!(permit, Ok(Ok(_)));
             if let Ok(Ok(_permit)) = permit {
+                sink.started();
                 run(&target, &clients, &task_partial, deadline).await;
             }
             let outcome = Arc::new(task_partial.snapshot());
             log_outcome(&outcome);
-            sink.record(&outcome);
+            sink.record(&outcome, ran);
             let mut state = slot.lock().unwrap_or_else(|e| e.into_inner());
             state.inflight = None;
             state.last = Some((Instant::now(), outcome.clone()));
@@ -285,26 +402,6 @@ impl Prober {
         }
         .boxed()
         .shared()
-    }
-
-    /// The deadline of the run in flight for `target`, if any (for tests and the status page).
-    pub fn inflight_deadline(&self, target: &str) -> Option<Instant> {
-        let slot = self.slots.get(target)?;
-        let state = slot.lock().unwrap_or_else(|e| e.into_inner());
-        state.inflight.as_ref().map(|r| r.deadline)
-    }
-
-    /// The latest completed outcome of each target, in configuration order.
-    pub fn latest(&self) -> Vec<Option<Arc<TargetOutcome>>> {
-        self.config
-            .targets
-            .iter()
-            .map(|t| {
-                let slot = self.slots.get(&t.name)?;
-                let state = slot.lock().unwrap_or_else(|e| e.into_inner());
-                state.last.as_ref().map(|(_, o)| o.clone())
-            })
-            .collect()
     }
 }
 
@@ -324,7 +421,6 @@ struct PartialInner {
     dns: Option<DnsFacts>,
     tls: Option<TlsFacts>,
     http: Option<HttpFacts>,
-    steps: Vec<String>,
 }
 
 impl Partial {
@@ -368,18 +464,19 @@ impl Partial {
         });
     }
 
-    fn skip(&self, stage: Stage, port: Option<u16>, detail: &str) {
+    /// Records a stage that takes no time of its own (a check of facts already gathered).
+    fn conclude(&self, stage: Stage, port: Option<u16>, reason: Reason, detail: String) {
         self.lock().done.push(StageOutcome {
             stage,
             port,
-            reason: Reason::Skipped,
+            reason,
             duration: Duration::ZERO,
-            detail: detail.to_string(),
+            detail,
         });
     }
 
-    fn step(&self, line: String) {
-        self.lock().steps.push(line);
+    fn skip(&self, stage: Stage, port: Option<u16>, detail: &str) {
+        self.conclude(stage, port, Reason::Skipped, detail.to_string());
     }
 
     /// The outcome as of now: running stages count as timed out, stages not begun as out of budget.
@@ -426,7 +523,6 @@ impl Partial {
             dns: inner.dns.clone(),
             tls: inner.tls.clone(),
             http: inner.http.clone(),
-            steps: inner.steps.clone(),
         }
     }
 }
@@ -449,10 +545,6 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
     // 1. DNS.
     let mut address: Option<IpAddr> = target.host.parse().ok();
     if target.dns {
-        partial.step(format!(
-            "* Resolving {} with {}",
-            target.host, target.resolver
-        ));
         let started = partial.begin(Stage::Dns, None);
         let dns_deadline = stage_deadline();
         let lookup = clients.resolvers.resolve(
@@ -474,15 +566,6 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
                 }),
             ),
         };
-        if let Some(server) = &facts.server {
-            partial.step(format!("* Server: {server}"));
-        }
-        for cname in &facts.cname_chain {
-            partial.step(format!("* {} canonical name = {cname}", target.host));
-        }
-        for addr in &facts.addresses {
-            partial.step(format!("* Address: {addr}"));
-        }
         address = facts.addresses.first().copied();
         partial.lock().dns = Some(facts);
         match result {
@@ -494,7 +577,6 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
                 describe_addresses(partial),
             ),
             Err(f) => {
-                partial.step(format!("* {}", f.detail));
                 partial.finish(Stage::Dns, None, started, f.reason, f.detail);
                 for (stage, port) in plan(target).into_iter().skip(1) {
                     partial.skip(stage, port, "the name did not resolve");
@@ -514,19 +596,12 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
         };
         let started = partial.begin(stage, Some(port));
         let result: Result<Box<dyn Io>, (Reason, String)> = match (&target.proxy, address) {
-            (Some(proxy), _) => {
-                partial.step(format!(
-                    "* CONNECT {}:{port} via proxy {proxy}",
-                    target.host
-                ));
-                proxy::connect(proxy, &target.host, port, stage_deadline())
-                    .await
-                    .map(|t| Box::new(t) as Box<dyn Io>)
-                    .map_err(|f| (f.reason, f.detail))
-            }
+            (Some(proxy), _) => proxy::connect(proxy, &target.host, port, stage_deadline())
+                .await
+                .map(|t| Box::new(t) as Box<dyn Io>)
+                .map_err(|f| (f.reason, f.detail)),
             (None, Some(ip)) => {
                 let addr = SocketAddr::new(ip, port);
-                partial.step(format!("* Trying {addr}..."));
                 tcp::connect(addr, stage_deadline())
                     .await
                     .map(|s| Box::new(s) as Box<dyn Io>)
@@ -536,7 +611,6 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
         };
         match result {
             Ok(stream) => {
-                partial.step(format!("* Connected to {} port {port}", target.host));
                 partial.finish(
                     stage,
                     Some(port),
@@ -547,7 +621,6 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
                 (port, Some(stream))
             }
             Err((reason, detail)) => {
-                partial.step(format!("* {detail}"));
                 partial.finish(stage, Some(port), started, reason, detail);
                 (port, None)
             }
@@ -589,22 +662,6 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
         .await
     {
         Ok((tls_stream, facts, verified)) => {
-            partial.step(format!(
-                "* SSL connection using {} / {}",
-                facts.version, facts.cipher
-            ));
-            if let Some(alpn) = &facts.alpn {
-                partial.step(format!("* ALPN, server accepted to use {alpn}"));
-            }
-            partial.step(format!("* subject: {}", facts.subject));
-            partial.step(format!("* issuer: {}", facts.issuer));
-            if let Some(not_after) = facts.not_after {
-                partial.step(format!(
-                    "* expire date (earliest in chain): {}",
-                    format_unix(not_after)
-                ));
-            }
-            partial.step(format!("* SSL certificate verify result: {}", facts.verify));
             partial.lock().tls = Some(facts);
             match verified {
                 Ok(()) => partial.finish(
@@ -619,7 +676,6 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
             tls_stream
         }
         Err(f) => {
-            partial.step(format!("* {}", f.detail));
             partial.finish(Stage::Tls, tls_port, started, f.reason, f.detail);
             skip_http(target, partial, tls_port, "the TLS handshake failed");
             return;
@@ -631,11 +687,8 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
         return;
     };
     let started = partial.begin(Stage::Http, tls_port);
-    partial.step(format!("> GET {} HTTP/1.1", http_check.path));
-    partial.step(format!("> Host: {}", target.host));
     match http::get(tls_stream, &target.host, &http_check.path, stage_deadline()).await {
         Ok(facts) => {
-            partial.step(format!("< HTTP/1.1 {}", facts.status));
             let status_ok = http_check.expected_status.contains(&facts.status);
             let (reason, detail) = if status_ok {
                 (Reason::Ok, format!("status {} as expected", facts.status))
@@ -649,37 +702,24 @@ async fn run(target: &Target, clients: &Clients, partial: &Partial, deadline: In
                 )
             };
             partial.finish(Stage::Http, tls_port, started, reason, detail);
-            let clock_started = partial.begin(Stage::Clock, None);
-            match facts.clock_skew_seconds {
-                Some(skew) if skew.abs() > target.max_clock_skew.as_secs_f64() => partial.finish(
-                    Stage::Clock,
-                    None,
-                    clock_started,
+            let (reason, detail) = match facts.clock_skew_seconds {
+                Some(skew) if skew.abs() > target.max_clock_skew.as_secs_f64() => (
                     Reason::ClockSkew,
                     format!(
                         "the server's clock is {skew:+.0} s from ours (allowed ±{} s)",
                         target.max_clock_skew.as_secs()
                     ),
                 ),
-                Some(skew) => partial.finish(
-                    Stage::Clock,
-                    None,
-                    clock_started,
-                    Reason::Ok,
-                    format!("skew {skew:+.0} s"),
+                Some(skew) => (Reason::Ok, format!("skew {skew:+.0} s")),
+                None => (
+                    Reason::Skipped,
+                    "the server sent no Date header".to_string(),
                 ),
-                None => {
-                    partial
-                        .lock()
-                        .running
-                        .retain(|(s, _, _)| *s != Stage::Clock);
-                    partial.skip(Stage::Clock, None, "the server sent no Date header");
-                }
-            }
+            };
+            partial.conclude(Stage::Clock, None, reason, detail);
             partial.lock().http = Some(facts);
         }
         Err(f) => {
-            partial.step(format!("* {}", f.detail));
             partial.finish(Stage::Http, tls_port, started, f.reason, f.detail);
             partial.skip(Stage::Clock, None, "no HTTP response");
         }

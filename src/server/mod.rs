@@ -286,18 +286,88 @@ async fn probe(
         Err(message) => return bad_request(message),
     };
     let with_rows = !params.contains_key("target");
-    state.metrics.probes_in_flight.inc_by(selected.len() as i64);
-    let runs = selected.iter().map(|t| prober.probe(t, deadline));
-    let outcomes = futures_util::future::join_all(runs).await;
-    state.metrics.probes_in_flight.dec_by(selected.len() as i64);
+    let outcomes = prober.probe_many(&selected, deadline).await;
     let freshness: Vec<_> = outcomes.iter().map(|(_, f)| *f).collect();
-    let body = state
-        .metrics
-        .encode_probe(outcomes, config.cloud_integration_enabled, with_rows);
-    state
-        .metrics
-        .probe_request_served(started.elapsed(), &freshness);
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
+    if selected.len() <= INLINE_ENCODE_TARGETS {
+        // A few targets encode in microseconds: no hand-off to another thread.
+        let mut body = String::with_capacity(16 * 1024 * selected.len());
+        let _ = state.metrics.encode_probe(
+            outcomes,
+            config.cloud_integration_enabled,
+            with_rows,
+            &mut body,
+        );
+        state
+            .metrics
+            .probe_request_served(started.elapsed(), &freshness);
+        return ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response();
+    }
+    // Encoding many targets is CPU work proportional to them: it runs on the blocking pool and
+    // streams chunks to the client as they fill, so memory stays bounded however many there are.
+    let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(4);
+    let metrics = state.metrics.clone();
+    let enabled = config.cloud_integration_enabled;
+    tokio::task::spawn_blocking(move || {
+        let mut sink = ChunkSink::new(tx);
+        let encoded = metrics.encode_probe(outcomes, enabled, with_rows, &mut sink);
+        // Counted before the last chunk leaves, so a client that reads /metrics next sees it.
+        metrics.probe_request_served(started.elapsed(), &freshness);
+        if encoded.is_ok() {
+            let _ = sink.flush();
+        }
+    });
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
+    });
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// Scrapes of up to this many targets are encoded in place; larger ones are streamed.
+const INLINE_ENCODE_TARGETS: usize = 16;
+
+/// Size of the chunks a `/probe` answer is streamed in.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A `fmt::Write` that sends full chunks down a channel; a closed channel (the client went away)
+/// stops the encoding.
+struct ChunkSink {
+    tx: tokio::sync::mpsc::Sender<axum::body::Bytes>,
+    buf: String,
+}
+
+impl ChunkSink {
+    fn new(tx: tokio::sync::mpsc::Sender<axum::body::Bytes>) -> Self {
+        ChunkSink {
+            tx,
+            buf: String::with_capacity(CHUNK_BYTES),
+        }
+    }
+
+    fn flush(&mut self) -> std::fmt::Result {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK_BYTES));
+        self.tx
+            .blocking_send(axum::body::Bytes::from(chunk))
+            .map_err(|_| std::fmt::Error)
+    }
+}
+
+impl std::fmt::Write for ChunkSink {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.buf.push_str(s);
+        if self.buf.len() >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
 }
 
 async fn own_metrics(State(state): State<Arc<AppState>>) -> Response {

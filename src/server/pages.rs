@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::{AppState, DEFAULT_SCRAPE_TIMEOUT, bad_request, select_targets};
 use crate::diagnosis::{self, Reason, RowStatus};
-use crate::probe::{StageOutcome, TargetOutcome, format_unix};
+use crate::probe::{TargetOutcome, format_unix, stage_label};
 
 pub const RUNBOOK: &str = include_str!("../../docs/runbook.md");
 pub const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
@@ -74,13 +74,6 @@ fn status_badge(status: RowStatus) -> String {
         status.as_str(),
         status.title()
     )
-}
-
-fn stage_name(s: &StageOutcome) -> String {
-    match s.port {
-        Some(p) => format!("{}/{p}", s.stage),
-        None => s.stage.to_string(),
-    }
 }
 
 fn reason_cell(reason: Reason) -> String {
@@ -180,7 +173,7 @@ fn target_section(body: &mut String, o: &TargetOutcome) {
         let _ = writeln!(
             body,
             "<tr><td data-label=\"Stage\">{}</td><td data-label=\"Result\">{}</td><td data-label=\"Duration\">{took}</td><td data-label=\"Detail\">{}</td></tr>",
-            stage_name(s),
+            stage_label(s.stage, s.port),
             reason_cell(s.reason),
             html_escape(&s.detail)
         );
@@ -287,8 +280,8 @@ pub async fn debug(
             freshness.as_str()
         );
         body.push_str("<pre>");
-        for line in &outcome.steps {
-            body.push_str(&html_escape(line));
+        for line in outcome.narrative() {
+            body.push_str(&html_escape(&line));
             body.push('\n');
         }
         body.push_str("</pre>\n");

@@ -2,6 +2,11 @@
 
 mod util;
 
+#[path = "../../examples/compare/harness.rs"]
+mod bench_harness;
+
+mod bench;
+
 mod cli;
 mod dashboards;
 mod deploy;

@@ -5,6 +5,10 @@ pub mod dns;
 pub mod exporter;
 pub mod servers;
 
+// Not every user of the harness (tests, the benchmark) needs every piece.
+#[allow(unused_imports)]
 pub use dns::{Answer, DnsServer};
+#[allow(unused_imports)]
 pub use exporter::{Exporter, Exposition};
+#[allow(unused_imports)]
 pub use servers::{Behaviour, Pki, Proxy, ProxyMode, TlsServer};

@@ -1,0 +1,508 @@
+//! The benchmark's harness: a loopback lab of N targets (a DNS server answering their names, a TLS
+//! server answering `GET /` with 403, a TCP listener standing in for port 8989), and the three
+//! contenders run against it as separate processes, measured from `/proc`:
+//! firepower-cloud-exporter, Debian's prometheus-blackbox-exporter doing the same work with its
+//! modules, and a floor that does only the DNS queries, connects, rustls handshakes and requests.
+//!
+//! `tests/it/bench.rs` runs this harness on a small N in the test suite; `scripts/bench` runs it
+//! at full size.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+use tokio::sync::Semaphore;
+
+use crate::util::exporter::request;
+use crate::util::{Answer, Behaviour, DnsServer, Pki, TlsServer, servers};
+
+/// Requests in flight at once when a contender is driven the way Prometheus scrapes many targets.
+pub const CLIENT_CONCURRENCY: usize = 256;
+/// The name every blackbox DNS probe asks (its dns module has one fixed query name).
+pub const BLACKBOX_QUERY_NAME: &str = "t0.bench.test";
+/// The TLS server name of the lab's certificate.
+pub const SERVER_NAME: &str = "bench.test";
+
+/// The loopback targets.
+pub struct Lab {
+    pub n: usize,
+    pub dns: DnsServer,
+    pub pki: Pki,
+    pub tls: TlsServer,
+    pub plain: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl Lab {
+    pub async fn new(n: usize) -> Lab {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dns = DnsServer::start().await;
+        for i in 0..n.max(1) {
+            dns.set(
+                &format!("t{i}.bench.test"),
+                Answer::Addresses(vec![[127, 0, 0, 1].into()]),
+            );
+        }
+        let pki = Pki::new(dir.path(), "Bench CA");
+        // One wildcard certificate covers every target name (10 000 names would not fit in one).
+        let leaf = pki.leaf(&["*.bench.test", SERVER_NAME]);
+        let tls = TlsServer::start(
+            leaf,
+            Behaviour::Http {
+                status: 403,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
+        let plain = servers::tcp_listener().await;
+        Lab {
+            n,
+            dns,
+            pki,
+            tls,
+            plain,
+            dir,
+        }
+    }
+
+    /// firepower-cloud-exporter's configuration: N targets doing the full check.
+    pub fn exporter_config(&self) -> String {
+        let mut yaml = format!(
+            "max_concurrent_probes: {CLIENT_CONCURRENCY}\ndefaults:\n  timeout: 30s\n  min_interval: 0s\n  dns: {{ servers: [\"{}\"] }}\n  tls: {{ ca_file: \"{}\" }}\ntargets:\n",
+            self.dns.addr,
+            self.pki.ca_file.display()
+        );
+        for i in 0..self.n {
+            yaml.push_str(&format!(
+                "  - {{ name: t{i}, host: t{i}.bench.test, service: cisco_cloud_configuration, checks: [dns, tcp, tls, http], tcp_ports: [{}, {}], tls_port: {}, http: {{ expected_status: [403] }} }}\n",
+                self.tls.port(),
+                self.plain.port(),
+                self.tls.port()
+            ));
+        }
+        yaml
+    }
+
+    /// blackbox_exporter's modules doing the same checks.
+    pub fn blackbox_config(&self) -> String {
+        let ca = self.pki.ca_file.display();
+        format!(
+            "modules:\n  dns:\n    prober: dns\n    timeout: 30s\n    dns:\n      query_name: \"{BLACKBOX_QUERY_NAME}\"\n      query_type: A\n      transport_protocol: udp\n      preferred_ip_protocol: ip4\n      ip_protocol_fallback: false\n  tcp_connect:\n    prober: tcp\n    timeout: 30s\n    tcp:\n      preferred_ip_protocol: ip4\n  tls:\n    prober: tcp\n    timeout: 30s\n    tcp:\n      tls: true\n      preferred_ip_protocol: ip4\n      tls_config:\n        ca_file: \"{ca}\"\n        server_name: \"{SERVER_NAME}\"\n  https_403:\n    prober: http\n    timeout: 30s\n    http:\n      method: GET\n      valid_status_codes: [403]\n      no_follow_redirects: true\n      preferred_ip_protocol: ip4\n      tls_config:\n        ca_file: \"{ca}\"\n        server_name: \"{SERVER_NAME}\"\n"
+        )
+    }
+
+    /// One full check per target as Prometheus would send it to blackbox_exporter: one `/probe`
+    /// request per target and module (DNS, TCP 443, TCP 8989, TLS, HTTPS).
+    pub fn blackbox_requests(&self) -> Vec<String> {
+        let dns = self.dns.addr;
+        let tls = format!("127.0.0.1:{}", self.tls.port());
+        let plain = format!("127.0.0.1:{}", self.plain.port());
+        let mut out = Vec::with_capacity(self.n * 5);
+        for _ in 0..self.n {
+            out.push(format!("/probe?module=dns&target={dns}"));
+            out.push(format!("/probe?module=tcp_connect&target={tls}"));
+            out.push(format!("/probe?module=tcp_connect&target={plain}"));
+            out.push(format!("/probe?module=tls&target={tls}"));
+            out.push(format!("/probe?module=https_403&target=https://{tls}/"));
+        }
+        out
+    }
+
+    pub fn floor_args(&self, rounds: usize) -> Vec<String> {
+        vec![
+            "floor".into(),
+            format!("--dns={}", self.dns.addr),
+            format!("--targets={}", self.n),
+            format!("--tls-port={}", self.tls.port()),
+            format!("--plain-port={}", self.plain.port()),
+            format!("--ca={}", self.pki.ca_file.display()),
+            format!("--rounds={rounds}"),
+        ]
+    }
+}
+
+/// CPU seconds (user + system) a process has used so far.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let (user, system) = cpu_split(pid);
+    user + system
+}
+
+/// CPU seconds in user space and in the kernel a process has used so far.
+pub fn cpu_split(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the command.
+    (ticks(11) / 100.0, ticks(12) / 100.0)
+}
+
+/// A field of /proc/PID/status in bytes (`VmHWM` is the peak resident set, `VmRSS` the current).
+pub fn status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .and_then(|r| r.trim_start_matches(':').split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// A contender's process.
+pub struct Contender {
+    pub child: Child,
+    pub pid: u32,
+    pub addr: SocketAddr,
+}
+
+impl Contender {
+    /// Starts `program` listening on a free loopback port and waits until it answers.
+    pub async fn start(program: &Path, args: Vec<String>, listen_flag: &str) -> Contender {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("port");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let mut all = args;
+        all.push(format!("{listen_flag}=127.0.0.1:{port}"));
+        let child = Command::new(program)
+            .args(&all)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let pid = child.id().expect("pid");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Contender { child, pid, addr };
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{} did not listen on {addr}", program.display());
+    }
+}
+
+/// What one contender cost.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub checks: usize,
+    pub cpu_seconds: f64,
+    /// The part of `cpu_seconds` spent in the kernel (sockets, wake-ups).
+    pub system_seconds: f64,
+    pub peak_rss_bytes: u64,
+    /// Wall time of one scrape of all N targets (the median over the rounds).
+    pub scrape_seconds: f64,
+    /// Targets (or probes) that did not succeed.
+    pub failures: usize,
+}
+
+impl Measurement {
+    pub fn cpu_per_check(&self) -> f64 {
+        self.cpu_seconds / self.checks.max(1) as f64
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Runs `rounds` scrapes of every target through firepower-cloud-exporter (one `/probe` request
+/// for all N targets each), after one warm-up round.
+pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
+    let config = lab.dir.path().join("exporter.yml");
+    std::fs::write(&config, lab.exporter_config()).expect("write config");
+    let c = Contender::start(
+        binary,
+        vec![
+            format!("--config.file={}", config.display()),
+            "--log.level=error".into(),
+        ],
+        "--web.listen-address",
+    )
+    .await;
+    let scrape = || async {
+        let started = Instant::now();
+        let (status, body) = request(
+            c.addr,
+            "GET",
+            "/probe",
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "120")],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let ok = body
+            .lines()
+            .filter(|l| l.starts_with("firepower_cloud_target_success{") && l.ends_with(" 1"))
+            .count();
+        (started.elapsed().as_secs_f64(), lab.n - ok)
+    };
+    scrape().await;
+    let before = cpu_split(c.pid);
+    let mut walls = Vec::new();
+    let mut failures = 0;
+    for _ in 0..rounds {
+        let (wall, failed) = scrape().await;
+        walls.push(wall);
+        failures += failed;
+    }
+    Measurement {
+        checks: rounds * lab.n,
+        cpu_seconds: {
+            let after = cpu_split(c.pid);
+            after.0 + after.1 - before.0 - before.1
+        },
+        system_seconds: cpu_split(c.pid).1 - before.1,
+        peak_rss_bytes: status_bytes(c.pid, "VmHWM"),
+        scrape_seconds: median(walls),
+        failures,
+    }
+}
+
+/// The same through blackbox_exporter: N×5 `/probe` requests per round, `CLIENT_CONCURRENCY` at
+/// a time.
+pub async fn run_blackbox(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
+    let config = lab.dir.path().join("blackbox.yml");
+    std::fs::write(&config, lab.blackbox_config()).expect("write config");
+    let c = Contender::start(
+        binary,
+        vec![
+            format!("--config.file={}", config.display()),
+            "--log.level=error".into(),
+        ],
+        "--web.listen-address",
+    )
+    .await;
+    let requests = Arc::new(lab.blackbox_requests());
+    let limit = Arc::new(Semaphore::new(CLIENT_CONCURRENCY));
+    let round = || {
+        let requests = requests.clone();
+        let limit = limit.clone();
+        let addr = c.addr;
+        async move {
+            let started = Instant::now();
+            let mut tasks = Vec::with_capacity(requests.len());
+            for path in requests.iter() {
+                let path = path.clone();
+                let limit = limit.clone();
+                tasks.push(tokio::spawn(async move {
+                    let _permit = limit.acquire_owned().await.expect("semaphore");
+                    let (status, body) = request(
+                        addr,
+                        "GET",
+                        &path,
+                        &[("X-Prometheus-Scrape-Timeout-Seconds", "30")],
+                    )
+                    .await;
+                    status == 200 && body.lines().any(|l| l == "probe_success 1")
+                }));
+            }
+            let mut failed = 0;
+            for t in tasks {
+                if !t.await.unwrap_or(false) {
+                    failed += 1;
+                }
+            }
+            (started.elapsed().as_secs_f64(), failed)
+        }
+    };
+    round().await;
+    let before = cpu_split(c.pid);
+    let mut walls = Vec::new();
+    let mut failures = 0;
+    for _ in 0..rounds {
+        let (wall, failed) = round().await;
+        walls.push(wall);
+        failures += failed;
+    }
+    Measurement {
+        checks: rounds * lab.n,
+        cpu_seconds: {
+            let after = cpu_split(c.pid);
+            after.0 + after.1 - before.0 - before.1
+        },
+        system_seconds: cpu_split(c.pid).1 - before.1,
+        peak_rss_bytes: status_bytes(c.pid, "VmHWM"),
+        scrape_seconds: median(walls),
+        failures,
+    }
+}
+
+/// The floor, as a child process running `program floor …` (the harness binary itself).
+pub async fn run_floor(lab: &Lab, program: &Path, rounds: usize) -> Measurement {
+    let out = Command::new(program)
+        .args(lab.floor_args(rounds))
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .expect("floor ran");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("floor output {text}: {e}"));
+    Measurement {
+        checks: rounds * lab.n,
+        cpu_seconds: v["cpu_seconds"].as_f64().unwrap_or(0.0),
+        system_seconds: v["system_seconds"].as_f64().unwrap_or(0.0),
+        peak_rss_bytes: v["peak_rss_bytes"].as_u64().unwrap_or(0),
+        scrape_seconds: v["scrape_seconds"].as_f64().unwrap_or(0.0),
+        failures: v["failures"].as_u64().unwrap_or(0) as usize,
+    }
+}
+
+/// What the floor process is told.
+pub struct FloorArgs {
+    pub dns: SocketAddr,
+    pub targets: usize,
+    pub tls_port: u16,
+    pub plain_port: u16,
+    pub ca: PathBuf,
+    pub rounds: usize,
+}
+
+impl FloorArgs {
+    pub fn parse(args: &[String]) -> FloorArgs {
+        let get = |name: &str| {
+            args.iter()
+                .find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
+                .unwrap_or_else(|| panic!("floor needs --{name}"))
+        };
+        FloorArgs {
+            dns: get("dns").parse().expect("--dns"),
+            targets: get("targets").parse().expect("--targets"),
+            tls_port: get("tls-port").parse().expect("--tls-port"),
+            plain_port: get("plain-port").parse().expect("--plain-port"),
+            ca: PathBuf::from(get("ca")),
+            rounds: get("rounds").parse().expect("--rounds"),
+        }
+    }
+}
+
+/// The cost of the work itself: the same DNS query, two connects, a verified rustls handshake and
+/// the request, per target, with the same concurrency; no metrics, no serving, no bookkeeping.
+pub struct Floor {
+    resolver: hickory_resolver::TokioResolver,
+    tls: tokio_rustls::TlsConnector,
+    args: FloorArgs,
+}
+
+impl Floor {
+    pub fn new(args: FloorArgs) -> Floor {
+        use hickory_resolver::config::{
+            ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts,
+        };
+        let mut conn = ConnectionConfig::udp();
+        conn.port = args.dns.port();
+        let config = ResolverConfig::from_name_servers(vec![NameServerConfig::new(
+            args.dns.ip(),
+            true,
+            vec![conn],
+        )]);
+        let mut options = ResolverOpts::default();
+        options.cache_size = 0;
+        options.ip_strategy = hickory_resolver::config::LookupIpStrategy::Ipv4Only;
+        let mut builder = hickory_resolver::TokioResolver::builder_with_config(
+            config,
+            hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
+        );
+        *builder.options_mut() = options;
+        let resolver = builder.build().expect("resolver");
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(&args.ca).expect("ca");
+        use rustls::pki_types::pem::PemObject;
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.expect("pem")).expect("root");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        // Full handshakes every time, like the exporter and blackbox_exporter: no resumption.
+        let mut config = config;
+        config.resumption = rustls::client::Resumption::disabled();
+        Floor {
+            resolver,
+            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            args,
+        }
+    }
+
+    /// One full check of target `i`.
+    pub async fn check(&self, i: usize) -> bool {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let name = format!("t{i}.bench.test.");
+        let Ok(lookup) = self.resolver.lookup_ip(name.as_str()).await else {
+            return false;
+        };
+        let Some(ip) = lookup.iter().next() else {
+            return false;
+        };
+        let Ok(_plain) = tokio::net::TcpStream::connect((ip, self.args.plain_port)).await else {
+            return false;
+        };
+        let Ok(stream) = tokio::net::TcpStream::connect((ip, self.args.tls_port)).await else {
+            return false;
+        };
+        let Ok(server_name) =
+            rustls::pki_types::ServerName::try_from(name.trim_end_matches('.').to_string())
+        else {
+            return false;
+        };
+        let Ok(mut tls) = self.tls.connect(server_name, stream).await else {
+            return false;
+        };
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            name.trim_end_matches('.')
+        );
+        if tls.write_all(request.as_bytes()).await.is_err() {
+            return false;
+        }
+        let mut head = Vec::with_capacity(256);
+        let mut buf = [0u8; 512];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tls.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        head.starts_with(b"HTTP/1.1 403")
+    }
+
+    /// One round over every target, `CLIENT_CONCURRENCY` at a time; returns the failures.
+    pub async fn round(self: &Arc<Self>) -> usize {
+        let limit = Arc::new(Semaphore::new(CLIENT_CONCURRENCY));
+        let mut tasks = Vec::with_capacity(self.args.targets);
+        for i in 0..self.args.targets {
+            let floor = self.clone();
+            let limit = limit.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = limit.acquire_owned().await.expect("semaphore");
+                floor.check(i).await
+            }));
+        }
+        let mut failed = 0;
+        for t in tasks {
+            if !t.await.unwrap_or(false) {
+                failed += 1;
+            }
+        }
+        failed
+    }
+}

@@ -1,0 +1,185 @@
+//! Side-by-side benchmark: firepower-cloud-exporter against prometheus-blackbox-exporter and a
+//! floor, on loopback targets. Run it with `scripts/bench` (see docs/performance.md).
+//!
+//! `compare [--targets 1,100,1000,10000] [--exporter PATH] [--blackbox PATH] [--soak SCRAPES]`
+//! prints a Markdown table of ratios from one run. `compare floor …` is the floor process itself.
+
+#[path = "../../tests/it/util/mod.rs"]
+mod util;
+
+mod harness;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use harness::{
+    Floor, FloorArgs, Lab, Measurement, cpu_seconds, cpu_split, run_blackbox, run_floor, run_ours,
+    status_bytes,
+};
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if args.first().map(String::as_str) == Some("floor") {
+        runtime.block_on(floor(FloorArgs::parse(&args)));
+        return;
+    }
+    runtime.block_on(compare(&args));
+}
+
+async fn floor(args: FloorArgs) {
+    let rounds = args.rounds;
+    let floor = Arc::new(Floor::new(args));
+    floor.round().await;
+    let me = std::process::id();
+    let before = cpu_split(me);
+    let mut walls = Vec::new();
+    let mut failures = 0;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        failures += floor.round().await;
+        walls.push(started.elapsed().as_secs_f64());
+    }
+    walls.sort_by(f64::total_cmp);
+    println!(
+        "{}",
+        serde_json::json!({
+            "cpu_seconds": cpu_seconds(me) - before.0 - before.1,
+            "system_seconds": cpu_split(me).1 - before.1,
+            "peak_rss_bytes": status_bytes(me, "VmHWM"),
+            "scrape_seconds": walls.get(walls.len() / 2).copied().unwrap_or(0.0),
+            "failures": failures,
+        })
+    );
+}
+
+fn rounds_for(n: usize) -> usize {
+    (300 / n.max(1)).clamp(1, 300)
+}
+
+/// CPU per check with its kernel share: `870 µs (310)`.
+fn split(m: &Measurement) -> String {
+    format!(
+        "{} ({:.0})",
+        us(m.cpu_per_check()),
+        m.system_seconds / m.checks.max(1) as f64 * 1e6
+    )
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+}
+
+fn us(seconds: f64) -> String {
+    format!("{:.0} µs", seconds * 1e6)
+}
+
+fn ms(seconds: f64) -> String {
+    format!("{:.1} ms", seconds * 1e3)
+}
+
+async fn compare(args: &[String]) {
+    let targets: Vec<usize> = arg(args, "--targets")
+        .unwrap_or_else(|| "1,100,1000,10000".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("--targets takes numbers"))
+        .collect();
+    let exporter = PathBuf::from(
+        arg(args, "--exporter").unwrap_or_else(|| "target/release/firepower-cloud-exporter".into()),
+    );
+    let blackbox = PathBuf::from(
+        arg(args, "--blackbox").unwrap_or_else(|| "/usr/bin/prometheus-blackbox-exporter".into()),
+    );
+    let soak: usize = arg(args, "--soak")
+        .map(|s| s.parse().expect("--soak"))
+        .unwrap_or(10_000);
+    let me = std::env::current_exe().expect("current exe");
+
+    println!(
+        "| targets | rounds | CPU/check ours (kernel) | CPU/check blackbox (kernel) | ours ÷ blackbox | CPU/check floor (kernel) | ours ÷ floor | peak RSS ours | peak RSS blackbox | ours ÷ blackbox | scrape ours | scrape blackbox | ours ÷ blackbox | failures (ours/blackbox/floor) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let mut scrape_by_n: Vec<(usize, f64)> = Vec::new();
+    for &n in &targets {
+        let lab = Lab::new(n).await;
+        let rounds = rounds_for(n);
+        let ours: Measurement = run_ours(&lab, &exporter, rounds).await;
+        let bb: Measurement = run_blackbox(&lab, &blackbox, rounds).await;
+        let fl: Measurement = run_floor(&lab, &me, rounds).await;
+        scrape_by_n.push((n, ours.scrape_seconds));
+        println!(
+            "| {n} | {rounds} | {} | {} | {:.2} | {} | {:.2} | {} | {} | {:.2} | {} | {} | {:.2} | {}/{}/{} |",
+            split(&ours),
+            split(&bb),
+            ours.cpu_per_check() / bb.cpu_per_check(),
+            split(&fl),
+            ours.cpu_per_check() / fl.cpu_per_check(),
+            mib(ours.peak_rss_bytes),
+            mib(bb.peak_rss_bytes),
+            ours.peak_rss_bytes as f64 / bb.peak_rss_bytes as f64,
+            ms(ours.scrape_seconds),
+            ms(bb.scrape_seconds),
+            ours.scrape_seconds / bb.scrape_seconds,
+            ours.failures,
+            bb.failures,
+            fl.failures,
+        );
+    }
+    if let (Some((1, one)), Some(&(n, many))) = (
+        scrape_by_n.first(),
+        scrape_by_n.iter().find(|(n, _)| *n == 1000),
+    ) {
+        println!(
+            "\nScrape of {n} targets ÷ scrape of 1 target: {:.1}× ({} vs {})",
+            many / one,
+            ms(many),
+            ms(*one)
+        );
+    }
+    if soak > 0 {
+        soak_test(&exporter, soak).await;
+    }
+}
+
+/// Resident memory of the exporter over many scrapes of one target: after a warm-up tenth, and at
+/// the end.
+async fn soak_test(exporter: &std::path::Path, scrapes: usize) {
+    let lab = Lab::new(1).await;
+    let config = lab.dir.path().join("exporter.yml");
+    std::fs::write(&config, lab.exporter_config()).expect("write");
+    let c = harness::Contender::start(
+        exporter,
+        vec![
+            format!("--config.file={}", config.display()),
+            "--log.level=error".into(),
+        ],
+        "--web.listen-address",
+    )
+    .await;
+    let warm = scrapes / 10;
+    let mut at_warm = 0;
+    for i in 1..=scrapes {
+        let (status, _) = util::exporter::request(c.addr, "GET", "/probe", &[]).await;
+        assert_eq!(status, 200);
+        if i == warm {
+            at_warm = status_bytes(c.pid, "VmRSS");
+        }
+    }
+    let at_end = status_bytes(c.pid, "VmRSS");
+    println!(
+        "\nMemory over {scrapes} scrapes of one target: {} after {warm}, {} after {scrapes} ({:+.1}%)",
+        mib(at_warm),
+        mib(at_end),
+        (at_end as f64 / at_warm as f64 - 1.0) * 100.0
+    );
+}

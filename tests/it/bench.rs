@@ -1,0 +1,59 @@
+//! The benchmark's harness (examples/compare) is itself correct: on a small lab both exporters
+//! and the floor really succeed on every target, and a broken lab shows up as failures.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::bench_harness::{Floor, FloorArgs, Lab, run_blackbox, run_ours};
+use crate::docs::tool;
+use crate::util::{Answer, Behaviour};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_measures_real_successes_and_counts_failures() {
+    let Some(blackbox) = tool("prometheus-blackbox-exporter") else {
+        return;
+    };
+    let ours_binary = Path::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter"));
+    let lab = Lab::new(3).await;
+    let floor_args = || FloorArgs {
+        dns: lab.dns.addr,
+        targets: 3,
+        tls_port: lab.tls.port(),
+        plain_port: lab.plain.port(),
+        ca: lab.pki.ca_file.clone(),
+        rounds: 1,
+    };
+
+    let ours = run_ours(&lab, ours_binary, 2).await;
+    assert_eq!((ours.checks, ours.failures), (6, 0), "{ours:?}");
+    assert!(
+        ours.peak_rss_bytes > 1 << 20 && ours.scrape_seconds > 0.0,
+        "{ours:?}"
+    );
+    let bb = run_blackbox(&lab, &blackbox, 2).await;
+    assert_eq!((bb.checks, bb.failures), (6, 0), "{bb:?}");
+    assert!(bb.peak_rss_bytes > 1 << 20, "{bb:?}");
+    let floor = Arc::new(Floor::new(floor_args()));
+    assert_eq!(floor.round().await, 0, "the floor succeeds on every target");
+
+    // A lab that answers 500 fails the HTTPS check everywhere, and the harness says so.
+    lab.tls.set(Behaviour::Http {
+        status: 500,
+        date_offset_secs: 0,
+    });
+    assert_eq!(run_ours(&lab, ours_binary, 1).await.failures, 3);
+    assert_eq!(
+        run_blackbox(&lab, &blackbox, 1).await.failures,
+        3,
+        "one https_403 probe per target fails"
+    );
+    assert_eq!(floor.round().await, 3);
+    // A name that stops resolving fails that target only.
+    lab.tls.set(Behaviour::Http {
+        status: 403,
+        date_offset_secs: 0,
+    });
+    lab.dns.set("t1.bench.test", Answer::NxDomain);
+    assert_eq!(run_ours(&lab, ours_binary, 1).await.failures, 1);
+    assert_eq!(Arc::new(Floor::new(floor_args())).round().await, 1);
+}
