@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 
 use crate::config::Config;
 use crate::diagnosis::{self, Reason, RowStatus, Stage};
-use crate::probe::{Freshness, OutcomeSink, TargetOutcome, plan};
+use crate::probe::{Freshness, OutcomeSink, StageOutcome, TargetOutcome, plan};
 
 /// Metric names. Counters are registered without `_total`; the encoder appends it.
 pub mod names {
@@ -382,6 +382,49 @@ fn gauge<'a>(
     encoder.encode_descriptor(name, help, None, MetricType::Gauge)
 }
 
+/// A gauge family with one series per target, for the targets `value` has a value for.
+fn per_target(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    outcomes: &[&TargetOutcome],
+    value: impl Fn(&TargetOutcome) -> Option<f64>,
+) -> Result<(), std::fmt::Error> {
+    let mut e = gauge(encoder, name, help)?;
+    for o in outcomes {
+        if let Some(v) = value(o) {
+            ConstGauge::new(v).encode(e.encode_family(&[("target", o.target.name.as_str())])?)?;
+        }
+    }
+    Ok(())
+}
+
+/// A gauge family with one series per target, stage and port, for the stages `value` has a
+/// value for.
+fn per_stage(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    outcomes: &[&TargetOutcome],
+    value: impl Fn(&StageOutcome) -> Option<f64>,
+) -> Result<(), std::fmt::Error> {
+    let mut e = gauge(encoder, name, help)?;
+    for o in outcomes {
+        for s in &o.stages {
+            if let Some(v) = value(s) {
+                let port = port_label(s.port);
+                let labels = [
+                    ("target", o.target.name.as_str()),
+                    ("stage", s.stage.as_str()),
+                    ("port", port.as_str()),
+                ];
+                ConstGauge::new(v).encode(e.encode_family(&labels)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Cuts peer-supplied text for use as a label value.
 fn peer_label(text: &str) -> String {
     text.chars().take(MAX_PEER_LABEL_CHARS).collect()
@@ -457,37 +500,28 @@ impl Collector for ProbeReport {
             ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
         }
 
-        let mut e = gauge(
+        per_target(
             &mut encoder,
             names::TARGET_RESULT_AGE,
             "Age of the result served. A result younger than the target's min_interval is served again instead of probing anew (default 5s), so concurrent scrapers do not multiply traffic to the Cisco cloud.",
+            &outcomes,
+            |o| {
+                let age = o
+                    .started_at
+                    .elapsed()
+                    .unwrap_or_default()
+                    .saturating_sub(o.duration);
+                Some(age.as_secs_f64())
+            },
         )?;
-        for o in &outcomes {
-            let age = o
-                .started_at
-                .elapsed()
-                .unwrap_or_default()
-                .saturating_sub(o.duration);
-            ConstGauge::new(age.as_secs_f64())
-                .encode(e.encode_family(&[("target", o.target.name.as_str())])?)?;
-        }
 
-        let mut e = gauge(
+        per_stage(
             &mut encoder,
             names::STAGE_SUCCESS,
             "1 when the stage passed; 0 when it failed or could not run.",
+            &outcomes,
+            |s| Some(if s.success() { 1.0 } else { 0.0 }),
         )?;
-        for o in &outcomes {
-            for s in &o.stages {
-                let port = port_label(s.port);
-                let labels = [
-                    ("target", o.target.name.as_str()),
-                    ("stage", s.stage.as_str()),
-                    ("port", port.as_str()),
-                ];
-                ConstGauge::new(i64::from(s.success())).encode(e.encode_family(&labels)?)?;
-            }
-        }
 
         let mut e = gauge(
             &mut encoder,
@@ -507,26 +541,13 @@ impl Collector for ProbeReport {
             }
         }
 
-        let mut e = gauge(
+        per_stage(
             &mut encoder,
             names::STAGE_DURATION,
             "How long the stage took in this probe (stages that ran only).",
+            &outcomes,
+            |s| (s.ran() && s.stage != Stage::Clock).then_some(s.duration.as_secs_f64()),
         )?;
-        for o in &outcomes {
-            for s in o
-                .stages
-                .iter()
-                .filter(|s| s.ran() && s.stage != Stage::Clock)
-            {
-                let port = port_label(s.port);
-                let labels = [
-                    ("target", o.target.name.as_str()),
-                    ("stage", s.stage.as_str()),
-                    ("port", port.as_str()),
-                ];
-                ConstGauge::new(s.duration.as_secs_f64()).encode(e.encode_family(&labels)?)?;
-            }
-        }
 
         let mut e = encoder.encode_descriptor(
             names::STAGE_LATENCY,
@@ -550,17 +571,13 @@ impl Collector for ProbeReport {
             }
         }
 
-        let mut e = gauge(
+        per_target(
             &mut encoder,
             names::DNS_ANSWERS,
             "Addresses in the DNS answer.",
+            &outcomes,
+            |o| o.dns.as_ref().map(|d| d.addresses.len() as f64),
         )?;
-        for o in &outcomes {
-            if let Some(dns) = &o.dns {
-                ConstGauge::new(dns.addresses.len() as i64)
-                    .encode(e.encode_family(&[("target", o.target.name.as_str())])?)?;
-            }
-        }
         let mut e = gauge(
             &mut encoder,
             names::DNS_INFO,
@@ -601,40 +618,27 @@ impl Collector for ProbeReport {
                 ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
             }
         }
-        let mut e = gauge(
+        per_target(
             &mut encoder,
             names::TLS_CERT_NOT_AFTER,
             "The earliest notAfter of the presented certificate chain, as Unix seconds.",
+            &outcomes,
+            |o| o.tls.as_ref().and_then(|t| t.not_after).map(|t| t as f64),
         )?;
-        for o in &outcomes {
-            if let Some(not_after) = o.tls.as_ref().and_then(|t| t.not_after) {
-                ConstGauge::new(not_after)
-                    .encode(e.encode_family(&[("target", o.target.name.as_str())])?)?;
-            }
-        }
-
-        let mut e = gauge(
+        per_target(
             &mut encoder,
             names::HTTP_STATUS_CODE,
             "Status code of the HTTPS request (403 is the healthy answer of api-sse.cisco.com).",
+            &outcomes,
+            |o| o.http.as_ref().map(|h| f64::from(h.status)),
         )?;
-        for o in &outcomes {
-            if let Some(http) = &o.http {
-                ConstGauge::new(i64::from(http.status))
-                    .encode(e.encode_family(&[("target", o.target.name.as_str())])?)?;
-            }
-        }
-        let mut e = gauge(
+        per_target(
             &mut encoder,
             names::CLOCK_SKEW,
             "The server's Date header minus the local clock (positive: the local clock is behind).",
+            &outcomes,
+            |o| o.http.as_ref().and_then(|h| h.clock_skew_seconds),
         )?;
-        for o in &outcomes {
-            if let Some(skew) = o.http.as_ref().and_then(|h| h.clock_skew_seconds) {
-                ConstGauge::new(skew)
-                    .encode(e.encode_family(&[("target", o.target.name.as_str())])?)?;
-            }
-        }
 
         if self.with_rows {
             self.encode_rows(&mut encoder, &outcomes)?;

@@ -221,6 +221,33 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// Runs one warm-up round, then `rounds` measured rounds of `round` (which returns its wall time
+/// and failures) against the process `pid` serving `n` targets.
+async fn measure<F, Fut>(pid: u32, n: usize, rounds: usize, round: F) -> Measurement
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (f64, usize)>,
+{
+    round().await;
+    let before = cpu_split(pid);
+    let mut walls = Vec::new();
+    let mut failures = 0;
+    for _ in 0..rounds {
+        let (wall, failed) = round().await;
+        walls.push(wall);
+        failures += failed;
+    }
+    let after = cpu_split(pid);
+    Measurement {
+        checks: rounds * n,
+        cpu_seconds: after.0 + after.1 - before.0 - before.1,
+        system_seconds: after.1 - before.1,
+        peak_rss_bytes: status_bytes(pid, "VmHWM"),
+        scrape_seconds: median(walls),
+        failures,
+    }
+}
+
 /// Runs `rounds` scrapes of every target through firepower-cloud-exporter (one `/probe` request
 /// for all N targets each), after one warm-up round.
 pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
@@ -251,26 +278,7 @@ pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
             .count();
         (started.elapsed().as_secs_f64(), lab.n - ok)
     };
-    scrape().await;
-    let before = cpu_split(c.pid);
-    let mut walls = Vec::new();
-    let mut failures = 0;
-    for _ in 0..rounds {
-        let (wall, failed) = scrape().await;
-        walls.push(wall);
-        failures += failed;
-    }
-    Measurement {
-        checks: rounds * lab.n,
-        cpu_seconds: {
-            let after = cpu_split(c.pid);
-            after.0 + after.1 - before.0 - before.1
-        },
-        system_seconds: cpu_split(c.pid).1 - before.1,
-        peak_rss_bytes: status_bytes(c.pid, "VmHWM"),
-        scrape_seconds: median(walls),
-        failures,
-    }
+    measure(c.pid, lab.n, rounds, scrape).await
 }
 
 /// The same through blackbox_exporter: N×5 `/probe` requests per round, `CLIENT_CONCURRENCY` at
@@ -320,26 +328,7 @@ pub async fn run_blackbox(lab: &Lab, binary: &Path, rounds: usize) -> Measuremen
             (started.elapsed().as_secs_f64(), failed)
         }
     };
-    round().await;
-    let before = cpu_split(c.pid);
-    let mut walls = Vec::new();
-    let mut failures = 0;
-    for _ in 0..rounds {
-        let (wall, failed) = round().await;
-        walls.push(wall);
-        failures += failed;
-    }
-    Measurement {
-        checks: rounds * lab.n,
-        cpu_seconds: {
-            let after = cpu_split(c.pid);
-            after.0 + after.1 - before.0 - before.1
-        },
-        system_seconds: cpu_split(c.pid).1 - before.1,
-        peak_rss_bytes: status_bytes(c.pid, "VmHWM"),
-        scrape_seconds: median(walls),
-        failures,
-    }
+    measure(c.pid, lab.n, rounds, round).await
 }
 
 /// The floor, as a child process running `program floor …` (the harness binary itself).

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use firepower_cloud_exporter::metrics::names;
 
+use crate::util::servers::Leaf;
 use crate::util::{Answer, Behaviour, Exporter, Exposition, TlsServer, servers};
 use crate::{World, healthy_sse, sse_target, tls_target};
 
@@ -177,6 +178,23 @@ async fn single_failure(world: &World, target: String, name: &str) -> Exposition
     exporter.probe(name).await
 }
 
+/// The healthy answer of api-sse.cisco.com.
+const FORBIDDEN: Behaviour = Behaviour::Http {
+    status: 403,
+    date_offset_secs: 0,
+};
+
+/// Probes the full api-sse checklist against a TLS server presenting `leaf` (by default a
+/// certificate from the trusted CA) and answering as `behaviour`.
+async fn sse_served_by(world: &World, leaf: Option<Leaf>, behaviour: Behaviour) -> Exposition {
+    world.resolve_via_cname("api-sse.cisco.com");
+    let leaf = leaf.unwrap_or_else(|| world.pki.leaf(&["api-sse.cisco.com"]));
+    let server = TlsServer::start(leaf, behaviour).await;
+    let plain = servers::tcp_listener().await;
+    let target = sse_target("sse", "api-sse.cisco.com", server.port(), plain.port());
+    single_failure(world, target, "sse").await
+}
+
 #[tokio::test]
 async fn nxdomain_fails_dns_and_skips_the_rest() {
     let world = World::new().await;
@@ -337,21 +355,10 @@ async fn a_server_that_accepts_and_never_speaks_is_a_tls_timeout() {
 #[tokio::test]
 async fn an_expired_certificate_is_tls_cert_expired_and_the_request_still_runs() {
     let world = World::new().await;
-    world.resolve_via_cname("api-sse.cisco.com");
-    let leaf = world.pki.leaf_valid(&["api-sse.cisco.com"], -30, -1);
-    let server = TlsServer::start(
-        leaf,
-        Behaviour::Http {
-            status: 403,
-            date_offset_secs: 0,
-        },
-    )
-    .await;
-    let plain = servers::tcp_listener().await;
-    let e = single_failure(
+    let e = sse_served_by(
         &world,
-        sse_target("sse", "api-sse.cisco.com", server.port(), plain.port()),
-        "sse",
+        Some(world.pki.leaf_valid(&["api-sse.cisco.com"], -30, -1)),
+        FORBIDDEN,
     )
     .await;
     assert_eq!(
@@ -377,21 +384,13 @@ async fn an_expired_certificate_is_tls_cert_expired_and_the_request_still_runs()
 #[tokio::test]
 async fn a_certificate_from_an_unknown_ca_is_untrusted_and_names_its_issuer() {
     let world = World::new().await;
-    world.resolve_via_cname("api-sse.cisco.com");
-    let inspector = crate::util::Pki::new(world.dir.path(), "Corp TLS Inspection CA");
-    let server = TlsServer::start(
-        inspector.leaf(&["api-sse.cisco.com"]),
-        Behaviour::Http {
-            status: 403,
-            date_offset_secs: 0,
-        },
-    )
-    .await;
-    let plain = servers::tcp_listener().await;
-    let e = single_failure(
+    let e = sse_served_by(
         &world,
-        sse_target("sse", "api-sse.cisco.com", server.port(), plain.port()),
-        "sse",
+        Some(
+            crate::util::Pki::new(world.dir.path(), "Corp TLS Inspection CA")
+                .leaf(&["api-sse.cisco.com"]),
+        ),
+        FORBIDDEN,
     )
     .await;
     assert_eq!(
@@ -407,20 +406,10 @@ async fn a_certificate_from_an_unknown_ca_is_untrusted_and_names_its_issuer() {
 #[tokio::test]
 async fn a_certificate_for_another_name_is_a_hostname_mismatch() {
     let world = World::new().await;
-    world.resolve_via_cname("api-sse.cisco.com");
-    let server = TlsServer::start(
-        world.pki.leaf(&["portal.example.test"]),
-        Behaviour::Http {
-            status: 403,
-            date_offset_secs: 0,
-        },
-    )
-    .await;
-    let plain = servers::tcp_listener().await;
-    let e = single_failure(
+    let e = sse_served_by(
         &world,
-        sse_target("sse", "api-sse.cisco.com", server.port(), plain.port()),
-        "sse",
+        Some(world.pki.leaf(&["portal.example.test"])),
+        FORBIDDEN,
     )
     .await;
     assert_eq!(
@@ -436,21 +425,13 @@ async fn a_certificate_for_another_name_is_a_hostname_mismatch() {
 #[tokio::test]
 async fn an_unexpected_status_is_reported_with_the_code() {
     let world = World::new().await;
-    world.resolve_via_cname("api-sse.cisco.com");
-    let server = world
-        .https(
-            "api-sse.cisco.com",
-            Behaviour::Http {
-                status: 302,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
-    let plain = servers::tcp_listener().await;
-    let e = single_failure(
+    let e = sse_served_by(
         &world,
-        sse_target("sse", "api-sse.cisco.com", server.port(), plain.port()),
-        "sse",
+        None,
+        Behaviour::Http {
+            status: 302,
+            date_offset_secs: 0,
+        },
     )
     .await;
     assert_eq!(
@@ -466,15 +447,7 @@ async fn an_unexpected_status_is_reported_with_the_code() {
 #[tokio::test]
 async fn garbage_instead_of_http_is_an_invalid_response() {
     let world = World::new().await;
-    world.resolve_via_cname("api-sse.cisco.com");
-    let server = world.https("api-sse.cisco.com", Behaviour::Garbage).await;
-    let plain = servers::tcp_listener().await;
-    let e = single_failure(
-        &world,
-        sse_target("sse", "api-sse.cisco.com", server.port(), plain.port()),
-        "sse",
-    )
-    .await;
+    let e = sse_served_by(&world, None, Behaviour::Garbage).await;
     assert_eq!(
         verdict(&e, "sse"),
         ("http".into(), "http_invalid_response".into())
@@ -484,21 +457,13 @@ async fn garbage_instead_of_http_is_an_invalid_response() {
 #[tokio::test]
 async fn a_large_clock_skew_is_reported_in_seconds() {
     let world = World::new().await;
-    world.resolve_via_cname("api-sse.cisco.com");
-    let server = world
-        .https(
-            "api-sse.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 3600,
-            },
-        )
-        .await;
-    let plain = servers::tcp_listener().await;
-    let e = single_failure(
+    let e = sse_served_by(
         &world,
-        sse_target("sse", "api-sse.cisco.com", server.port(), plain.port()),
-        "sse",
+        None,
+        Behaviour::Http {
+            status: 403,
+            date_offset_secs: 3600,
+        },
     )
     .await;
     assert_eq!(verdict(&e, "sse"), ("clock".into(), "clock_skew".into()));
