@@ -4,8 +4,7 @@ use std::path::Path;
 
 use firepower_cloud_exporter::diagnosis::reasons_markdown;
 
-use crate::util::Exporter;
-use crate::{World, healthy_sse, sse_target};
+use crate::{World, healthy_exporter};
 
 #[test]
 fn docs_reasons_md_matches_the_reason_table() {
@@ -46,17 +45,7 @@ async fn exposition_passes_promtool_check_metrics() {
         return;
     };
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let exporter = Exporter::start(&world.config(
-        "",
-        &[sse_target(
-            "sse",
-            "api-sse.cisco.com",
-            server.port(),
-            plain.port(),
-        )],
-    ))
-    .await;
+    let (exporter, _server, _plain) = healthy_exporter(&world).await;
     for path in ["/probe", "/probe", "/metrics"] {
         let (status, body) = exporter.get(path).await;
         assert_eq!(status, 200);

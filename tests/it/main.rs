@@ -97,3 +97,12 @@ pub async fn healthy_sse(world: &World, host: &str) -> (TlsServer, std::net::Soc
     let plain = servers::tcp_listener().await;
     (server, plain)
 }
+
+/// A running exporter whose one target, `sse`, is a healthy api-sse.cisco.com; the servers are
+/// returned so they live as long as the test needs them.
+pub async fn healthy_exporter(world: &World) -> (util::Exporter, TlsServer, std::net::SocketAddr) {
+    let (server, plain) = healthy_sse(world, "api-sse.cisco.com").await;
+    let target = sse_target("sse", "api-sse.cisco.com", server.port(), plain.port());
+    let exporter = util::Exporter::start(&world.config("", &[target])).await;
+    (exporter, server, plain)
+}

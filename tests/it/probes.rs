@@ -8,7 +8,7 @@ use firepower_cloud_exporter::metrics::names;
 
 use crate::util::servers::Leaf;
 use crate::util::{Answer, Behaviour, Exporter, Exposition, TlsServer, servers};
-use crate::{World, healthy_sse, sse_target, tls_target};
+use crate::{World, healthy_exporter, healthy_sse, sse_target, tls_target};
 
 fn stage_reason(e: &Exposition, target: &str, stage: &str, port: &str) -> String {
     e.label(
@@ -29,17 +29,7 @@ fn verdict(e: &Exposition, target: &str) -> (String, String) {
 #[tokio::test]
 async fn healthy_path_reports_every_stage_and_the_403() {
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let exporter = Exporter::start(&world.config(
-        "",
-        &[sse_target(
-            "sse",
-            "api-sse.cisco.com",
-            server.port(),
-            plain.port(),
-        )],
-    ))
-    .await;
+    let (exporter, server, plain) = healthy_exporter(&world).await;
     let e = exporter.probe("sse").await;
 
     assert_eq!(
@@ -144,17 +134,7 @@ async fn healthy_path_reports_every_stage_and_the_403() {
 #[tokio::test]
 async fn histograms_accumulate_across_scrapes() {
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let exporter = Exporter::start(&world.config(
-        "",
-        &[sse_target(
-            "sse",
-            "api-sse.cisco.com",
-            server.port(),
-            plain.port(),
-        )],
-    ))
-    .await;
+    let (exporter, _server, _plain) = healthy_exporter(&world).await;
     for _ in 0..3 {
         exporter.probe("sse").await;
     }
@@ -520,17 +500,7 @@ async fn a_scrape_with_a_two_second_budget_answers_in_time_while_a_target_stalls
 #[tokio::test]
 async fn concurrent_scrapes_share_one_probe() {
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let exporter = Exporter::start(&world.config(
-        "",
-        &[sse_target(
-            "sse",
-            "api-sse.cisco.com",
-            server.port(),
-            plain.port(),
-        )],
-    ))
-    .await;
+    let (exporter, server, _plain) = healthy_exporter(&world).await;
     let (a, b) = tokio::join!(
         exporter.scrape("/probe?target=sse", 5.0),
         exporter.scrape("/probe?target=sse", 5.0)

@@ -3,7 +3,7 @@
 use firepower_cloud_exporter::metrics::names;
 
 use crate::util::{Answer, Behaviour, Exporter, Exposition, Proxy, ProxyMode, servers};
-use crate::{World, healthy_sse, sse_target, tls_target};
+use crate::{World, healthy_exporter, healthy_sse, sse_target, tls_target};
 
 const SECRET: &str = "pr0xy-S3cret-value";
 
@@ -364,17 +364,7 @@ async fn health_readiness_and_own_metrics() {
 #[tokio::test]
 async fn a_broken_reload_keeps_the_running_configuration() {
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let exporter = Exporter::start(&world.config(
-        "",
-        &[sse_target(
-            "sse",
-            "api-sse.cisco.com",
-            server.port(),
-            plain.port(),
-        )],
-    ))
-    .await;
+    let (exporter, server, _plain) = healthy_exporter(&world).await;
     std::fs::write(&exporter.config_path, "targets:\n  - name: x\n    host: x.test\n    service: amp_cloud_lookups\n    tcp_ports: [eighty]\n").expect("write");
     let (status, body) =
         crate::util::exporter::request(exporter.addr, "POST", "/-/reload", &[]).await;
