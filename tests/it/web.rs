@@ -208,6 +208,28 @@ async fn slow_and_numerous_clients_do_not_pin_the_exporter() {
             "a slow client held a connection for {held:?}"
         );
     }
+    // A request announcing a 100 MB body is answered without the body being read, and the
+    // exporter goes on serving.
+    let mut big_post = TcpStream::connect(exporter.addr).await.expect("connect");
+    big_post
+        .write_all(b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n")
+        .await
+        .expect("write");
+    big_post.write_all(&[b'x'; 4096]).await.expect("write");
+    let mut answer = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), big_post.read(&mut answer))
+        .await
+        .expect("answered without reading the body")
+        .expect("read");
+    assert!(
+        answer[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    assert_eq!(
+        request(exporter.addr, "GET", "/-/healthy", &[]).await.0,
+        200
+    );
     // An oversized request head is refused.
     let big = "a".repeat(64 * 1024);
     let (status, _) = request(exporter.addr, "GET", "/metrics", &[("x-big", big.as_str())]).await;
