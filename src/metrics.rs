@@ -7,7 +7,9 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -383,12 +385,12 @@ fn gauge<'a>(
 }
 
 /// A gauge family with one series per target, for the targets `value` has a value for.
-fn per_target(
+fn per_target<V: EncodeGaugeValue>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     outcomes: &[&TargetOutcome],
-    value: impl Fn(&TargetOutcome) -> Option<f64>,
+    value: impl Fn(&TargetOutcome) -> Option<V>,
 ) -> Result<(), std::fmt::Error> {
     let mut e = gauge(encoder, name, help)?;
     for o in outcomes {
@@ -401,12 +403,12 @@ fn per_target(
 
 /// A gauge family with one series per target, stage and port, for the stages `value` has a
 /// value for.
-fn per_stage(
+fn per_stage<V: EncodeGaugeValue>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     outcomes: &[&TargetOutcome],
-    value: impl Fn(&StageOutcome) -> Option<f64>,
+    value: impl Fn(&StageOutcome) -> Option<V>,
 ) -> Result<(), std::fmt::Error> {
     let mut e = gauge(encoder, name, help)?;
     for o in outcomes {
@@ -520,7 +522,7 @@ impl Collector for ProbeReport {
             names::STAGE_SUCCESS,
             "1 when the stage passed; 0 when it failed or could not run.",
             &outcomes,
-            |s| Some(if s.success() { 1.0 } else { 0.0 }),
+            |s| Some(i64::from(s.success())),
         )?;
 
         let mut e = gauge(
@@ -576,7 +578,7 @@ impl Collector for ProbeReport {
             names::DNS_ANSWERS,
             "Addresses in the DNS answer.",
             &outcomes,
-            |o| o.dns.as_ref().map(|d| d.addresses.len() as f64),
+            |o| o.dns.as_ref().map(|d| d.addresses.len() as i64),
         )?;
         let mut e = gauge(
             &mut encoder,
@@ -623,14 +625,14 @@ impl Collector for ProbeReport {
             names::TLS_CERT_NOT_AFTER,
             "The earliest notAfter of the presented certificate chain, as Unix seconds.",
             &outcomes,
-            |o| o.tls.as_ref().and_then(|t| t.not_after).map(|t| t as f64),
+            |o| o.tls.as_ref().and_then(|t| t.not_after),
         )?;
         per_target(
             &mut encoder,
             names::HTTP_STATUS_CODE,
             "Status code of the HTTPS request (403 is the healthy answer of api-sse.cisco.com).",
             &outcomes,
-            |o| o.http.as_ref().map(|h| f64::from(h.status)),
+            |o| o.http.as_ref().map(|h| i64::from(h.status)),
         )?;
         per_target(
             &mut encoder,
