@@ -500,7 +500,14 @@ async fn a_scrape_with_a_two_second_budget_answers_in_time_while_a_target_stalls
 #[tokio::test]
 async fn concurrent_scrapes_share_one_probe() {
     let world = World::new().await;
-    let (exporter, server, _plain) = healthy_exporter(&world).await;
+    world.resolve_via_cname("api-sse.cisco.com");
+    // A slow answer keeps the first probe in flight while the second scrape arrives.
+    let server = world
+        .https("api-sse.cisco.com", Behaviour::SlowForbidden(300))
+        .await;
+    let plain = servers::tcp_listener().await;
+    let target = sse_target("sse", "api-sse.cisco.com", server.port(), plain.port());
+    let exporter = Exporter::start(&world.config("", &[target])).await;
     let (a, b) = tokio::join!(
         exporter.scrape("/probe?target=sse", 5.0),
         exporter.scrape("/probe?target=sse", 5.0)

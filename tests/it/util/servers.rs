@@ -106,6 +106,8 @@ pub enum Behaviour {
     Garbage,
     /// Accepts TCP and never says anything.
     Stall,
+    /// Answers 403 after this many milliseconds (a slow but healthy path).
+    SlowForbidden(u64),
 }
 
 /// A TLS server on 127.0.0.1 whose behaviour tests can change.
@@ -194,6 +196,13 @@ async fn serve_tls(stream: TcpStream, acceptor: TlsAcceptor, behaviour: Behaviou
             format!(
                 "HTTP/1.1 {status} Test\r\nDate: {}\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nForbidden",
                 httpdate::fmt_http_date(date)
+            )
+        }
+        Behaviour::SlowForbidden(delay_ms) => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            format!(
+                "HTTP/1.1 403 Forbidden\r\nDate: {}\r\nContent-Length: 9\r\nConnection: close\r\n\r\nForbidden",
+                httpdate::fmt_http_date(SystemTime::now())
             )
         }
         _ => "\x00\x01garbage that is not HTTP\r\n\r\n".to_string(),
