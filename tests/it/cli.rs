@@ -183,25 +183,34 @@ async fn the_proxy_password_never_reaches_check_output_or_logs() {
             &[sse_target("sse", "api-sse.cisco.com", 443, 8989)],
         ),
     );
-    for args in [
-        vec!["check", "--config.file", &config, "--log.level", "debug"],
-        vec![
-            "check",
-            "--config.file",
-            &config,
-            "--output",
-            "json",
-            "--log.level",
-            "debug",
-            "--log.format",
-            "json",
-        ],
+    for (args, logged) in [
+        (
+            vec!["check", "--config.file", &config, "--log.level", "debug"],
+            "probe=sse host=api-sse.cisco.com stage=proxy port=443 reason=proxy_auth_required",
+        ),
+        (
+            vec![
+                "check",
+                "--config.file",
+                &config,
+                "--output",
+                "json",
+                "--log.level",
+                "debug",
+                "--log.format",
+                "json",
+            ],
+            "\"probe\":\"sse\",\"host\":\"api-sse.cisco.com\",\"stage\":\"proxy\",\"port\":\"443\",\"reason\":\"proxy_auth_required\"",
+        ),
     ] {
         let out = run(&args).await;
         assert_eq!(out.status.code(), Some(1));
-        let all = text(&out.stdout) + &text(&out.stderr);
-        assert!(all.contains("proxy_auth_required"), "{all}");
-        assert!(all.contains("probe failed"), "the failure is logged: {all}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(logged),
+            "one log line with target, stage and reason: {stderr}"
+        );
+        let all = text(&out.stdout) + &stderr;
         assert!(!all.contains(secret), "the password leaked: {all}");
     }
 }
@@ -272,4 +281,45 @@ async fn connector_properties_choose_the_fqdn_and_port_the_device_uses() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("broken.properties: line 2"), "{stderr}");
+}
+
+#[tokio::test]
+async fn check_colours_the_verdicts_only_on_a_terminal() {
+    let Some(script) = crate::docs::tool("script") else {
+        return;
+    };
+    let world = World::new().await;
+    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let config = write(
+        &world,
+        "c.yml",
+        &world.config(
+            "",
+            &[sse_target(
+                "sse",
+                "api-sse.cisco.com",
+                server.port(),
+                plain.port(),
+            )],
+        ),
+    );
+    // `script` gives the command a pseudo-terminal.
+    let command = format!("{BIN} check --config.file {config}");
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        Command::new(script)
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("finished")
+    .expect("ran");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("\x1b[32mSuccess"),
+        "green Success on a terminal: {stdout:?}"
+    );
 }

@@ -626,3 +626,18 @@ async fn nxdomain_from_the_first_server_is_final_and_named() {
         first.addr.to_string()
     );
 }
+
+#[tokio::test]
+async fn dns_over_tcp_is_a_per_target_choice() {
+    let world = World::new().await;
+    world.resolve_via_cname("api-sse.cisco.com");
+    let target = "  - name: sse\n    host: api-sse.cisco.com\n    service: cisco_cloud_configuration\n    checks: [dns]\n    dns: { protocol: tcp }\n".to_string();
+    let e = single_failure(&world, target, "sse").await;
+    assert_eq!(e.value(names::TARGET_SUCCESS, &[("target", "sse")]), 1.0);
+    let resolver = e.label(names::DNS_INFO, &[("target", "sse")], "resolver");
+    assert_eq!(resolver, format!("{} (tcp)", world.dns.addr));
+    assert_eq!(
+        e.label(names::DNS_INFO, &[("target", "sse")], "cname_chain"),
+        "api-sse.cisco.com.akadns.test."
+    );
+}
