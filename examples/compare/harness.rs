@@ -169,6 +169,18 @@ pub struct Contender {
 }
 
 impl Contender {
+    /// Writes `config` into the lab's folder and starts `program` with it. Both exporters take
+    /// `--config.file`, `--log.level` and `--web.listen-address`.
+    pub async fn with_config(program: &Path, lab: &Lab, file: &str, config: &str) -> Contender {
+        let path = lab.dir.path().join(file);
+        std::fs::write(&path, config).expect("write config");
+        let args = vec![
+            format!("--config.file={}", path.display()),
+            "--log.level=error".into(),
+        ];
+        Contender::start(program, args, "--web.listen-address").await
+    }
+
     /// Starts `program` listening on a free loopback port and waits until it answers.
     pub async fn start(program: &Path, args: Vec<String>, listen_flag: &str) -> Contender {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -251,17 +263,7 @@ where
 /// Runs `rounds` scrapes of every target through firepower-cloud-exporter (one `/probe` request
 /// for all N targets each), after one warm-up round.
 pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
-    let config = lab.dir.path().join("exporter.yml");
-    std::fs::write(&config, lab.exporter_config()).expect("write config");
-    let c = Contender::start(
-        binary,
-        vec![
-            format!("--config.file={}", config.display()),
-            "--log.level=error".into(),
-        ],
-        "--web.listen-address",
-    )
-    .await;
+    let c = Contender::with_config(binary, lab, "exporter.yml", &lab.exporter_config()).await;
     let scrape = || async {
         let started = Instant::now();
         let (status, body) = request(
@@ -284,17 +286,7 @@ pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
 /// The same through blackbox_exporter: N×5 `/probe` requests per round, `CLIENT_CONCURRENCY` at
 /// a time.
 pub async fn run_blackbox(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
-    let config = lab.dir.path().join("blackbox.yml");
-    std::fs::write(&config, lab.blackbox_config()).expect("write config");
-    let c = Contender::start(
-        binary,
-        vec![
-            format!("--config.file={}", config.display()),
-            "--log.level=error".into(),
-        ],
-        "--web.listen-address",
-    )
-    .await;
+    let c = Contender::with_config(binary, lab, "blackbox.yml", &lab.blackbox_config()).await;
     let requests = Arc::new(lab.blackbox_requests());
     let limit = Arc::new(Semaphore::new(CLIENT_CONCURRENCY));
     let round = || {

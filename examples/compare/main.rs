@@ -155,17 +155,8 @@ async fn compare(args: &[String]) {
 /// the end.
 async fn soak_test(exporter: &std::path::Path, scrapes: usize) {
     let lab = Lab::new(1).await;
-    let config = lab.dir.path().join("exporter.yml");
-    std::fs::write(&config, lab.exporter_config()).expect("write");
-    let c = harness::Contender::start(
-        exporter,
-        vec![
-            format!("--config.file={}", config.display()),
-            "--log.level=error".into(),
-        ],
-        "--web.listen-address",
-    )
-    .await;
+    let c = harness::Contender::with_config(exporter, &lab, "exporter.yml", &lab.exporter_config())
+        .await;
     let warm = scrapes / 10;
     let mut at_warm = 0;
     for i in 1..=scrapes {

@@ -28,6 +28,20 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A configuration file whose one target, `sse`, is a healthy api-sse.cisco.com; the servers are
+/// returned so they live as long as the test.
+async fn healthy_config_file(
+    world: &World,
+) -> (String, crate::util::TlsServer, std::net::SocketAddr) {
+    let (server, plain) = healthy_sse(world, "api-sse.cisco.com").await;
+    let target = sse_target("sse", "api-sse.cisco.com", server.port(), plain.port());
+    (
+        write(world, "c.yml", &world.config("", &[target])),
+        server,
+        plain,
+    )
+}
+
 fn write(world: &World, name: &str, content: &str) -> String {
     let path = world.dir.path().join(name);
     std::fs::write(&path, content).expect("write");
@@ -37,20 +51,7 @@ fn write(world: &World, name: &str, content: &str) -> String {
 #[tokio::test]
 async fn check_prints_the_fmc_table_and_exits_0_when_healthy() {
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let config = write(
-        &world,
-        "c.yml",
-        &world.config(
-            "",
-            &[sse_target(
-                "sse",
-                "api-sse.cisco.com",
-                server.port(),
-                plain.port(),
-            )],
-        ),
-    );
+    let (config, _server, _plain) = healthy_config_file(&world).await;
     let out = run(&["check", "--config.file", &config]).await;
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
@@ -289,20 +290,7 @@ async fn check_colours_the_verdicts_only_on_a_terminal() {
         return;
     };
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let config = write(
-        &world,
-        "c.yml",
-        &world.config(
-            "",
-            &[sse_target(
-                "sse",
-                "api-sse.cisco.com",
-                server.port(),
-                plain.port(),
-            )],
-        ),
-    );
+    let (config, _server, _plain) = healthy_config_file(&world).await;
     // `script` gives the command a pseudo-terminal.
     let command = format!("{BIN} check --config.file {config}");
     let out = tokio::time::timeout(
