@@ -8,24 +8,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::checklist::{Reason, RowStatus};
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Config;
-use crate::diagnosis::{self, Reason, Row, RowStatus};
-use crate::probe::{Clients, OutcomeSink, Prober, TargetOutcome, format_unix, stage_label};
+use crate::diagnosis::{Discard, Logged, Report, format_unix};
+use crate::probe::{Clients, Prober};
 
 /// Exit code when a row fails.
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code when the exporter could not run (bad configuration).
 pub const EXIT_UNUSABLE: u8 = 2;
-
-struct Discard;
-
-impl OutcomeSink for Discard {
-    fn record(&self, _outcome: &TargetOutcome, _ran: bool) {}
-}
 
 /// Runs the `check` command.
 pub async fn main(cli: &Cli) -> ExitCode {
@@ -56,64 +50,21 @@ pub async fn main(cli: &Cli) -> ExitCode {
     }
 }
 
-/// What `check` found.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub source: String,
-    /// True when no row is in failure.
-    pub success: bool,
-    pub rows: Vec<Row>,
-    pub targets: Vec<TargetReport>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TargetReport {
-    pub name: String,
-    pub host: String,
-    pub service: &'static str,
-    pub success: bool,
-    pub reason: Reason,
-    pub remedy: &'static str,
-    #[serde(flatten)]
-    pub outcome: Arc<TargetOutcome>,
-}
-
 /// Probes every target once within `timeout`.
-pub async fn run(config: Config, timeout: Duration) -> Report {
-    let enabled = config.cloud_integration_enabled;
-    let source = config.source.clone();
+async fn run(config: Config, timeout: Duration) -> Report {
+    let config = Arc::new(config);
     let prober = Prober::new(
-        Arc::new(config),
+        config.clone(),
         Arc::new(Clients::default()),
-        Arc::new(Discard),
+        Arc::new(Logged(Discard)),
     );
-    let outcomes: Vec<Arc<TargetOutcome>> = prober
-        .probe_all(Instant::now() + timeout)
-        .await
-        .into_iter()
-        .map(|(o, _)| o)
-        .collect();
-    let refs: Vec<&TargetOutcome> = outcomes.iter().map(Arc::as_ref).collect();
-    let rows = diagnosis::rows(&refs, enabled);
-    let success = rows.iter().all(|r| r.status != RowStatus::Failure);
-    let targets = outcomes
-        .iter()
-        .map(|o| TargetReport {
-            name: o.target.name.clone(),
-            host: o.target.host.clone(),
-            service: o.target.service.as_str(),
-            success: o.success(),
-            reason: o.reason(),
-            remedy: o.reason().remedy(),
-            outcome: o.clone(),
-        })
-        .collect();
-    Report {
-        source,
-        success,
-        rows,
-        targets,
-    }
+    let outcomes = prober.probe_all(Instant::now() + timeout).await;
+    Report::build(
+        &config.source,
+        config.cloud_integration_enabled,
+        outcomes,
+        true,
+    )
 }
 
 struct Paint {
@@ -140,7 +91,7 @@ impl Paint {
 }
 
 /// The report for a person: the FMC table first, then each target stage by stage.
-pub fn render_text(report: &Report, colour: bool) -> String {
+fn render_text(report: &Report, colour: bool) -> String {
     let p = Paint { on: colour };
     let mut out = String::new();
     let _ = writeln!(out, "Threat Data Updates on Devices  ({})", report.source);
@@ -152,15 +103,12 @@ pub fn render_text(report: &Report, colour: bool) -> String {
             RowStatus::Failure => p.bad(&format!("{:<8}", row.status.title())),
             RowStatus::Disabled => p.dim(&format!("{:<8}", row.status.title())),
         };
-        let why = match (&row.decided_by, row.status) {
-            (_, RowStatus::Disabled) => format!("  {}", Reason::CloudIntegrationDisabled),
-            (Some(c), _) => format!(
-                "  {} at {} ({})",
-                c.reason,
-                c.target,
-                stage_label(c.stage, c.port)
-            ),
-            (None, _) => String::new(),
+        let why = match &row.decided_by {
+            Some(c) if row.status == RowStatus::Failure => {
+                format!("  {} at {} ({})", c.reason, c.target, c.step())
+            }
+            _ if row.status == RowStatus::Disabled => format!("  {}", row.reason()),
+            _ => String::new(),
         };
         let _ = writeln!(out, "  {:<36} {status}{why}", row.title);
     }
@@ -180,19 +128,17 @@ pub fn render_text(report: &Report, colour: bool) -> String {
             o.target.service.title(),
             o.duration.as_secs_f64() * 1000.0
         );
-        for s in &o.stages {
-            let name = stage_label(s.stage, s.port);
+        for s in t.steps() {
             let result = match s.reason {
                 Reason::Ok => p.good("ok"),
                 r if r.is_failure() => p.bad(r.as_str()),
                 r => p.dim(r.as_str()),
             };
-            let took = if s.ran() {
-                format!("{:>8.1} ms", s.duration.as_secs_f64() * 1000.0)
-            } else {
-                format!("{:>11}", "")
+            let took = match s.took {
+                Some(d) => format!("{:>8.1} ms", d.as_secs_f64() * 1000.0),
+                None => format!("{:>11}", ""),
             };
-            let _ = writeln!(out, "  {name:<12} {result:<12} {took}  {}", s.detail);
+            let _ = writeln!(out, "  {:<12} {result:<12} {took}  {}", s.label, s.detail);
         }
         if let Some(dns) = &o.dns {
             let mut line = format!("  dns: resolver {}", dns.resolver);

@@ -2,13 +2,18 @@
 //! (DNS, TCP 443/8989, TLS, HTTPS) on every Prometheus scrape and says why a target fails.
 #![forbid(unsafe_code)]
 
+//!
+//! Imports run one way: `checklist` (the vocabulary) and `config` at the bottom, then `probe`
+//! (runs the plan), `diagnosis` (verdicts and the view model), and the views on top: `metrics`,
+//! `check`, `server`. `cli` and `main.rs` sit above them all.
+
 pub mod check;
+pub mod checklist;
 pub mod cli;
 pub mod config;
-pub mod connector;
-pub mod diagnosis;
+mod diagnosis;
 pub mod metrics;
-pub mod probe;
+mod probe;
 pub mod server;
 
 use std::future::Future;

@@ -43,8 +43,8 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     let source = cli.source();
     let config = source.load().context("invalid configuration")?;
     tracing::info!(
-        source = %config.source,
-        targets = config.targets.len(),
+        source = %config.source(),
+        targets = config.target_count(),
         version = env!("CARGO_PKG_VERSION"),
         "starting firepower-cloud-exporter"
     );
@@ -58,7 +58,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         let listener = bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
-        tracing::info!(address = %listener.local_addr()?, tls = web.tls.is_some(), basic_auth = web.auth.is_some(), "listening");
+        tracing::info!(address = %listener.local_addr()?, tls = web.serves_tls(), basic_auth = web.requires_auth(), "listening");
         listeners.push(listener);
     }
     let options = WebOptions {

@@ -7,95 +7,95 @@ use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// `us`, `eu` or `apjc`: which embedded target list to use when `targets` is absent.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// `enabled` (default) or `disabled`: cloud integration switched off on purpose.
-    pub cloud_integration: Option<String>,
+    pub(crate) cloud_integration: Option<String>,
     /// How many targets may be probed at once, across all scrapes.
-    pub max_concurrent_probes: Option<usize>,
+    pub(crate) max_concurrent_probes: Option<usize>,
     /// Settings every target inherits.
     #[serde(default)]
-    pub defaults: RawSettings,
-    pub targets: Option<Vec<RawTarget>>,
+    pub(crate) defaults: RawSettings,
+    pub(crate) targets: Option<Vec<RawTarget>>,
 }
 
 /// Settings a target can set itself or inherit from `defaults`.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSettings {
+pub(crate) struct RawSettings {
     #[serde(default, with = "humantime_serde")]
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub min_interval: Option<Duration>,
+    pub(crate) min_interval: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub max_clock_skew: Option<Duration>,
-    pub ip_preference: Option<IpPreference>,
-    pub dns: Option<RawDns>,
-    pub tls: Option<RawTls>,
-    pub http: Option<RawHttp>,
-    pub proxy: Option<RawProxy>,
+    pub(crate) max_clock_skew: Option<Duration>,
+    pub(crate) ip_preference: Option<IpPreference>,
+    pub(crate) dns: Option<RawDns>,
+    pub(crate) tls: Option<RawTls>,
+    pub(crate) http: Option<RawHttp>,
+    pub(crate) proxy: Option<RawProxy>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDns {
+pub(crate) struct RawDns {
     /// `ip` or `ip:port`; absent or empty means the system resolver (`resolv_conf`).
-    pub servers: Option<Vec<String>>,
-    pub protocol: Option<DnsProtocol>,
+    pub(crate) servers: Option<Vec<String>>,
+    pub(crate) protocol: Option<DnsProtocol>,
     /// The resolver file used when no servers are given.
-    pub resolv_conf: Option<String>,
+    pub(crate) resolv_conf: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTls {
-    pub server_name: Option<String>,
-    pub ca_file: Option<String>,
+pub(crate) struct RawTls {
+    pub(crate) server_name: Option<String>,
+    pub(crate) ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHttp {
-    pub path: Option<String>,
-    pub expected_status: Option<Vec<u16>>,
+pub(crate) struct RawHttp {
+    pub(crate) path: Option<String>,
+    pub(crate) expected_status: Option<Vec<u16>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawProxy {
+pub(crate) struct RawProxy {
     /// `http://[user[:password]@]host:port`; an empty string disables an inherited proxy.
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// A file whose first line is the proxy password (keeps it out of the config file).
-    pub password_file: Option<String>,
+    pub(crate) password_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTarget {
-    pub name: String,
-    pub host: String,
-    pub service: String,
-    pub checks: Option<Vec<Check>>,
-    pub tcp_ports: Option<Vec<u16>>,
-    pub tls_port: Option<u16>,
+pub(crate) struct RawTarget {
+    pub(crate) name: String,
+    pub(crate) host: String,
+    pub(crate) service: String,
+    pub(crate) checks: Option<Vec<Check>>,
+    pub(crate) tcp_ports: Option<Vec<u16>>,
+    pub(crate) tls_port: Option<u16>,
     // The settings below mirror `RawSettings`: serde cannot deny unknown fields through `flatten`.
     #[serde(default, with = "humantime_serde")]
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub min_interval: Option<Duration>,
+    pub(crate) min_interval: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub max_clock_skew: Option<Duration>,
-    pub ip_preference: Option<IpPreference>,
-    pub dns: Option<RawDns>,
-    pub tls: Option<RawTls>,
-    pub http: Option<RawHttp>,
-    pub proxy: Option<RawProxy>,
+    pub(crate) max_clock_skew: Option<Duration>,
+    pub(crate) ip_preference: Option<IpPreference>,
+    pub(crate) dns: Option<RawDns>,
+    pub(crate) tls: Option<RawTls>,
+    pub(crate) http: Option<RawHttp>,
+    pub(crate) proxy: Option<RawProxy>,
 }
 
 impl RawTarget {
     /// The target's own settings, before inheritance.
-    pub fn settings(&self) -> RawSettings {
+    pub(crate) fn settings(&self) -> RawSettings {
         RawSettings {
             timeout: self.timeout,
             min_interval: self.min_interval,
@@ -111,7 +111,7 @@ impl RawTarget {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Check {
+pub(crate) enum Check {
     Dns,
     Tcp,
     Tls,
@@ -120,7 +120,7 @@ pub enum Check {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum IpPreference {
+pub(crate) enum IpPreference {
     /// IPv4 first, IPv6 when the name has no A record.
     #[default]
     Ipv4,
@@ -132,7 +132,7 @@ pub enum IpPreference {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DnsProtocol {
+pub(crate) enum DnsProtocol {
     #[default]
     Udp,
     Tcp,
@@ -140,7 +140,7 @@ pub enum DnsProtocol {
 
 impl RawSettings {
     /// Field by field: what `self` sets wins, the rest comes from `parent`.
-    pub fn inherit(&self, parent: &RawSettings) -> RawSettings {
+    pub(crate) fn inherit(&self, parent: &RawSettings) -> RawSettings {
         fn section<T: Clone>(
             own: &Option<T>,
             parent: &Option<T>,

@@ -22,28 +22,28 @@ use hickory_resolver::proto::rr::RData;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::error::StageError;
+use crate::checklist::Reason;
 use crate::config::{DnsProtocol, IpPreference, ResolverSpec};
-use crate::diagnosis::Reason;
 
 /// What the DNS step found.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct DnsFacts {
+pub(crate) struct DnsFacts {
     /// The response code as `nslookup` would print it (`NOERROR`, `NXDOMAIN`, …), when there was one.
-    pub rcode: Option<String>,
+    pub(crate) rcode: Option<String>,
     /// The resolver that was asked (servers and protocol, or the resolv.conf it came from).
-    pub resolver: String,
+    pub(crate) resolver: String,
     /// The server that gave the answer (or the failing response code), as `ip:port`.
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     /// Each CNAME target in order, e.g. `api-sse.cisco.com.akadns.net.`.
-    pub cname_chain: Vec<String>,
-    pub addresses: Vec<IpAddr>,
+    pub(crate) cname_chain: Vec<String>,
+    pub(crate) addresses: Vec<IpAddr>,
 }
 
-/// A failed resolution: the reason and the text for a person.
-#[derive(Debug, Clone)]
-pub struct DnsFailure {
-    pub reason: Reason,
-    pub detail: String,
+/// `2 address(es): 192.0.2.1, 192.0.2.2`, the detail of a resolution that succeeded.
+pub(crate) fn describe(facts: &DnsFacts) -> String {
+    let addrs: Vec<String> = facts.addresses.iter().map(ToString::to_string).collect();
+    format!("{} address(es): {}", addrs.len(), addrs.join(", "))
 }
 
 type Key = (ResolverSpec, IpPreference);
@@ -53,7 +53,7 @@ type ServerList = Arc<Vec<(SocketAddr, TokioResolver)>>;
 
 /// The shared resolvers, keyed by configuration.
 #[derive(Default)]
-pub struct Resolvers {
+pub(crate) struct Resolvers {
     entries: Mutex<HashMap<Key, Arc<Entry>>>,
 }
 
@@ -93,12 +93,18 @@ impl Resolvers {
                         let name_servers = servers
                             .iter()
                             .map(|addr| {
-                                let mut conn = match protocol {
-                                    DnsProtocol::Udp => ConnectionConfig::udp(),
-                                    DnsProtocol::Tcp => ConnectionConfig::tcp(),
+                                // UDP first with TCP beside it: a truncated answer (TC bit) is
+                                // asked again over TCP, as a stub resolver does.
+                                let mut conns = match protocol {
+                                    DnsProtocol::Udp => {
+                                        vec![ConnectionConfig::udp(), ConnectionConfig::tcp()]
+                                    }
+                                    DnsProtocol::Tcp => vec![ConnectionConfig::tcp()],
                                 };
-                                conn.port = addr.port();
-                                NameServerConfig::new(addr.ip(), true, vec![conn])
+                                for conn in &mut conns {
+                                    conn.port = addr.port();
+                                }
+                                NameServerConfig::new(addr.ip(), true, conns)
                             })
                             .collect();
                         Entry::Fixed(server_list(
@@ -119,13 +125,13 @@ impl Resolvers {
     /// order, each with its share of the remaining time; a server that fails (timeout, SERVFAIL,
     /// REFUSED) hands over to the next, while NXDOMAIN or an empty answer is final, as in a stub
     /// resolver.
-    pub async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         host: &str,
         spec: &ResolverSpec,
         pref: IpPreference,
         deadline: Instant,
-    ) -> (DnsFacts, Result<(), DnsFailure>) {
+    ) -> (DnsFacts, Result<(), StageError>) {
         let mut facts = DnsFacts {
             resolver: spec.to_string(),
             ..DnsFacts::default()
@@ -168,10 +174,7 @@ impl Resolvers {
                     }
                     if facts.addresses.is_empty() {
                         let detail = format!("{host}: the answer from {addr} holds no address");
-                        let failure = DnsFailure {
-                            reason: Reason::DnsNoAnswer,
-                            detail,
-                        };
+                        let failure = StageError::new(Reason::DnsNoAnswer, detail);
                         return (facts, Err(failure));
                     }
                     return (facts, Ok(()));
@@ -182,10 +185,8 @@ impl Resolvers {
                         facts.server = Some(addr.to_string());
                         facts.rcode = rcode.map(str::to_string);
                         let code = rcode.unwrap_or("no address");
-                        let failure = DnsFailure {
-                            reason,
-                            detail: format!("{host}: {code} from {addr}"),
-                        };
+                        let failure =
+                            StageError::new(reason, format!("{host}: {code} from {addr}"));
                         return (facts, Err(failure));
                     }
                     let detail = match rcode {
@@ -222,7 +223,7 @@ impl Resolvers {
         });
         facts.rcode = rcode.map(str::to_string);
         facts.server = server.map(|a| a.to_string());
-        (facts, Err(DnsFailure { reason, detail }))
+        (facts, Err(StageError::new(reason, detail)))
     }
 }
 
@@ -230,11 +231,8 @@ async fn system_servers(
     path: &Path,
     current: &Mutex<Option<(Vec<u8>, ServerList)>>,
     pref: IpPreference,
-) -> Result<ServerList, DnsFailure> {
-    let not_configured = |why: String| DnsFailure {
-        reason: Reason::DnsNotConfigured,
-        detail: why,
-    };
+) -> Result<ServerList, StageError> {
+    let not_configured = |why: String| StageError::new(Reason::DnsNotConfigured, why);
     let content = tokio::fs::read(path)
         .await
         .map_err(|e| not_configured(format!("cannot read {}: {e}", path.display())))?;
@@ -298,28 +296,19 @@ fn build(config: ResolverConfig, options: ResolverOpts) -> TokioResolver {
     })
 }
 
-/// Maps a resolver error to a reason and, when a server answered, the response code it sent.
+/// Maps a resolver error to a reason and, when a server answered, the response code it sent. By
+/// variant only: a hickory upgrade that rewords a message cannot change a reason.
 fn classify(err: &NetError) -> (Reason, Option<&'static str>) {
     match err {
         NetError::Dns(DnsError::NoRecordsFound(no)) => match no.response_code {
             ResponseCode::NXDomain => (Reason::DnsNxdomain, Some("NXDOMAIN")),
-            _ => (Reason::DnsNoAnswer, Some("NOERROR")),
+            ResponseCode::NoError => (Reason::DnsNoAnswer, Some("NOERROR")),
+            code => response_code_reason(code),
         },
         NetError::Dns(DnsError::ResponseCode(code)) => response_code_reason(*code),
         NetError::Timeout => (Reason::DnsTimeout, None),
         NetError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => (Reason::DnsTimeout, None),
-        other => {
-            let text = other.to_string();
-            if text.contains("timed out") {
-                (Reason::DnsTimeout, None)
-            } else if text.contains("ServFail") || text.contains("SERVFAIL") {
-                (Reason::DnsServfail, Some("SERVFAIL"))
-            } else if text.contains("Refused") {
-                (Reason::DnsRefused, Some("REFUSED"))
-            } else {
-                (Reason::DnsError, None)
-            }
-        }
+        _ => (Reason::DnsError, None),
     }
 }
 
@@ -372,6 +361,83 @@ mod tests {
             result.expect_err("missing").reason,
             Reason::DnsNotConfigured
         );
+    }
+
+    /// One case per hickory error variant the classification maps.
+    #[test]
+    fn resolver_errors_are_classified_by_variant() {
+        use hickory_resolver::net::NoRecords;
+        use hickory_resolver::proto::op::Query;
+        let no_records = |code| {
+            NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(
+                Query::default(),
+                code,
+            )))
+        };
+        let cases = [
+            (
+                no_records(ResponseCode::NXDomain),
+                Reason::DnsNxdomain,
+                Some("NXDOMAIN"),
+            ),
+            (
+                no_records(ResponseCode::NoError),
+                Reason::DnsNoAnswer,
+                Some("NOERROR"),
+            ),
+            (
+                no_records(ResponseCode::ServFail),
+                Reason::DnsServfail,
+                Some("SERVFAIL"),
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)),
+                Reason::DnsServfail,
+                Some("SERVFAIL"),
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)),
+                Reason::DnsRefused,
+                Some("REFUSED"),
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::FormErr)),
+                Reason::DnsError,
+                Some("FORMERR"),
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::NotImp)),
+                Reason::DnsError,
+                Some("NOTIMP"),
+            ),
+            (
+                NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)),
+                Reason::DnsNxdomain,
+                Some("NXDOMAIN"),
+            ),
+            (NetError::Timeout, Reason::DnsTimeout, None),
+            (
+                NetError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+                Reason::DnsTimeout,
+                None,
+            ),
+            (
+                NetError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+                Reason::DnsError,
+                None,
+            ),
+            (NetError::Truncated, Reason::DnsError, None),
+            (NetError::Busy, Reason::DnsError, None),
+            (NetError::NoConnections, Reason::DnsError, None),
+            (
+                NetError::Message("anything timed out ServFail Refused"),
+                Reason::DnsError,
+                None,
+            ),
+        ];
+        for (err, reason, rcode) in cases {
+            assert_eq!(classify(&err), (reason, rcode), "{err:?}");
+        }
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! The request `curl -k https://host/` makes, over the connection the TLS step opened: the status
 //! code, and the server's `Date` against the local clock.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http_body_util::Empty;
 use hyper::Request;
@@ -12,44 +12,78 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout_at};
 
-use crate::diagnosis::Reason;
+use super::error::StageError;
+use crate::checklist::Reason;
 
 /// The user agent every probe sends.
-pub const USER_AGENT_VALUE: &str = concat!("firepower-cloud-exporter/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT_VALUE: &str =
+    concat!("firepower-cloud-exporter/", env!("CARGO_PKG_VERSION"));
+
+/// How long a connection task outlives its request's deadline.
+pub(crate) const CONNECTION_GRACE: Duration = Duration::from_secs(1);
 
 /// What the response showed.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct HttpFacts {
-    pub status: u16,
+pub(crate) struct HttpFacts {
+    pub(crate) status: u16,
     /// Server `Date` minus the local clock, in seconds (positive: the local clock is behind).
-    pub clock_skew_seconds: Option<f64>,
-    pub server: Option<String>,
+    pub(crate) clock_skew_seconds: Option<f64>,
+    pub(crate) server: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct HttpFailure {
-    pub reason: Reason,
-    pub detail: String,
+/// The status against the expected ones (a healthy path to api-sse.cisco.com answers 403).
+pub(crate) fn judge_status(facts: &HttpFacts, expected: &[u16]) -> Result<String, StageError> {
+    if expected.contains(&facts.status) {
+        Ok(format!("status {} as expected", facts.status))
+    } else {
+        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
+        Err(StageError::new(
+            Reason::HttpUnexpectedStatus,
+            format!(
+                "status {}, expected {}",
+                facts.status,
+                expected.join(" or ")
+            ),
+        ))
+    }
+}
+
+/// The server's `Date` against the local clock; `skipped` when the server sent no date.
+pub(crate) fn judge_clock(facts: &HttpFacts, max_skew: Duration) -> Result<String, StageError> {
+    match facts.clock_skew_seconds {
+        Some(skew) if skew.abs() > max_skew.as_secs_f64() => Err(StageError::new(
+            Reason::ClockSkew,
+            format!(
+                "the server's clock is {skew:+.0} s from ours (allowed ±{} s)",
+                max_skew.as_secs()
+            ),
+        )),
+        Some(skew) => Ok(format!("skew {skew:+.0} s")),
+        None => Err(StageError::new(
+            Reason::Skipped,
+            "the server sent no Date header",
+        )),
+    }
 }
 
 /// Sends `GET path` with `Host: host` on `stream` and reads the response head before `deadline`.
-pub async fn get<S>(
+pub(crate) async fn get<S>(
     stream: S,
     host: &str,
     path: &str,
     deadline: Instant,
-) -> Result<HttpFacts, HttpFailure>
+) -> Result<HttpFacts, StageError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let timed_out = || HttpFailure {
-        reason: Reason::HttpTimeout,
-        detail: format!("GET {path}: no response before the deadline"),
+    let timed_out = || {
+        StageError::new(
+            Reason::HttpTimeout,
+            format!("GET {path}: no response before the deadline"),
+        )
     };
-    let invalid = |e: hyper::Error| HttpFailure {
-        reason: Reason::HttpInvalidResponse,
-        detail: format!("GET {path}: {e}"),
-    };
+    let invalid =
+        |e: hyper::Error| StageError::new(Reason::HttpInvalidResponse, format!("GET {path}: {e}"));
     let (mut sender, conn) = timeout_at(
         deadline,
         hyper::client::conn::http1::handshake(TokioIo::new(stream)),
@@ -57,18 +91,21 @@ where
     .await
     .map_err(|_| timed_out())?
     .map_err(invalid)?;
-    // The connection task ends when the response is read and the sender dropped, or at the deadline.
+    // The connection task ends when the response is read and the sender dropped; its own bound
+    // lies past the deadline so that the request's timeout, not a cut connection, decides.
     tokio::spawn(async move {
-        let _ = timeout_at(deadline, conn).await;
+        let _ = timeout_at(deadline + CONNECTION_GRACE, conn).await;
     });
     let request = Request::get(path)
         .header(HOST, host)
         .header(USER_AGENT, USER_AGENT_VALUE)
         .header(ACCEPT, "*/*")
         .body(Empty::<Bytes>::new())
-        .map_err(|e| HttpFailure {
-            reason: Reason::HttpInvalidResponse,
-            detail: format!("GET {path}: cannot build the request: {e}"),
+        .map_err(|e| {
+            StageError::new(
+                Reason::HttpInvalidResponse,
+                format!("GET {path}: cannot build the request: {e}"),
+            )
         })?;
     let response = timeout_at(deadline, sender.send_request(request))
         .await
@@ -89,7 +126,7 @@ where
 }
 
 /// Parses an HTTP date and returns `date - now` in seconds.
-pub fn skew_seconds(date: &str, now: SystemTime) -> Option<f64> {
+pub(crate) fn skew_seconds(date: &str, now: SystemTime) -> Option<f64> {
     let server = httpdate::parse_http_date(date).ok()?;
     Some(match server.duration_since(now) {
         Ok(ahead) => ahead.as_secs_f64(),

@@ -11,27 +11,22 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::time::{Instant, timeout_at};
 
-use super::http::USER_AGENT_VALUE;
+use super::error::StageError;
+use super::http::{CONNECTION_GRACE, USER_AGENT_VALUE};
 use super::tcp;
+use crate::checklist::Reason;
 use crate::config::{Credentials, ProxySpec};
-use crate::diagnosis::Reason;
 
 /// The tunnel: a byte stream to `host:port` through the proxy.
-pub type Tunnel = TokioIo<hyper::upgrade::Upgraded>;
-
-#[derive(Debug, Clone)]
-pub struct ProxyFailure {
-    pub reason: Reason,
-    pub detail: String,
-}
+pub(crate) type Tunnel = TokioIo<hyper::upgrade::Upgraded>;
 
 /// Opens a CONNECT tunnel to `host:port` through `proxy` before `deadline`.
-pub async fn connect(
+pub(crate) async fn connect(
     proxy: &ProxySpec,
     host: &str,
     port: u16,
     deadline: Instant,
-) -> Result<Tunnel, ProxyFailure> {
+) -> Result<Tunnel, StageError> {
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -62,11 +57,11 @@ pub async fn connect(
     }
 }
 
-fn auth_required(proxy: &ProxySpec, why: &str) -> ProxyFailure {
-    ProxyFailure {
-        reason: Reason::ProxyAuthRequired,
-        detail: format!("proxy {proxy}: 407 Proxy Authentication Required: {why}"),
-    }
+fn auth_required(proxy: &ProxySpec, why: &str) -> StageError {
+    StageError::new(
+        Reason::ProxyAuthRequired,
+        format!("proxy {proxy}: 407 Proxy Authentication Required: {why}"),
+    )
 }
 
 enum Attempt {
@@ -80,11 +75,8 @@ async fn attempt(
     authority: &str,
     authorization: Option<String>,
     deadline: Instant,
-) -> Result<Attempt, ProxyFailure> {
-    let fail = |reason, detail: String| ProxyFailure {
-        reason,
-        detail: format!("proxy {proxy}: {detail}"),
-    };
+) -> Result<Attempt, StageError> {
+    let fail = |reason, detail: String| StageError::new(reason, format!("proxy {proxy}: {detail}"));
     let addr = tokio::time::timeout_at(
         deadline,
         tokio::net::lookup_host((proxy.host.as_str(), proxy.port)),
@@ -124,8 +116,9 @@ async fn attempt(
         )
     })?
     .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT failed: {e}")))?;
+    // Bounded past the deadline so that the exchange's own timeout, not a cut connection, decides.
     tokio::spawn(async move {
-        let _ = timeout_at(deadline, conn.with_upgrades()).await;
+        let _ = timeout_at(deadline + CONNECTION_GRACE, conn.with_upgrades()).await;
     });
     let mut request = Request::connect(authority)
         .header(HOST, authority)

@@ -6,36 +6,30 @@ use std::net::SocketAddr;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
-use crate::diagnosis::Reason;
-
-/// A failed connection attempt.
-#[derive(Debug, Clone)]
-pub struct TcpFailure {
-    pub reason: Reason,
-    pub detail: String,
-}
+use super::error::StageError;
+use crate::checklist::Reason;
 
 /// Connects to `addr` before `deadline`.
-pub async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, TcpFailure> {
+pub(crate) async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpStream, StageError> {
     match timeout_at(deadline, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => {
             // Probes exchange a few small messages: do not let Nagle delay them.
             let _ = stream.set_nodelay(true);
             Ok(stream)
         }
-        Ok(Err(err)) => Err(TcpFailure {
-            reason: classify(&err),
-            detail: format!("connect to {addr}: {err}"),
-        }),
-        Err(_) => Err(TcpFailure {
-            reason: Reason::TcpTimeout,
-            detail: format!("connect to {addr}: no answer before the deadline"),
-        }),
+        Ok(Err(err)) => Err(StageError::new(
+            classify(&err),
+            format!("connect to {addr}: {err}"),
+        )),
+        Err(_) => Err(StageError::new(
+            Reason::TcpTimeout,
+            format!("connect to {addr}: no answer before the deadline"),
+        )),
     }
 }
 
 /// Maps a connect error to a reason.
-pub fn classify(err: &io::Error) -> Reason {
+fn classify(err: &io::Error) -> Reason {
     match err.kind() {
         io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => Reason::TcpRefused,
         io::ErrorKind::TimedOut => Reason::TcpTimeout,

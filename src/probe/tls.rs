@@ -18,48 +18,43 @@ use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use super::error::StageError;
+use crate::checklist::Reason;
 use crate::config::TlsCheck;
-use crate::diagnosis::Reason;
 
 /// What the handshake showed.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct TlsFacts {
-    pub version: String,
-    pub cipher: String,
-    pub alpn: Option<String>,
-    pub subject: String,
-    pub issuer: String,
+pub(crate) struct TlsFacts {
+    pub(crate) version: String,
+    pub(crate) cipher: String,
+    pub(crate) alpn: Option<String>,
+    pub(crate) subject: String,
+    pub(crate) issuer: String,
     /// The earliest `notAfter` of the presented chain, as Unix seconds.
-    pub not_after: Option<i64>,
+    pub(crate) not_after: Option<i64>,
     /// `ok`, or the reason verification failed.
-    pub verify: String,
+    pub(crate) verify: String,
     /// The verifier's message when verification failed.
-    pub verify_detail: Option<String>,
-    pub chain_length: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct TlsFailure {
-    pub reason: Reason,
-    pub detail: String,
+    pub(crate) verify_detail: Option<String>,
+    pub(crate) chain_length: usize,
 }
 
 /// A client configuration and the verifier used after the handshake; shared by every target with
 /// the same extra trust anchors.
-pub struct TlsClient {
+pub(crate) struct TlsClient {
     connector: TlsConnector,
     verifier: Arc<WebPkiServerVerifier>,
 }
 
 /// The shared TLS clients, keyed by extra roots.
 #[derive(Default)]
-pub struct TlsClients {
+pub(crate) struct TlsClients {
     clients: Mutex<HashMap<Vec<CertificateDer<'static>>, Arc<TlsClient>>>,
 }
 
 impl TlsClients {
     /// The client for `check`, built on first use.
-    pub fn get(&self, check: &TlsCheck) -> Result<Arc<TlsClient>, TlsFailure> {
+    pub(crate) fn get(&self, check: &TlsCheck) -> Result<Arc<TlsClient>, StageError> {
         let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(client) = clients.get(&check.extra_roots) {
             return Ok(client.clone());
@@ -75,10 +70,9 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 impl TlsClient {
-    fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, TlsFailure> {
-        let setup = |e: &dyn std::fmt::Display| TlsFailure {
-            reason: Reason::TlsHandshakeFailed,
-            detail: format!("TLS client setup: {e}"),
+    fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, StageError> {
+        let setup = |e: &dyn std::fmt::Display| {
+            StageError::new(Reason::TlsHandshakeFailed, format!("TLS client setup: {e}"))
         };
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -106,12 +100,12 @@ impl TlsClient {
 
     /// Runs the handshake on `stream` before `deadline`. A chain that does not verify still yields
     /// a stream and facts (like `curl -k`); `verified` says whether it did.
-    pub async fn handshake<S>(
+    pub(crate) async fn handshake<S>(
         &self,
         stream: S,
         server_name: &ServerName<'static>,
         deadline: Instant,
-    ) -> Result<(TlsStream<S>, TlsFacts, Result<(), TlsFailure>), TlsFailure>
+    ) -> Result<(TlsStream<S>, TlsFacts, Result<(), StageError>), StageError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -123,19 +117,19 @@ impl TlsClient {
         {
             Ok(Ok(tls)) => tls,
             Ok(Err(err)) => {
-                return Err(TlsFailure {
-                    reason: Reason::TlsHandshakeFailed,
-                    detail: format!("handshake with {}: {err}", server_name.to_str()),
-                });
+                return Err(StageError::new(
+                    Reason::TlsHandshakeFailed,
+                    format!("handshake with {}: {err}", server_name.to_str()),
+                ));
             }
             Err(_) => {
-                return Err(TlsFailure {
-                    reason: Reason::TlsTimeout,
-                    detail: format!(
+                return Err(StageError::new(
+                    Reason::TlsTimeout,
+                    format!(
                         "handshake with {}: no answer before the deadline",
                         server_name.to_str()
                     ),
-                });
+                ));
             }
         };
         let (_, conn) = tls.get_ref();
@@ -157,17 +151,19 @@ impl TlsClient {
         facts.chain_length = chain.len();
         describe_chain(chain, &mut facts);
         let verified = match chain.split_first() {
-            None => Err(TlsFailure {
-                reason: Reason::TlsCertInvalid,
-                detail: "the server presented no certificate".into(),
-            }),
+            None => Err(StageError::new(
+                Reason::TlsCertInvalid,
+                "the server presented no certificate",
+            )),
             Some((leaf, intermediates)) => self
                 .verifier
                 .verify_server_cert(leaf, intermediates, server_name, &[], UnixTime::now())
                 .map(|_| ())
-                .map_err(|err| TlsFailure {
-                    reason: classify_verify_error(&err),
-                    detail: format!("certificate verification failed: {err}"),
+                .map_err(|err| {
+                    StageError::new(
+                        classify_verify_error(&err),
+                        format!("certificate verification failed: {err}"),
+                    )
                 }),
         };
         match &verified {
@@ -206,7 +202,7 @@ fn describe_chain(chain: &[CertificateDer<'_>], facts: &mut TlsFacts) {
 }
 
 /// Maps a verification error to a reason.
-pub fn classify_verify_error(err: &rustls::Error) -> Reason {
+fn classify_verify_error(err: &rustls::Error) -> Reason {
     match err {
         rustls::Error::InvalidCertificate(cert) => match cert {
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {

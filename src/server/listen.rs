@@ -43,7 +43,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Serves `router` on `listener` until `stop` turns true, then waits for in-flight requests.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,

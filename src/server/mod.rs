@@ -4,7 +4,6 @@ pub mod listen;
 pub mod pages;
 pub mod web_config;
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -17,21 +16,22 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::config::{Config, ConfigError, Source, Target};
-use crate::diagnosis::{Service, reasons_markdown};
+use crate::checklist::{Service, reasons_markdown};
+use crate::config::{Config, ConfigError, Source, Target, clip};
+use crate::diagnosis::{Logged, Report};
 use crate::metrics::{CONTENT_TYPE, Metrics};
 use crate::probe::{Clients, Prober};
 pub use listen::Limits;
-pub use web_config::{WebConfig, WebConfigError};
+pub use web_config::WebConfig;
 
 /// The header Prometheus sends with its scrape timeout.
-pub const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+pub(crate) const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 /// The budget of a scrape that does not say its timeout (Prometheus' default scrape timeout).
-pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest budget honoured, whatever the header says.
-pub const MAX_SCRAPE_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const MAX_SCRAPE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Paths answered without authentication: they say nothing but "alive" (orchestrators probe them).
-pub const UNAUTHENTICATED_PATHS: [&str; 2] = ["/-/healthy", "/-/ready"];
+pub(crate) const UNAUTHENTICATED_PATHS: [&str; 2] = ["/-/healthy", "/-/ready"];
 
 /// Settings of the HTTP side.
 #[derive(Debug, Clone)]
@@ -59,8 +59,8 @@ pub struct AppState {
     prober: RwLock<Arc<Prober>>,
     source: Source,
     clients: Arc<Clients>,
-    pub metrics: Arc<Metrics>,
-    pub options: WebOptions,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) options: WebOptions,
     reload_lock: tokio::sync::Mutex<()>,
     /// bcrypt is deliberately slow: at most this many checks run at once.
     auth_checks: Semaphore,
@@ -71,7 +71,11 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         metrics.config_loaded(true, Some(config.targets.len()));
         let clients = Arc::new(Clients::default());
-        let prober = Prober::new(Arc::new(config), clients.clone(), metrics.clone());
+        let prober = Prober::new(
+            Arc::new(config),
+            clients.clone(),
+            Arc::new(Logged(metrics.clone())),
+        );
         Arc::new(AppState {
             prober: RwLock::new(Arc::new(prober)),
             source,
@@ -84,7 +88,7 @@ impl AppState {
     }
 
     /// The prober of the running configuration.
-    pub fn prober(&self) -> Arc<Prober> {
+    pub(crate) fn prober(&self) -> Arc<Prober> {
         self.prober
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -97,21 +101,18 @@ impl AppState {
         let source = self.source.clone();
         let loaded = tokio::task::spawn_blocking(move || source.load())
             .await
-            .unwrap_or_else(|e| {
-                Err(ConfigError {
-                    source_name: "reload".into(),
-                    field: "(task)".into(),
-                    message: e.to_string(),
-                })
-            });
+            .unwrap_or_else(|e| Err(ConfigError::new("reload", "(task)", e.to_string())));
         match loaded {
             Ok(config) => {
                 let old = self.prober();
                 self.metrics.forget_targets(old.config(), &config);
                 self.metrics.config_loaded(true, Some(config.targets.len()));
                 let source = config.source.clone();
-                let prober =
-                    Prober::new(Arc::new(config), self.clients.clone(), self.metrics.clone());
+                let prober = Prober::new(
+                    Arc::new(config),
+                    self.clients.clone(),
+                    Arc::new(Logged(self.metrics.clone())),
+                );
                 *self.prober.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(prober);
                 tracing::info!(source = %source, "configuration reloaded");
                 Ok(())
@@ -126,7 +127,7 @@ impl AppState {
 }
 
 /// The routes, behind authentication when the web configuration asks for it.
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     let telemetry = state.options.telemetry_path.clone();
     Router::new()
         .route("/", get(pages::status))
@@ -193,7 +194,7 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
 }
 
 /// The time this scrape may take, from Prometheus' header minus the offset.
-pub fn budget(headers: &HeaderMap, offset: Duration) -> Duration {
+pub(crate) fn budget(headers: &HeaderMap, offset: Duration) -> Duration {
     let timeout = headers
         .get(SCRAPE_TIMEOUT_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -203,6 +204,11 @@ pub fn budget(headers: &HeaderMap, offset: Duration) -> Duration {
         .unwrap_or(DEFAULT_SCRAPE_TIMEOUT);
     // Keep at least half of a very short timeout rather than nothing.
     timeout.saturating_sub(offset).max(timeout / 2)
+}
+
+/// The deadline of a page (`/`, `/debug`): a scrape's default budget from now.
+pub(crate) fn page_budget(state: &AppState) -> Instant {
+    Instant::now() + DEFAULT_SCRAPE_TIMEOUT.saturating_sub(state.options.timeout_offset)
 }
 
 pub(crate) fn bad_request(message: String) -> Response {
@@ -217,33 +223,43 @@ pub(crate) fn bad_request(message: String) -> Response {
         .into_response()
 }
 
+/// How many configured names an error lists before it stops.
+const LISTED_NAMES: usize = 20;
+
 /// Which configured targets a request names; `Err` is the message of a 400. Anything else is
-/// refused: the exporter never probes a host a request chose.
+/// refused, and so is a repeated parameter: the exporter never probes a host a request chose.
 pub(crate) fn select_targets(
     config: &Config,
-    params: &HashMap<String, String>,
+    params: &[(String, String)],
 ) -> Result<Vec<Arc<Target>>, String> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|k| !matches!(k.as_str(), "target" | "service"))
-    {
-        return Err(format!(
-            "unknown parameter `{}`: /probe takes `target=NAME` or `service=NAME`, both from the configuration",
-            clip(unknown)
-        ));
+    let mut target = None;
+    let mut service = None;
+    for (key, value) in params {
+        let slot = match key.as_str() {
+            "target" => &mut target,
+            "service" => &mut service,
+            other => {
+                return Err(format!(
+                    "unknown parameter `{}`: /probe takes `target=NAME` or `service=NAME`, both from the configuration",
+                    clip(other, 64)
+                ));
+            }
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!(
+                "`{key}` given more than once: one scrape probes one target or one service"
+            ));
+        }
     }
-    match (params.get("target"), params.get("service")) {
+    match (target, service) {
         (Some(_), Some(_)) => Err("give `target` or `service`, not both".into()),
         (Some(name), None) => match config.targets.iter().find(|t| &t.name == name) {
             Some(t) => Ok(vec![t.clone()]),
-            None => {
-                let known: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
-                Err(format!(
-                    "unknown target `{}`: only configured targets are probed; configured: {}",
-                    clip(name),
-                    known.join(", ")
-                ))
-            }
+            None => Err(format!(
+                "unknown target `{}`: only configured targets are probed; configured: {}",
+                clip(name, 64),
+                listed(config.targets.iter().map(|t| t.name.as_str()))
+            )),
         },
         (None, Some(name)) => {
             let service = Service::from_name(name);
@@ -254,11 +270,10 @@ pub(crate) fn select_targets(
                 .cloned()
                 .collect();
             if members.is_empty() {
-                let known: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(format!(
                     "unknown or empty service `{}`: expected one of {}",
-                    clip(name),
-                    known.join(", ")
+                    clip(name, 64),
+                    listed(Service::ALL.iter().map(|s| s.as_str()))
                 ));
             }
             Ok(members)
@@ -267,14 +282,19 @@ pub(crate) fn select_targets(
     }
 }
 
-/// Request text echoed in an error, cut short.
-fn clip(text: &str) -> String {
-    text.chars().take(64).collect()
+/// `a, b, c` for the first [`LISTED_NAMES`] names, then how many more.
+fn listed<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = names.len();
+    let shown: Vec<&str> = names.take(LISTED_NAMES).collect();
+    match total - shown.len() {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 async fn probe(
     State(state): State<Arc<AppState>>,
-    Query(params): Query<HashMap<String, String>>,
+    Query(params): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
@@ -285,18 +305,19 @@ async fn probe(
         Ok(s) => s,
         Err(message) => return bad_request(message),
     };
-    let with_rows = !params.contains_key("target");
+    let with_rows = !params.iter().any(|(k, _)| k == "target");
     let outcomes = prober.probe_many(&selected, deadline).await;
     let freshness: Vec<_> = outcomes.iter().map(|(_, f)| *f).collect();
+    let report = Report::build(
+        &config.source,
+        config.cloud_integration_enabled,
+        outcomes,
+        with_rows,
+    );
     if selected.len() <= INLINE_ENCODE_TARGETS {
         // A few targets encode in microseconds: no hand-off to another thread.
         let mut body = String::with_capacity(16 * 1024 * selected.len());
-        let _ = state.metrics.encode_probe(
-            outcomes,
-            config.cloud_integration_enabled,
-            with_rows,
-            &mut body,
-        );
+        let _ = state.metrics.encode_probe(report, &mut body);
         state
             .metrics
             .probe_request_served(started.elapsed(), &freshness);
@@ -306,10 +327,9 @@ async fn probe(
     // streams chunks to the client as they fill, so memory stays bounded however many there are.
     let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(4);
     let metrics = state.metrics.clone();
-    let enabled = config.cloud_integration_enabled;
     tokio::task::spawn_blocking(move || {
         let mut sink = ChunkSink::new(tx);
-        let encoded = metrics.encode_probe(outcomes, enabled, with_rows, &mut sink);
+        let encoded = metrics.encode_probe(report, &mut sink);
         // Counted before the last chunk leaves, so a client that reads /metrics next sees it.
         metrics.probe_request_served(started.elapsed(), &freshness);
         if encoded.is_ok() {

@@ -2,23 +2,22 @@
 //! per-target step-by-step view, and the project's documents. Server-rendered HTML, no JavaScript,
 //! readable on a phone. Every piece of text that came from a peer or the configuration is escaped.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
-use tokio::time::Instant;
 
-use super::{AppState, DEFAULT_SCRAPE_TIMEOUT, bad_request, select_targets};
-use crate::diagnosis::{self, Reason, RowStatus};
-use crate::probe::{TargetOutcome, format_unix, stage_label};
+use super::{AppState, bad_request, page_budget, select_targets};
+use crate::checklist::{Reason, RowStatus};
+use crate::diagnosis::{Report, TargetView, format_unix};
+use crate::probe::unix_seconds;
 
-pub const RUNBOOK: &str = include_str!("../../docs/runbook.md");
-pub const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
+pub(crate) const RUNBOOK: &str = include_str!("../../docs/runbook.md");
+pub(crate) const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
 
 /// Shared page style: readable on a phone, no JavaScript.
-pub const PAGE_CSS: &str = "body{font-family:system-ui,-apple-system,sans-serif;max-width:64rem;margin:0 auto;padding:0 .75rem 2rem;line-height:1.45;color:#1b1b1b}\
+pub(crate) const PAGE_CSS: &str = "body{font-family:system-ui,-apple-system,sans-serif;max-width:64rem;margin:0 auto;padding:0 .75rem 2rem;line-height:1.45;color:#1b1b1b}\
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:1.6rem}h3{font-size:1rem;margin:.2rem 0}\
 table{border-collapse:collapse;width:100%;display:block;overflow-x:auto;margin:.4rem 0}td,th{border:1px solid #d0d0d0;padding:.3rem .5rem;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;font-size:.85rem}code{background:#f4f4f4}\
@@ -32,7 +31,7 @@ table.rows tr,table.stages tr{display:block;border:1px solid #d0d0d0;border-radi
 table.rows td,table.stages td{display:block;border:0;padding:.1rem 0}td[data-label]:not(:empty)::before{content:attr(data-label) \": \";font-weight:600}}";
 
 /// Escapes text for HTML element content and attribute values.
-pub fn html_escape(text: &str) -> String {
+pub(crate) fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -90,47 +89,42 @@ fn reason_cell(reason: Reason) -> String {
 
 /// `/`: probes every target (results younger than `min_interval` are reused) and shows the FMC
 /// table, then each target's stages and facts.
-pub async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
+pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
     let prober = state.prober();
     let config = prober.config().clone();
-    let deadline =
-        Instant::now() + DEFAULT_SCRAPE_TIMEOUT.saturating_sub(state.options.timeout_offset);
-    let outcomes: Vec<Arc<TargetOutcome>> = prober
-        .probe_all(deadline)
-        .await
-        .into_iter()
-        .map(|(o, _)| o)
-        .collect();
-    let refs: Vec<&TargetOutcome> = outcomes.iter().map(Arc::as_ref).collect();
-    let rows = diagnosis::rows(&refs, config.cloud_integration_enabled);
+    let outcomes = prober.probe_all(page_budget(&state)).await;
+    let report = Report::build(
+        &config.source,
+        config.cloud_integration_enabled,
+        outcomes,
+        true,
+    );
 
     let mut body = String::new();
     let _ = write!(
         body,
         "<h1>firepower-cloud-exporter</h1>\n{}<p><small>Configuration: {} · {} targets · version {}</small></p>\n",
         nav(&state.options.telemetry_path),
-        html_escape(&config.source),
+        html_escape(&report.source),
         config.targets.len(),
         env!("CARGO_PKG_VERSION")
     );
     body.push_str("<h2>Threat Data Updates on Devices</h2>\n<table class=\"rows\"><thead><tr><th>Data Update</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>\n");
-    for row in &rows {
-        let (why, remedy) = match (&row.decided_by, row.status) {
-            (_, RowStatus::Disabled) => (
-                reason_cell(Reason::CloudIntegrationDisabled),
-                html_escape(Reason::CloudIntegrationDisabled.remedy()),
+    for row in &report.rows {
+        let why = match &row.decided_by {
+            Some(c) if row.status == RowStatus::Failure => format!(
+                "{} at <a href=\"#target-{t}\">{t}</a> ({})",
+                reason_cell(c.reason),
+                c.step(),
+                t = html_escape(&c.target)
             ),
-            (Some(c), _) => (
-                format!(
-                    "{} at <a href=\"#target-{t}\">{t}</a> ({}{})",
-                    reason_cell(c.reason),
-                    c.stage,
-                    c.port.map(|p| format!("/{p}")).unwrap_or_default(),
-                    t = html_escape(&c.target)
-                ),
-                html_escape(c.remedy),
-            ),
-            (None, _) => (String::new(), String::new()),
+            _ if row.status == RowStatus::Disabled => reason_cell(row.reason()),
+            _ => String::new(),
+        };
+        let remedy = if row.status == RowStatus::Success {
+            String::new()
+        } else {
+            html_escape(&row.remedy())
         };
         let _ = writeln!(
             body,
@@ -141,39 +135,39 @@ pub async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
         );
     }
     body.push_str("</tbody></table>\n<h2>Targets</h2>\n");
-    for o in &outcomes {
-        target_section(&mut body, o);
+    for t in &report.targets {
+        target_section(&mut body, t);
     }
     Html(page("Status", &body))
 }
 
-fn target_section(body: &mut String, o: &TargetOutcome) {
-    let t = &o.target;
-    let name = html_escape(&t.name);
-    let verdict = match o.verdict() {
-        None => "<span class=\"status success\">OK</span>".to_string(),
-        Some(s) => format!(
+fn target_section(body: &mut String, view: &TargetView) {
+    let o = &view.outcome;
+    let name = html_escape(&view.name);
+    let verdict = if view.success {
+        "<span class=\"status success\">OK</span>".to_string()
+    } else {
+        format!(
             "<span class=\"status failure\">FAILURE: {}</span>",
-            s.reason.as_str()
-        ),
+            view.reason.as_str()
+        )
     };
     let _ = writeln!(
         body,
         "<section class=\"target\" id=\"target-{name}\"><h3>{name} — {} <small>{}</small> {verdict}</h3>",
-        html_escape(&t.host),
-        html_escape(t.service.title())
+        html_escape(&view.host),
+        html_escape(view.service.title())
     );
     body.push_str("<table class=\"stages\"><thead><tr><th>Stage</th><th>Result</th><th>Duration</th><th>Detail</th></tr></thead><tbody>\n");
-    for s in &o.stages {
-        let took = if s.ran() {
-            format!("{:.1} ms", s.duration.as_secs_f64() * 1000.0)
-        } else {
-            String::new()
-        };
+    for s in view.steps() {
+        let took = s
+            .took
+            .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+            .unwrap_or_default();
         let _ = writeln!(
             body,
             "<tr><td data-label=\"Stage\">{}</td><td data-label=\"Result\">{}</td><td data-label=\"Duration\">{took}</td><td data-label=\"Detail\">{}</td></tr>",
-            stage_label(s.stage, s.port),
+            s.label,
             reason_cell(s.reason),
             html_escape(&s.detail)
         );
@@ -224,75 +218,77 @@ fn target_section(body: &mut String, o: &TargetOutcome) {
                 .unwrap_or_default()
         );
     }
+    #[allow(clippy::cast_possible_truncation)]
+    let started = unix_seconds(o.started_at) as i64;
     let _ = writeln!(
         body,
         "<dt>Probed</dt><dd>{} in {:.0} ms</dd></dl>",
-        format_unix(unix(o.started_at)),
+        format_unix(started),
         o.duration.as_secs_f64() * 1000.0
     );
-    if let Some(v) = o.verdict() {
+    if !view.success {
         let _ = writeln!(
             body,
             "<p><strong>Next step:</strong> {}</p>",
-            html_escape(v.reason.remedy())
+            html_escape(&view.remedy)
         );
     }
-    let q = url_escape(&t.name);
+    let q = url_escape(&view.name);
     let _ = writeln!(
         body,
         "<p><a href=\"/debug?target={q}\">Step by step</a> · <a href=\"/probe?target={q}\">/probe?target={name}</a></p></section>"
     );
 }
 
-fn unix(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// `/debug?target=NAME`: what the probe did, step by step, like `curl -v`.
-pub async fn debug(
+/// `/debug?target=NAME`: what the probe did, step by step, like `curl -v`, from the recorded steps.
+pub(crate) async fn debug(
     State(state): State<Arc<AppState>>,
-    Query(params): Query<HashMap<String, String>>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let prober = state.prober();
     let config = prober.config().clone();
-    if !params.contains_key("target") {
+    if !params.iter().any(|(k, _)| k == "target") {
         return bad_request("give `target=NAME`, a configured target".into());
     }
     let targets = match select_targets(&config, &params) {
         Ok(t) => t,
         Err(message) => return bad_request(message),
     };
-    let deadline =
-        Instant::now() + DEFAULT_SCRAPE_TIMEOUT.saturating_sub(state.options.timeout_offset);
+    let outcomes = prober.probe_many(&targets, page_budget(&state)).await;
+    let report = Report::build(
+        &config.source,
+        config.cloud_integration_enabled,
+        outcomes,
+        false,
+    );
     let mut body = String::new();
     let _ = writeln!(
         body,
         "<h1>firepower-cloud-exporter: step by step</h1>\n{}",
         nav(&state.options.telemetry_path)
     );
-    for target in &targets {
-        let (outcome, freshness) = prober.probe(target, deadline).await;
+    for view in &report.targets {
         let _ = writeln!(
             body,
             "<p><small>Result: {} (a result younger than the target's min_interval is shown again)</small></p>",
-            freshness.as_str()
+            view.freshness.as_str()
         );
         body.push_str("<pre>");
-        for line in outcome.narrative() {
-            body.push_str(&html_escape(&line));
-            body.push('\n');
+        for step in view.steps() {
+            for line in step.trace.iter().chain(std::iter::once(&step.summary())) {
+                body.push_str(&html_escape(line));
+                body.push('\n');
+            }
         }
         body.push_str("</pre>\n");
-        target_section(&mut body, &outcome);
+        target_section(&mut body, view);
     }
     Html(page("Step by step", &body)).into_response()
 }
 
 /// Renders one of the project's Markdown documents as a page. Headings get GitHub-style ids (so
 /// the alerts' `runbook_url` anchors work) and links to sibling `.md` files point at their route.
-pub fn markdown_page(title: &str, markdown: &str) -> String {
+pub(crate) fn markdown_page(title: &str, markdown: &str) -> String {
     use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
     let mut events: Vec<Event<'_>> =
         Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES).collect();

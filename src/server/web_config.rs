@@ -14,14 +14,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use serde::Deserialize;
 
-/// An unusable web configuration: the file, the field and what was expected.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {field}: {message}")]
-pub struct WebConfigError {
-    pub file: String,
-    pub field: String,
-    pub message: String,
-}
+use crate::config::{ConfigError, FileContext};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,10 +48,10 @@ struct RawHttpServer {
 /// The validated web configuration.
 #[derive(Clone, Default)]
 pub struct WebConfig {
-    pub tls: Option<Arc<ServerConfig>>,
-    pub auth: Option<Arc<BasicAuth>>,
+    pub(crate) tls: Option<Arc<ServerConfig>>,
+    pub(crate) auth: Option<Arc<BasicAuth>>,
     /// Extra response headers (`http_server_config.headers`).
-    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -75,33 +68,27 @@ impl std::fmt::Debug for WebConfig {
 }
 
 impl WebConfig {
+    /// Whether the endpoints are served over TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Whether requests need basic-auth credentials.
+    pub fn requires_auth(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    /// Whether a request with this `Authorization` header gets through (always, without users).
+    pub fn accepts(&self, authorization: Option<&str>) -> bool {
+        self.auth.as_ref().is_none_or(|a| a.check(authorization))
+    }
+
     /// Reads and validates `path`. Relative paths inside are taken from the file's folder.
-    pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
-        let file = path.display().to_string();
-        let err = |field: &str, message: String| WebConfigError {
-            file: file.clone(),
-            field: field.to_string(),
-            message,
-        };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err("(file)", format!("cannot read the web configuration: {e}")))?;
-        let text = if text.trim().is_empty() {
-            "{}"
-        } else {
-            text.as_str()
-        };
-        let raw: RawWebConfig = serde_path_to_error::deserialize(
-            serde_yaml_ng::Deserializer::from_str(text),
-        )
-        .map_err(|e| {
-            let field = e.path().to_string();
-            err(&field, e.into_inner().to_string())
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &str| -> PathBuf {
-            let p = PathBuf::from(p);
-            if p.is_relative() { base.join(p) } else { p }
-        };
+    pub fn load(path: &Path) -> Result<WebConfig, ConfigError> {
+        let (file, text) = FileContext::read(path, "the web configuration")?;
+        let raw: RawWebConfig = file.parse(&text)?;
+        let err = |field: &str, message: String| file.err(field, message);
+        let resolve = |p: &str| file.path(p);
 
         let tls = match raw.tls_server_config {
             None => None,
@@ -142,8 +129,8 @@ impl WebConfig {
 fn tls_config(
     t: RawTlsServer,
     resolve: &dyn Fn(&str) -> PathBuf,
-    err: &dyn Fn(&str, String) -> WebConfigError,
-) -> Result<ServerConfig, WebConfigError> {
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<ServerConfig, ConfigError> {
     let cert_file = t.cert_file.ok_or_else(|| {
         err(
             "tls_server_config.cert_file",
@@ -260,9 +247,9 @@ fn tls_config(
 fn protocol_versions(
     min: Option<&str>,
     max: Option<&str>,
-    err: &dyn Fn(&str, String) -> WebConfigError,
-) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, WebConfigError> {
-    let rank = |field: &str, v: &str| -> Result<u8, WebConfigError> {
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, ConfigError> {
+    let rank = |field: &str, v: &str| -> Result<u8, ConfigError> {
         match v {
             "TLS10" | "TLS11" | "TLS12" => Ok(12),
             "TLS13" => Ok(13),
@@ -301,7 +288,7 @@ fn protocol_versions(
 
 /// Basic auth against bcrypt hashes. A successful check is remembered (as a SHA-256 digest, never
 /// the password) so a scrape every few seconds does not pay bcrypt's cost each time.
-pub struct BasicAuth {
+pub(crate) struct BasicAuth {
     users: HashMap<String, String>,
     accepted: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
@@ -314,7 +301,7 @@ fn decoy_hash() -> &'static str {
 const MAX_REMEMBERED: usize = 1024;
 
 impl BasicAuth {
-    pub fn new(users: HashMap<String, String>) -> Self {
+    pub(crate) fn new(users: HashMap<String, String>) -> Self {
         BasicAuth {
             users,
             accepted: Mutex::new(Default::default()),
@@ -333,7 +320,7 @@ impl BasicAuth {
 
     /// Whether the `Authorization` header value carries valid credentials. Blocking (bcrypt):
     /// call from a blocking thread.
-    pub fn check(&self, authorization: Option<&str>) -> bool {
+    pub(crate) fn check(&self, authorization: Option<&str>) -> bool {
         let Some((user, password)) = authorization.and_then(parse_basic) else {
             return false;
         };

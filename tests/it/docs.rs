@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use firepower_cloud_exporter::diagnosis::reasons_markdown;
+use firepower_cloud_exporter::checklist::reasons_markdown;
 
 use crate::{World, healthy_exporter};
 
@@ -78,7 +78,7 @@ fn the_shipped_example_configuration_is_valid() {
         ..Default::default()
     };
     let config = source.load().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.targets.len(), 5);
+    assert_eq!(config.target_count(), 5);
 }
 
 fn rule_file() -> serde_yaml_ng::Value {

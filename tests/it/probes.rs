@@ -10,9 +10,9 @@ use crate::util::servers::Leaf;
 use crate::util::{Answer, Behaviour, Exporter, Exposition, TlsServer, servers};
 use crate::{World, healthy_exporter, healthy_sse, sse_target, tls_target};
 
-fn stage_reason(e: &Exposition, target: &str, stage: &str, port: &str) -> String {
+fn stage_verdict(e: &Exposition, target: &str, stage: &str, port: &str) -> String {
     e.label(
-        names::STAGE_REASON,
+        names::STAGE_VERDICT,
         &[("target", target), ("stage", stage), ("port", port)],
         "reason",
     )
@@ -58,7 +58,7 @@ async fn healthy_path_reports_every_stage_and_the_403() {
             1.0,
             "{stage}/{port}"
         );
-        assert_eq!(stage_reason(&e, "sse", stage, port), "ok");
+        assert_eq!(stage_verdict(&e, "sse", stage, port), "ok");
     }
     // DNS facts: the CNAME chain and both addresses.
     assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "sse")]), 2.0);
@@ -190,7 +190,7 @@ async fn nxdomain_fails_dns_and_skips_the_rest() {
         e.label(names::DNS_INFO, &[("target", "sse")], "rcode"),
         "NXDOMAIN"
     );
-    assert_eq!(stage_reason(&e, "sse", "tcp", "8989"), "skipped");
+    assert_eq!(stage_verdict(&e, "sse", "tcp", "8989"), "skipped");
     assert_eq!(
         e.value(
             names::STAGE_SUCCESS,
@@ -302,7 +302,7 @@ async fn a_refused_port_8989_is_tcp_refused_while_443_works() {
         closed
     );
     assert_eq!(
-        stage_reason(&e, "sse", "tls", &server.port().to_string()),
+        stage_verdict(&e, "sse", "tls", &server.port().to_string()),
         "ok"
     );
     assert_eq!(
@@ -326,7 +326,7 @@ async fn a_server_that_accepts_and_never_speaks_is_a_tls_timeout() {
     .await;
     assert_eq!(verdict(&e, "sse"), ("tls".into(), "tls_timeout".into()));
     assert_eq!(
-        stage_reason(&e, "sse", "http", &server.port().to_string()),
+        stage_verdict(&e, "sse", "http", &server.port().to_string()),
         "skipped"
     );
     assert!(started.elapsed() < Duration::from_secs(3));

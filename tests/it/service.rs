@@ -157,7 +157,7 @@ async fn through_proxy(
 
 fn proxy_reason(e: &Exposition) -> String {
     e.label(
-        names::STAGE_REASON,
+        names::STAGE_VERDICT,
         &[("target", "sse"), ("stage", "proxy"), ("port", "443")],
         "reason",
     )
@@ -197,7 +197,7 @@ async fn basic_proxy_authentication_with_the_right_password_passes() {
         e.value(names::TARGET_SUCCESS, &[("target", "sse")]),
         1.0,
         "{:#?}",
-        e.all(names::STAGE_REASON, &[])
+        e.all(names::STAGE_VERDICT, &[])
     );
 }
 
@@ -226,7 +226,7 @@ async fn digest_proxy_authentication_with_the_right_password_passes() {
         e.value(names::TARGET_SUCCESS, &[("target", "sse")]),
         1.0,
         "{:#?}",
-        e.all(names::STAGE_REASON, &[])
+        e.all(names::STAGE_VERDICT, &[])
     );
     let requests = proxy.requests.lock().expect("log").join("\n");
     assert!(

@@ -1,19 +1,17 @@
-//! The vocabulary of diagnosis: probe stages, failure reasons with their remedies, the FMC health rows
-//! (services), and the rule that turns stage outcomes into one verdict per target and per row.
+//! The checklist's vocabulary, shared by every layer: its stages in order, the failure reasons with
+//! their remedies, the FMC health rows (services) and their statuses. Nothing here runs a probe.
 //!
-//! The remedy table below is the only copy: metrics, the `check` command, the status page and the
+//! The reason table below is the only copy: metrics, the `check` command, the status page and the
 //! generated runbook table (`docs/reasons.md`) all read it.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::probe::TargetOutcome;
-
 /// One step of the manual checklist, in the order an engineer works through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Stage {
+pub(crate) enum Stage {
     /// `nslookup`: does the name resolve?
     Dns,
     /// `telnet host port`: does a TCP connection open?
@@ -29,16 +27,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
-        Stage::Dns,
-        Stage::Tcp,
-        Stage::Proxy,
-        Stage::Tls,
-        Stage::Http,
-        Stage::Clock,
-    ];
-
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Stage::Dns => "dns",
             Stage::Tcp => "tcp",
@@ -46,6 +35,19 @@ impl Stage {
             Stage::Tls => "tls",
             Stage::Http => "http",
             Stage::Clock => "clock",
+        }
+    }
+}
+
+impl Stage {
+    /// The reason a stage gets when its time runs out.
+    pub(crate) fn timeout_reason(self) -> Reason {
+        match self {
+            Stage::Dns => Reason::DnsTimeout,
+            Stage::Tcp => Reason::TcpTimeout,
+            Stage::Proxy => Reason::ProxyTimeout,
+            Stage::Tls => Reason::TlsTimeout,
+            Stage::Http | Stage::Clock => Reason::HttpTimeout,
         }
     }
 }
@@ -60,38 +62,34 @@ macro_rules! reasons {
     ($( $variant:ident => $name:literal, $stage:expr, $summary:literal, $remedy:literal; )*) => {
         /// Why a stage failed. The value set is fixed here: no label value ever comes from a peer.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Reason {
+        pub(crate) enum Reason {
             $( $variant, )*
         }
 
         impl Reason {
             /// Every reason, in table order.
-            pub const ALL: &'static [Reason] = &[$( Reason::$variant, )*];
+            pub(crate) const ALL: &'static [Reason] = &[$( Reason::$variant, )*];
 
             /// The label value, as it appears in metrics and JSON.
-            pub fn as_str(self) -> &'static str {
+            pub(crate) fn as_str(self) -> &'static str {
                 match self { $( Reason::$variant => $name, )* }
             }
 
             /// The stage this reason belongs to (`None` for reasons that are not a stage failure).
-            pub fn stage(self) -> Option<Stage> {
+            pub(crate) fn stage(self) -> Option<Stage> {
                 match self { $( Reason::$variant => $stage, )* }
             }
 
             /// One sentence saying what was observed.
-            pub fn summary(self) -> &'static str {
+            pub(crate) fn summary(self) -> &'static str {
                 match self { $( Reason::$variant => $summary, )* }
             }
 
             /// The next step an engineer takes.
-            pub fn remedy(self) -> &'static str {
+            pub(crate) fn remedy(self) -> &'static str {
                 match self { $( Reason::$variant => $remedy, )* }
             }
 
-            /// Parses a label value back into a reason.
-            pub fn from_name(name: &str) -> Option<Reason> {
-                match name { $( $name => Some(Reason::$variant), )* _ => None }
-            }
         }
     };
 }
@@ -194,7 +192,7 @@ reasons! {
 
 impl Reason {
     /// A real failure: not success, and not a stage that simply did not run.
-    pub fn is_failure(self) -> bool {
+    pub(crate) fn is_failure(self) -> bool {
         !matches!(
             self,
             Reason::Ok | Reason::Skipped | Reason::CloudIntegrationDisabled
@@ -217,7 +215,7 @@ impl Serialize for Reason {
 /// The rows of the FMC "Threat Data Updates on Devices" table that depend on the Cisco cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Service {
+pub(crate) enum Service {
     CiscoCloudConfiguration,
     AmpCloudLookups,
     AmpDynamicAnalysis,
@@ -225,7 +223,7 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [
+    pub(crate) const ALL: [Service; 4] = [
         Service::CiscoCloudConfiguration,
         Service::AmpCloudLookups,
         Service::AmpDynamicAnalysis,
@@ -233,7 +231,7 @@ impl Service {
     ];
 
     /// The label value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Service::CiscoCloudConfiguration => "cisco_cloud_configuration",
             Service::AmpCloudLookups => "amp_cloud_lookups",
@@ -243,7 +241,7 @@ impl Service {
     }
 
     /// The row as the FMC health table names it.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Service::CiscoCloudConfiguration => "Cisco Cloud Configuration",
             Service::AmpCloudLookups => "AMP Cloud Lookups",
@@ -252,7 +250,7 @@ impl Service {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Service> {
+    pub(crate) fn from_name(name: &str) -> Option<Service> {
         Service::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
@@ -265,7 +263,7 @@ impl fmt::Display for Service {
 
 /// Where in the checklist a failure sits: the lowest rank is *the* reason. DNS not configured comes
 /// before any other name-resolution failure, then TCP, proxy, TLS, HTTP and the clock.
-pub fn checklist_rank(stage: Stage, reason: Reason) -> u8 {
+pub(crate) fn checklist_rank(stage: Stage, reason: Reason) -> u8 {
     match (stage, reason) {
         (_, Reason::DnsNotConfigured) => 0,
         (Stage::Dns, _) => 1,
@@ -278,18 +276,19 @@ pub fn checklist_rank(stage: Stage, reason: Reason) -> u8 {
 }
 
 /// The status of one FMC row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RowStatus {
+pub(crate) enum RowStatus {
     Success,
     Failure,
     Disabled,
 }
 
 impl RowStatus {
-    pub const ALL: [RowStatus; 3] = [RowStatus::Success, RowStatus::Failure, RowStatus::Disabled];
+    pub(crate) const ALL: [RowStatus; 3] =
+        [RowStatus::Success, RowStatus::Failure, RowStatus::Disabled];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RowStatus::Success => "success",
             RowStatus::Failure => "failure",
@@ -298,7 +297,7 @@ impl RowStatus {
     }
 
     /// As the FMC table shows it.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             RowStatus::Success => "Success",
             RowStatus::Failure => "Failure",
@@ -311,7 +310,7 @@ impl RowStatus {
 pub fn reasons_markdown() -> String {
     let mut out = String::from(
         "# Failure reasons and remedies\n\n\
-         Generated from the table in `src/diagnosis.rs`, the one copy that metrics (`reason` and \
+         Generated from the table in `src/checklist.rs`, the one copy that metrics (`reason` and \
          `remedy` labels), `firepower-cloud-exporter check`, the status page and the alerts use. \
          Regenerate with `UPDATE_DOCS=1 cargo test --test it docs`.\n\n\
          Stages run in checklist order: DNS, TCP (or the proxy tunnel), TLS, HTTPS, clock. The \
@@ -330,76 +329,12 @@ pub fn reasons_markdown() -> String {
     out
 }
 
-/// One FMC row, decided from its targets' outcomes.
-#[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    pub service: Service,
-    pub title: &'static str,
-    pub status: RowStatus,
-    /// The target and stage whose failure decides the row (the earliest in the checklist).
-    pub decided_by: Option<RowCause>,
-    /// How many targets the row was decided from.
-    pub targets: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RowCause {
-    pub target: String,
-    pub stage: Stage,
-    pub port: Option<u16>,
-    pub reason: Reason,
-    pub remedy: &'static str,
-    pub detail: String,
-}
-
-/// The FMC rows for these outcomes, in table order. Only rows with at least one target appear. With
-/// cloud integration disabled every row reports `Disabled` instead of its failure.
-pub fn rows(outcomes: &[&TargetOutcome], cloud_integration_enabled: bool) -> Vec<Row> {
-    Service::ALL
-        .into_iter()
-        .filter_map(|service| {
-            let members: Vec<&TargetOutcome> = outcomes
-                .iter()
-                .copied()
-                .filter(|o| o.target.service == service)
-                .collect();
-            if members.is_empty() {
-                return None;
-            }
-            let decided_by = members
-                .iter()
-                .filter_map(|o| o.verdict().map(|stage| (o, stage)))
-                .min_by_key(|(_, s)| checklist_rank(s.stage, s.reason))
-                .map(|(o, s)| RowCause {
-                    target: o.target.name.clone(),
-                    stage: s.stage,
-                    port: s.port,
-                    reason: s.reason,
-                    remedy: s.reason.remedy(),
-                    detail: s.detail.clone(),
-                });
-            let status = match (&decided_by, cloud_integration_enabled) {
-                (_, false) => RowStatus::Disabled,
-                (None, true) => RowStatus::Success,
-                (Some(_), true) => RowStatus::Failure,
-            };
-            Some(Row {
-                service,
-                title: service.title(),
-                status,
-                decided_by,
-                targets: members.len(),
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn reason_names_are_unique_snake_case_and_round_trip() {
+    fn reason_names_are_unique_snake_case() {
         let mut seen = std::collections::HashSet::new();
         for &reason in Reason::ALL {
             let name = reason.as_str();
@@ -408,7 +343,6 @@ mod tests {
                 name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
                 "{name} is not snake_case"
             );
-            assert_eq!(Reason::from_name(name), Some(reason));
             assert!(!reason.summary().is_empty() && !reason.remedy().is_empty());
         }
     }

@@ -7,37 +7,33 @@ use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
 
-use crate::config::{Config, ConfigError, HttpCheck, Target, TlsCheck};
-use crate::diagnosis::Service;
+use super::model::{Config, HttpCheck, Target, TlsCheck, needs_dns};
+use super::yaml::{ConfigError, FileContext};
+use crate::checklist::Service;
 
 /// The port the embedded defaults use for the connector; replaced by `connector_port`.
-pub const DEFAULT_CONNECTOR_PORT: u16 = 8989;
+pub(crate) const DEFAULT_CONNECTOR_PORT: u16 = 8989;
 /// The name of the target added for `region_discovery_endpoint`.
-pub const REGION_DISCOVERY_TARGET: &str = "sse-region-discovery";
+pub(crate) const REGION_DISCOVERY_TARGET: &str = "sse-region-discovery";
 
 /// The settings the exporter uses from the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectorProperties {
-    pub fqdn: Option<String>,
-    pub port: Option<u16>,
-    pub region_discovery_endpoint: Option<url::Url>,
-    pub registration_interval: Option<u64>,
+pub(crate) struct ConnectorProperties {
+    pub(crate) fqdn: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) region_discovery_endpoint: Option<url::Url>,
+    pub(crate) registration_interval: Option<u64>,
 }
 
 /// Reads and parses the file at `path`.
-pub fn load(path: &Path) -> Result<ConnectorProperties, ConfigError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        source_name: name.clone(),
-        field: "(file)".into(),
-        message: format!("cannot read connector.properties: {e}"),
-    })?;
-    parse(&text, &name)
+pub(crate) fn load(path: &Path) -> Result<ConnectorProperties, ConfigError> {
+    let (ctx, text) = FileContext::read(path, "connector.properties")?;
+    parse(&text, &ctx.name)
 }
 
 /// Parses `key=value` lines; `#` and `!` start comments. Keys the exporter does not use are
 /// ignored (the device writes more than these four).
-pub fn parse(text: &str, source_name: &str) -> Result<ConnectorProperties, ConfigError> {
+pub(crate) fn parse(text: &str, source_name: &str) -> Result<ConnectorProperties, ConfigError> {
     let mut props = ConnectorProperties {
         fqdn: None,
         port: None,
@@ -49,11 +45,8 @@ pub fn parse(text: &str, source_name: &str) -> Result<ConnectorProperties, Confi
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
             continue;
         }
-        let err = |message: String| ConfigError {
-            source_name: source_name.to_string(),
-            field: format!("line {}", i + 1),
-            message,
-        };
+        let err =
+            |message: String| ConfigError::new(source_name, format!("line {}", i + 1), message);
         let Some((key, value)) = line.split_once('=') else {
             return Err(err(format!("`{line}` is not a `key=value` line")));
         };
@@ -106,7 +99,7 @@ impl ConnectorProperties {
     /// Points the configuration at what the device uses: the first Cisco Cloud Configuration
     /// target gets `connector_fqdn` and `connector_port`, and the region discovery endpoint becomes
     /// a target of that row.
-    pub fn apply(&self, config: &mut Config) {
+    pub(crate) fn apply(&self, config: &mut Config) {
         let sse = config
             .targets
             .iter()
@@ -120,7 +113,7 @@ impl ConnectorProperties {
                 {
                     tls.server_name = name;
                 }
-                target.dns = target.proxy.is_none() && fqdn.parse::<std::net::IpAddr>().is_err();
+                target.dns = needs_dns(fqdn, target.proxy.as_ref());
             }
             if let Some(port) = self.port {
                 match target
@@ -149,17 +142,15 @@ impl ConnectorProperties {
                 .as_ref()
                 .map(|t| t.extra_roots.clone())
                 .unwrap_or_default();
-            let ca_file = template.tls.as_ref().and_then(|t| t.ca_file.clone());
             let target = Target {
                 name: REGION_DISCOVERY_TARGET.into(),
                 host: host.to_string(),
                 service: Service::CiscoCloudConfiguration,
-                dns: template.proxy.is_none() && host.parse::<std::net::IpAddr>().is_err(),
+                dns: needs_dns(host, template.proxy.as_ref()),
                 tcp_ports: vec![port],
                 tls: Some(TlsCheck {
                     port,
                     server_name,
-                    ca_file,
                     extra_roots,
                 }),
                 http: Some(HttpCheck {

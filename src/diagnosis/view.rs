@@ -1,0 +1,289 @@
+//! The view model: one answer's rows and targets, with what failed, where, why and the remedy
+//! (this failure's host and port filled in), built once and read by every renderer: `check`
+//! (text and JSON), the status and step-by-step pages, and the metrics collector.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{reason, rows, verdict};
+use crate::checklist::{Reason, RowStatus, Service, Stage};
+use crate::probe::{Freshness, StageOutcome, TargetOutcome, stage_label};
+
+/// Everything one answer shows.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    /// Where the configuration came from.
+    pub(crate) source: String,
+    /// True when no row is in failure.
+    pub(crate) success: bool,
+    pub(crate) rows: Vec<RowView>,
+    pub(crate) targets: Vec<TargetView>,
+}
+
+impl Report {
+    /// The view of these outcomes; `with_rows` false leaves the FMC rows out (a scrape of one
+    /// target says nothing about a whole row).
+    pub(crate) fn build(
+        source: &str,
+        cloud_integration_enabled: bool,
+        outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
+        with_rows: bool,
+    ) -> Report {
+        let rows: Vec<RowView> = if with_rows {
+            rows(
+                outcomes.iter().map(|(o, _)| o.as_ref()),
+                cloud_integration_enabled,
+            )
+            .into_iter()
+            .map(|row| RowView {
+                service: row.service,
+                title: row.service.title(),
+                status: row.status,
+                decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s)),
+                targets: row.targets,
+            })
+            .collect()
+        } else {
+            Vec::new()
+        };
+        let success = rows.iter().all(|r| r.status != RowStatus::Failure);
+        let targets = outcomes
+            .into_iter()
+            .map(|(outcome, freshness)| TargetView::new(outcome, freshness))
+            .collect();
+        Report {
+            source: source.to_string(),
+            success,
+            rows,
+            targets,
+        }
+    }
+}
+
+/// Why a target or row fails: where, the reason, the remedy for this host and port.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Cause {
+    pub(crate) target: String,
+    pub(crate) stage: Stage,
+    pub(crate) port: Option<u16>,
+    pub(crate) reason: Reason,
+    pub(crate) remedy: String,
+    pub(crate) detail: String,
+}
+
+impl Cause {
+    fn of(outcome: &TargetOutcome, stage: &StageOutcome) -> Cause {
+        Cause {
+            target: outcome.target.name.clone(),
+            remedy: remedy(stage.reason, &outcome.target.host, stage.port),
+            stage: stage.stage,
+            port: stage.port,
+            reason: stage.reason,
+            detail: stage.detail.clone(),
+        }
+    }
+
+    /// `tcp/8989`.
+    pub(crate) fn step(&self) -> String {
+        stage_label(self.stage, self.port)
+    }
+}
+
+/// The reason's remedy with this failure's host and port in place of the table's placeholders.
+pub(crate) fn remedy(reason: Reason, host: &str, port: Option<u16>) -> String {
+    let text = reason.remedy().replace("<host>", host);
+    match port {
+        Some(p) => text.replace("<port>", &p.to_string()),
+        None => text,
+    }
+}
+
+/// One FMC row.
+#[derive(Debug, Serialize)]
+pub(crate) struct RowView {
+    pub(crate) service: Service,
+    pub(crate) title: &'static str,
+    pub(crate) status: RowStatus,
+    /// The target and stage whose failure decides the row (the earliest in the checklist).
+    pub(crate) decided_by: Option<Cause>,
+    /// How many targets the row was decided from.
+    pub(crate) targets: usize,
+}
+
+impl RowView {
+    /// Why the row has its status: `ok`, the deciding failure, or integration disabled.
+    pub(crate) fn reason(&self) -> Reason {
+        match (&self.decided_by, self.status) {
+            (_, RowStatus::Disabled) => Reason::CloudIntegrationDisabled,
+            (Some(c), _) => c.reason,
+            (None, _) => Reason::Ok,
+        }
+    }
+
+    /// The next step for this row.
+    pub(crate) fn remedy(&self) -> String {
+        match (&self.decided_by, self.status) {
+            (Some(c), RowStatus::Failure) => c.remedy.clone(),
+            _ => self.reason().remedy().to_string(),
+        }
+    }
+}
+
+/// One target's outcome with its verdict.
+#[derive(Debug, Serialize)]
+pub(crate) struct TargetView {
+    pub(crate) name: String,
+    pub(crate) host: String,
+    pub(crate) service: Service,
+    pub(crate) success: bool,
+    pub(crate) reason: Reason,
+    pub(crate) remedy: String,
+    #[serde(skip)]
+    pub(crate) cause: Option<Cause>,
+    #[serde(skip)]
+    pub(crate) freshness: Freshness,
+    #[serde(flatten)]
+    pub(crate) outcome: Arc<TargetOutcome>,
+}
+
+impl TargetView {
+    fn new(outcome: Arc<TargetOutcome>, freshness: Freshness) -> TargetView {
+        let cause = verdict(&outcome).map(|s| Cause::of(&outcome, s));
+        let reason = reason(&outcome);
+        TargetView {
+            name: outcome.target.name.clone(),
+            host: outcome.target.host.clone(),
+            service: outcome.target.service,
+            success: cause.is_none(),
+            reason,
+            remedy: cause
+                .as_ref()
+                .map_or_else(|| reason.remedy().to_string(), |c| c.remedy.clone()),
+            cause,
+            freshness,
+            outcome,
+        }
+    }
+
+    /// The steps as recorded, each with what it did in the style of `nslookup` and `curl -v`.
+    pub(crate) fn steps(&self) -> Vec<StepView> {
+        self.outcome
+            .stages
+            .iter()
+            .map(|s| StepView {
+                label: stage_label(s.stage, s.port),
+                reason: s.reason,
+                took: s.ran().then_some(s.duration),
+                detail: s.detail.clone(),
+                trace: if s.reason == Reason::Skipped || s.reason == Reason::BudgetExhausted {
+                    Vec::new()
+                } else {
+                    trace(&self.outcome, s)
+                },
+            })
+            .collect()
+    }
+}
+
+/// One recorded step for a person.
+#[derive(Debug)]
+pub(crate) struct StepView {
+    /// `tcp/8989`.
+    pub(crate) label: String,
+    pub(crate) reason: Reason,
+    /// How long it took, for steps that ran.
+    pub(crate) took: Option<Duration>,
+    pub(crate) detail: String,
+    /// What the step did, as `nslookup` and `curl -v` print it.
+    pub(crate) trace: Vec<String>,
+}
+
+impl StepView {
+    /// The step's closing line: `* tcp/443: connected to port 443 (ok, 1.0 ms)`.
+    pub(crate) fn summary(&self) -> String {
+        match self.took {
+            Some(took) => format!(
+                "* {}: {} ({}, {:.1} ms)",
+                self.label,
+                self.detail,
+                self.reason,
+                took.as_secs_f64() * 1000.0
+            ),
+            None => format!("* {} {}: {}", self.label, self.reason, self.detail),
+        }
+    }
+}
+
+fn trace(o: &TargetOutcome, s: &StageOutcome) -> Vec<String> {
+    let t = &o.target;
+    let port = s.port.unwrap_or(0);
+    let mut lines = Vec::new();
+    match s.stage {
+        Stage::Dns => {
+            if let Some(dns) = &o.dns {
+                lines.push(format!("* Resolving {} with {}", t.host, dns.resolver));
+                if let Some(server) = &dns.server {
+                    lines.push(format!("* Server: {server}"));
+                }
+                for cname in &dns.cname_chain {
+                    lines.push(format!("* {} canonical name = {cname}", t.host));
+                }
+                for addr in &dns.addresses {
+                    lines.push(format!("* Address: {addr}"));
+                }
+            }
+        }
+        Stage::Tcp => {
+            let address = o
+                .dns
+                .as_ref()
+                .and_then(|d| d.addresses.first())
+                .map_or_else(|| t.host.clone(), ToString::to_string);
+            lines.push(format!("* Trying {address}:{port}..."));
+        }
+        Stage::Proxy => {
+            if let Some(proxy) = &t.proxy {
+                lines.push(format!("* CONNECT {}:{port} via proxy {proxy}", t.host));
+            }
+        }
+        Stage::Tls => {
+            if let Some(tls) = &o.tls {
+                lines.push(format!(
+                    "* SSL connection using {} / {}",
+                    tls.version, tls.cipher
+                ));
+                if let Some(alpn) = &tls.alpn {
+                    lines.push(format!("* ALPN, server accepted to use {alpn}"));
+                }
+                lines.push(format!("* subject: {}", tls.subject));
+                lines.push(format!("* issuer: {}", tls.issuer));
+                if let Some(not_after) = tls.not_after {
+                    lines.push(format!(
+                        "* expire date (earliest in chain): {}",
+                        format_unix(not_after)
+                    ));
+                }
+                lines.push(format!("* SSL certificate verify result: {}", tls.verify));
+            }
+        }
+        Stage::Http => {
+            if let Some(http) = &t.http {
+                lines.push(format!("> GET {} HTTP/1.1", http.path));
+                lines.push(format!("> Host: {}", t.host));
+            }
+            if let Some(facts) = &o.http {
+                lines.push(format!("< HTTP/1.1 {}", facts.status));
+            }
+        }
+        Stage::Clock => {}
+    }
+    lines
+}
+
+/// `2026-11-29T15:39:48Z` from Unix seconds.
+pub(crate) fn format_unix(secs: i64) -> String {
+    let secs = u64::try_from(secs).unwrap_or(0);
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}

@@ -1,0 +1,89 @@
+//! Label sets as types: stages, reasons, rows and freshness are enums whose label value is their
+//! lower-case name, so no label value is ever built from a peer's text or allocated per
+//! observation.
+
+use std::fmt::{self, Write as _};
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+
+use crate::checklist::{Reason, RowStatus, Service, Stage};
+use crate::probe::Freshness;
+
+macro_rules! label_value {
+    ($($t:ty),*) => {$(
+        impl EncodeLabelValue for $t {
+            fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), fmt::Error> {
+                encoder.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+label_value!(Stage, Reason, Service, RowStatus, Freshness, Outcome);
+
+/// A stage's port, or the empty value for stages without one (DNS, clock).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) struct Port(pub(crate) Option<u16>);
+
+impl EncodeLabelValue for Port {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), fmt::Error> {
+        match self.0 {
+            Some(p) => write!(encoder, "{p}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Success or failure of a probe run or a configuration load.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub(crate) fn of(success: bool) -> Self {
+        if success {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct StageLabels {
+    pub(crate) target: String,
+    pub(crate) stage: Stage,
+    pub(crate) port: Port,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ProbeLabels {
+    pub(crate) target: String,
+    pub(crate) result: Outcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct FailureLabels {
+    pub(crate) target: String,
+    pub(crate) stage: Stage,
+    pub(crate) port: Port,
+    pub(crate) reason: Reason,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ResultLabels {
+    pub(crate) result: Outcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct FreshnessLabels {
+    pub(crate) freshness: Freshness,
+}

@@ -1,0 +1,21 @@
+//! The only place that knows about Prometheus: metric names (`names.rs`), typed label sets
+//! (`labels.rs`), the exporter's own long-lived metrics (`own.rs`, served on `/metrics`) and the
+//! per-scrape report of probe results (`report.rs`, served on `/probe`).
+
+mod labels;
+pub mod names;
+mod own;
+mod report;
+
+pub(crate) use own::Metrics;
+
+/// Latency buckets from sub-millisecond loopback to multi-second WAN paths.
+pub(crate) const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Peer-supplied text (issuer, CNAME chain) is cut to this many characters before it becomes a
+/// label value, so a hostile peer cannot blow up series size.
+pub(crate) const MAX_PEER_LABEL_CHARS: usize = 128;
+
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

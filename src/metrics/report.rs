@@ -1,0 +1,356 @@
+//! One scrape's answer on `/probe`: constant series rendered from the view model, plus the
+//! latency histograms the long-lived metrics accumulated for these targets.
+
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeMetric, MetricEncoder,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use super::labels::{Port, StageLabels};
+use super::own::Metrics;
+use super::{MAX_PEER_LABEL_CHARS, names};
+use crate::checklist::{RowStatus, Stage};
+use crate::diagnosis::{Report, TargetView};
+use crate::probe::StageOutcome;
+
+/// One scrape's results.
+#[derive(Debug)]
+pub(super) struct ProbeReport {
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) report: Report,
+}
+
+fn gauge<'a>(
+    encoder: &'a mut DescriptorEncoder,
+    name: &'a str,
+    help: &str,
+) -> Result<MetricEncoder<'a>, std::fmt::Error> {
+    encoder.encode_descriptor(name, help, None, MetricType::Gauge)
+}
+
+/// A gauge family with one series per target, for the targets `value` has a value for.
+fn per_target<V: EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    targets: &[TargetView],
+    value: impl Fn(&TargetView) -> Option<V>,
+) -> Result<(), std::fmt::Error> {
+    let mut e = gauge(encoder, name, help)?;
+    for t in targets {
+        if let Some(v) = value(t) {
+            ConstGauge::new(v).encode(e.encode_family(&[("target", t.name.as_str())])?)?;
+        }
+    }
+    Ok(())
+}
+
+/// A gauge family with one series per target, stage and port, for the stages `value` has a
+/// value for.
+fn per_stage<V: EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    targets: &[TargetView],
+    value: impl Fn(&StageOutcome) -> Option<V>,
+) -> Result<(), std::fmt::Error> {
+    let mut e = gauge(encoder, name, help)?;
+    for t in targets {
+        for s in &t.outcome.stages {
+            if let Some(v) = value(s) {
+                let labels = StageLabels {
+                    target: t.name.clone(),
+                    stage: s.stage,
+                    port: Port(s.port),
+                };
+                ConstGauge::new(v).encode(e.encode_family(&labels)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Cuts peer-supplied text for use as a label value.
+fn peer_label(text: &str) -> String {
+    text.chars().take(MAX_PEER_LABEL_CHARS).collect()
+}
+
+impl Collector for ProbeReport {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let targets = &self.report.targets;
+
+        let e = gauge(
+            &mut encoder,
+            names::PROBE_SUCCESS,
+            "1 when every target of this scrape passed every stage.",
+        )?;
+        ConstGauge::new(i64::from(targets.iter().all(|t| t.success))).encode(e)?;
+
+        let e = gauge(
+            &mut encoder,
+            names::PROBE_DURATION,
+            "Wall time of this scrape's probes.",
+        )?;
+        let longest = targets
+            .iter()
+            .map(|t| t.outcome.duration)
+            .max()
+            .unwrap_or_default();
+        ConstGauge::new(longest.as_secs_f64()).encode(e)?;
+
+        let mut e = gauge(
+            &mut encoder,
+            names::TARGET_SUCCESS,
+            "1 when the target passed every stage of the checklist.",
+        )?;
+        for t in targets {
+            let labels = [("target", t.name.as_str()), ("service", t.service.as_str())];
+            ConstGauge::new(i64::from(t.success)).encode(e.encode_family(&labels)?)?;
+        }
+
+        let mut e = gauge(
+            &mut encoder,
+            names::TARGET_DURATION,
+            "Wall time of the target's probe.",
+        )?;
+        for t in targets {
+            let labels = [("target", t.name.as_str()), ("service", t.service.as_str())];
+            ConstGauge::new(t.outcome.duration.as_secs_f64()).encode(e.encode_family(&labels)?)?;
+        }
+
+        let mut e = gauge(
+            &mut encoder,
+            names::TARGET_VERDICT,
+            "Always 1: the target's verdict, the first failing stage in checklist order and its reason (reason=\"ok\", stage=\"\" when healthy).",
+        )?;
+        for t in targets {
+            let (stage, port) = t
+                .cause
+                .as_ref()
+                .map_or(("", None), |c| (c.stage.as_str(), c.port));
+            let port = port.map(|p| p.to_string()).unwrap_or_default();
+            let labels = [
+                ("target", t.name.as_str()),
+                ("service", t.service.as_str()),
+                ("stage", stage),
+                ("port", port.as_str()),
+                ("reason", t.reason.as_str()),
+            ];
+            ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+        }
+
+        per_target(
+            &mut encoder,
+            names::TARGET_RESULT_AGE,
+            "Age of the result served. A result younger than the target's min_interval is served again instead of probing anew (default 5s), so concurrent scrapers do not multiply traffic to the Cisco cloud.",
+            targets,
+            |t| {
+                let o = &t.outcome;
+                let age = o
+                    .started_at
+                    .elapsed()
+                    .unwrap_or_default()
+                    .saturating_sub(o.duration);
+                Some(age.as_secs_f64())
+            },
+        )?;
+
+        per_stage(
+            &mut encoder,
+            names::STAGE_SUCCESS,
+            "1 when the stage passed; 0 when it failed or could not run.",
+            targets,
+            |s| Some(i64::from(s.success())),
+        )?;
+
+        let mut e = gauge(
+            &mut encoder,
+            names::STAGE_VERDICT,
+            "Always 1: each stage's result as a reason (ok, a failure reason, skipped or budget_exhausted).",
+        )?;
+        for t in targets {
+            for s in &t.outcome.stages {
+                let port = s.port.map(|p| p.to_string()).unwrap_or_default();
+                let labels = [
+                    ("target", t.name.as_str()),
+                    ("stage", s.stage.as_str()),
+                    ("port", port.as_str()),
+                    ("reason", s.reason.as_str()),
+                ];
+                ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+            }
+        }
+
+        per_stage(
+            &mut encoder,
+            names::STAGE_DURATION,
+            "How long the stage took in this probe (stages that ran only).",
+            targets,
+            |s| s.ran().then_some(s.duration.as_secs_f64()),
+        )?;
+
+        let mut e = encoder.encode_descriptor(
+            names::STAGE_LATENCY,
+            "Stage latency accumulated over every probe run since the exporter started.",
+            None,
+            MetricType::Histogram,
+        )?;
+        for t in targets {
+            for s in t.outcome.stages.iter().filter(|s| s.stage != Stage::Clock) {
+                let labels = StageLabels {
+                    target: t.name.clone(),
+                    stage: s.stage,
+                    port: Port(s.port),
+                };
+                if let Some(h) = self.metrics.latency.get(&labels) {
+                    h.encode(e.encode_family(&labels)?)?;
+                }
+            }
+        }
+
+        self.encode_facts(&mut encoder, targets)?;
+        self.encode_rows(&mut encoder)
+    }
+}
+
+impl ProbeReport {
+    /// DNS, TLS and HTTP facts of each target.
+    fn encode_facts(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        targets: &[TargetView],
+    ) -> Result<(), std::fmt::Error> {
+        per_target(
+            encoder,
+            names::DNS_ANSWERS,
+            "Addresses in the DNS answer.",
+            targets,
+            |t| t.outcome.dns.as_ref().map(|d| d.addresses.len() as i64),
+        )?;
+        let mut e = gauge(
+            encoder,
+            names::DNS_INFO,
+            "Always 1: the DNS answer's response code, the resolver asked, the server that answered and the CNAME chain (peer text, cut to 128 characters).",
+        )?;
+        for t in targets {
+            if let Some(dns) = &t.outcome.dns {
+                let chain = peer_label(&dns.cname_chain.join(" "));
+                let labels = [
+                    ("target", t.name.as_str()),
+                    ("rcode", dns.rcode.as_deref().unwrap_or("")),
+                    ("resolver", dns.resolver.as_str()),
+                    ("server", dns.server.as_deref().unwrap_or("")),
+                    ("cname_chain", chain.as_str()),
+                ];
+                ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+            }
+        }
+
+        let mut e = gauge(
+            encoder,
+            names::TLS_INFO,
+            "Always 1: the TLS session and leaf certificate (peer text, cut to 128 characters); verify is ok or the failure reason.",
+        )?;
+        for t in targets {
+            if let Some(tls) = &t.outcome.tls {
+                let subject = peer_label(&tls.subject);
+                let issuer = peer_label(&tls.issuer);
+                let labels = [
+                    ("target", t.name.as_str()),
+                    ("version", tls.version.as_str()),
+                    ("cipher", tls.cipher.as_str()),
+                    ("alpn", tls.alpn.as_deref().unwrap_or("")),
+                    ("subject", subject.as_str()),
+                    ("issuer", issuer.as_str()),
+                    ("verify", tls.verify.as_str()),
+                ];
+                ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+            }
+        }
+        per_target(
+            encoder,
+            names::TLS_CERT_NOT_AFTER,
+            "The earliest notAfter of the presented certificate chain, as Unix seconds.",
+            targets,
+            |t| t.outcome.tls.as_ref().and_then(|t| t.not_after),
+        )?;
+        per_target(
+            encoder,
+            names::HTTP_STATUS_CODE,
+            "Status code of the HTTPS request (403 is the healthy answer of api-sse.cisco.com).",
+            targets,
+            |t| t.outcome.http.as_ref().map(|h| i64::from(h.status)),
+        )?;
+        per_target(
+            encoder,
+            names::CLOCK_SKEW,
+            "The server's Date header minus the local clock (positive: the local clock is behind).",
+            targets,
+            |t| t.outcome.http.as_ref().and_then(|h| h.clock_skew_seconds),
+        )
+    }
+
+    /// The FMC rows (only when the scrape covers whole rows).
+    fn encode_rows(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let rows = &self.report.rows;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut e = gauge(
+            encoder,
+            names::SERVICE_SUCCESS,
+            "The FMC health row (Threat Data Updates on Devices): 1 Success, 0 Failure. Absent while cloud integration is disabled.",
+        )?;
+        for row in rows.iter().filter(|r| r.status != RowStatus::Disabled) {
+            let labels = [("service", row.service.as_str()), ("title", row.title)];
+            ConstGauge::new(i64::from(row.status == RowStatus::Success))
+                .encode(e.encode_family(&labels)?)?;
+        }
+        let mut e = gauge(
+            encoder,
+            names::SERVICE_STATUS,
+            "The FMC health row as a state set: 1 for the current status (success, failure or disabled), 0 for the others.",
+        )?;
+        for row in rows {
+            for status in RowStatus::ALL {
+                let labels = [
+                    ("service", row.service.as_str()),
+                    ("status", status.as_str()),
+                ];
+                ConstGauge::new(i64::from(row.status == status))
+                    .encode(e.encode_family(&labels)?)?;
+            }
+        }
+        let mut e = gauge(
+            encoder,
+            names::SERVICE_VERDICT,
+            "Always 1: why the FMC row has its status: the target and stage that decide it (earliest in the checklist), the reason and the remedy.",
+        )?;
+        for row in rows {
+            let reason = row.reason();
+            let cause = row
+                .decided_by
+                .as_ref()
+                .filter(|_| row.status != RowStatus::Disabled);
+            let port = cause
+                .and_then(|c| c.port)
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            let labels = [
+                ("service", row.service.as_str()),
+                ("title", row.title),
+                ("target", cause.map_or("", |c| c.target.as_str())),
+                ("stage", cause.map_or("", |c| c.stage.as_str())),
+                ("port", port.as_str()),
+                ("reason", reason.as_str()),
+                ("remedy", reason.remedy()),
+            ];
+            ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,322 @@
+//! The executor: walks a target's plan against the scrape's deadline. A step starts when the step
+//! it needs has succeeded and takes that step's result (an address, a connection, a response);
+//! when a step fails, everything that needs it is skipped. Every step is recorded through the one
+//! [`Recorder`], and every failure that coincides with a deadline is that deadline's timeout.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::error::StageError;
+use super::http::HttpFacts;
+use super::outcome::Recorder;
+use super::plan::{Step, label};
+use super::{Clients, Io, dns, http, proxy, tcp};
+use crate::checklist::{Reason, Stage};
+use crate::config::Target;
+
+/// A deadline that later scrapes may move further out (never nearer): a scrape with a longer
+/// budget that joins a probe in flight lets it run to its own deadline.
+pub(crate) struct Deadline {
+    at: Mutex<Instant>,
+    moved: Notify,
+}
+
+impl Deadline {
+    pub(crate) fn new(at: Instant) -> Self {
+        Deadline {
+            at: Mutex::new(at),
+            moved: Notify::new(),
+        }
+    }
+
+    pub(crate) fn at(&self) -> Instant {
+        *self.at.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves the deadline to `to` when that is later.
+    pub(crate) fn extend(&self, to: Instant) {
+        let mut at = self.at.lock().unwrap_or_else(|e| e.into_inner());
+        if to > *at {
+            *at = to;
+            self.moved.notify_waiters();
+        }
+    }
+
+    /// Completes once the deadline, as it stands then, has passed.
+    pub(crate) async fn passed(&self) {
+        loop {
+            let moved = self.moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            let at = self.at();
+            if Instant::now() >= at {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                () = moved => {}
+            }
+        }
+    }
+}
+
+/// What a step hands to the step that needs it.
+enum Carry {
+    Address(IpAddr),
+    Stream(Box<dyn Io>),
+    Response(HttpFacts),
+    /// Already handed to another step.
+    Taken,
+}
+
+impl Carry {
+    /// The part for one dependent: an address is copied to each, a stream or response goes to one.
+    fn hand_over(&mut self) -> Option<Carry> {
+        match self {
+            Carry::Address(ip) => Some(Carry::Address(*ip)),
+            Carry::Taken => None,
+            other => Some(std::mem::replace(other, Carry::Taken)),
+        }
+    }
+}
+
+/// How a step ended: its verdict, and what it hands on (a TLS session that failed verification
+/// still carries the connection, as `curl -k` goes on).
+struct Done {
+    result: Result<String, StageError>,
+    carry: Option<Carry>,
+}
+
+impl Done {
+    fn passed(detail: String, carry: Carry) -> Self {
+        Done {
+            result: Ok(detail),
+            carry: Some(carry),
+        }
+    }
+
+    fn failed(error: StageError) -> Self {
+        Done {
+            result: Err(error),
+            carry: None,
+        }
+    }
+}
+
+/// Runs `recorder`'s plan before `deadline`.
+pub(crate) async fn execute(recorder: &Recorder, clients: &Clients, deadline: &Deadline) {
+    let steps = recorder.steps();
+    let mut running: FuturesUnordered<BoxFuture<'_, (usize, Option<Carry>)>> =
+        FuturesUnordered::new();
+    for (i, step) in steps.iter().enumerate() {
+        if step.after.is_none() {
+            running.push(Box::pin(attempt(i, None, recorder, clients, deadline)));
+        }
+    }
+    while let Some((i, mut carry)) = running.next().await {
+        for (j, _) in steps.iter().enumerate().filter(|(_, s)| s.after == Some(i)) {
+            match carry.as_mut().and_then(Carry::hand_over) {
+                Some(input) => {
+                    running.push(Box::pin(attempt(
+                        j,
+                        Some(input),
+                        recorder,
+                        clients,
+                        deadline,
+                    )));
+                }
+                None => skip(j, &skip_reason(steps[i]), recorder),
+            }
+        }
+    }
+}
+
+/// Skips step `i` and every step that needs it.
+fn skip(i: usize, why: &str, recorder: &Recorder) {
+    recorder.finish(i, Reason::Skipped, why.to_string());
+    for (j, _) in recorder
+        .steps()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.after == Some(i))
+    {
+        skip(j, why, recorder);
+    }
+}
+
+fn skip_reason(failed: Step) -> String {
+    match failed.stage {
+        Stage::Dns => "the name did not resolve".into(),
+        Stage::Tcp | Stage::Proxy => format!(
+            "no connection ({} failed)",
+            label(failed.stage, failed.port)
+        ),
+        Stage::Tls => "the TLS handshake failed".into(),
+        Stage::Http | Stage::Clock => "no HTTP response".into(),
+    }
+}
+
+/// Runs step `i` with what its dependency handed over, bounded by the stage's own timeout and by
+/// the scrape's deadline, and records how it ended.
+async fn attempt(
+    i: usize,
+    input: Option<Carry>,
+    recorder: &Recorder,
+    clients: &Clients,
+    deadline: &Deadline,
+) -> (usize, Option<Carry>) {
+    let step = recorder.steps()[i];
+    let target = recorder.target();
+    recorder.begin(i);
+    let stage_deadline = Instant::now() + target.timeout;
+    let work = perform(step, input, target, clients, recorder, stage_deadline);
+    let done = tokio::select! {
+        biased;
+        done = work => done,
+        () = deadline.passed() => Done::failed(StageError::new(
+            step.stage.timeout_reason(),
+            format!("{}: no answer before the scrape's deadline", label(step.stage, step.port)),
+        )),
+    };
+    let (reason, detail) = match done.result {
+        Ok(detail) => (Reason::Ok, detail),
+        // A failure at a deadline is the deadline's doing, whatever a connection task cut by the
+        // same deadline reported first (a closed connection, a reset): the stage timed out.
+        Err(e) if e.reason.is_failure() && expired(stage_deadline.min(deadline.at())) => {
+            let timeout = step.stage.timeout_reason();
+            let detail = if e.reason == timeout {
+                e.detail
+            } else {
+                format!(
+                    "{}: no answer before the deadline",
+                    label(step.stage, step.port)
+                )
+            };
+            (timeout, detail)
+        }
+        Err(e) => (e.reason, e.detail),
+    };
+    recorder.finish(i, reason, detail);
+    (i, done.carry)
+}
+
+fn expired(at: Instant) -> bool {
+    Instant::now() >= at
+}
+
+/// Calls the step's stage module.
+async fn perform(
+    step: Step,
+    input: Option<Carry>,
+    target: &Target,
+    clients: &Clients,
+    recorder: &Recorder,
+    deadline: Instant,
+) -> Done {
+    let port = step.port.unwrap_or(0);
+    match (step.stage, input) {
+        (Stage::Dns, _) => {
+            let (facts, result) = clients
+                .resolvers
+                .resolve(
+                    &target.host,
+                    &target.resolver,
+                    target.ip_preference,
+                    deadline,
+                )
+                .await;
+            let done = match (result, facts.addresses.first()) {
+                (Ok(()), Some(&ip)) => Done::passed(dns::describe(&facts), Carry::Address(ip)),
+                (Ok(()), None) => Done::failed(StageError::new(
+                    Reason::DnsNoAnswer,
+                    format!("{}: no address in the answer", target.host),
+                )),
+                (Err(e), _) => Done::failed(e),
+            };
+            recorder.set_dns(facts);
+            done
+        }
+        (Stage::Tcp, input) => {
+            let ip = match input {
+                Some(Carry::Address(ip)) => Some(ip),
+                _ => target.host.parse().ok(),
+            };
+            let Some(ip) = ip else {
+                return Done::failed(StageError::new(
+                    Reason::DnsNoAnswer,
+                    "no address to connect to",
+                ));
+            };
+            match tcp::connect(SocketAddr::new(ip, port), deadline).await {
+                Ok(stream) => Done::passed(
+                    format!("connected to port {port}"),
+                    Carry::Stream(Box::new(stream)),
+                ),
+                Err(e) => Done::failed(e),
+            }
+        }
+        (Stage::Proxy, _) => {
+            let Some(spec) = &target.proxy else {
+                return Done::failed(StageError::new(Reason::ProxyFailed, "no proxy configured"));
+            };
+            match proxy::connect(spec, &target.host, port, deadline).await {
+                Ok(tunnel) => Done::passed(
+                    format!("tunnel to port {port} open"),
+                    Carry::Stream(Box::new(tunnel)),
+                ),
+                Err(e) => Done::failed(e),
+            }
+        }
+        (Stage::Tls, Some(Carry::Stream(stream))) => {
+            let Some(check) = &target.tls else {
+                return Done::failed(StageError::new(Reason::TlsHandshakeFailed, "no TLS check"));
+            };
+            let client = match clients.tls.get(check) {
+                Ok(c) => c,
+                Err(e) => return Done::failed(e),
+            };
+            match client.handshake(stream, &check.server_name, deadline).await {
+                Ok((session, facts, verified)) => {
+                    recorder.set_tls(facts);
+                    Done {
+                        result: verified.map(|()| "handshake done, chain verified".to_string()),
+                        carry: Some(Carry::Stream(Box::new(session))),
+                    }
+                }
+                Err(e) => Done::failed(e),
+            }
+        }
+        (Stage::Http, Some(Carry::Stream(stream))) => {
+            let Some(check) = &target.http else {
+                return Done::failed(StageError::new(
+                    Reason::HttpInvalidResponse,
+                    "no HTTP check",
+                ));
+            };
+            match http::get(stream, &target.host, &check.path, deadline).await {
+                Ok(facts) => {
+                    recorder.set_http(facts.clone());
+                    Done {
+                        result: http::judge_status(&facts, &check.expected_status),
+                        carry: Some(Carry::Response(facts)),
+                    }
+                }
+                Err(e) => Done::failed(e),
+            }
+        }
+        (Stage::Clock, Some(Carry::Response(facts))) => Done {
+            result: http::judge_clock(&facts, target.max_clock_skew),
+            carry: None,
+        },
+        (stage, _) => Done::failed(StageError::new(
+            stage.timeout_reason(),
+            "the step it needs handed over nothing",
+        )),
+    }
+}

@@ -1,0 +1,221 @@
+//! Shares probe work between scrapes: a scrape that arrives while a target's probe is in flight
+//! joins it (moving its deadline out when its own budget is longer), a result younger than the
+//! target's `min_interval` is served again, and at most `max_concurrent_probes` run at once. So
+//! an HA pair of Prometheus servers does not double the traffic to the Cisco cloud.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use tokio::sync::Semaphore;
+use tokio::time::{Instant, timeout, timeout_at};
+
+use super::Clients;
+use super::outcome::{Recorder, TargetOutcome};
+use super::run::{Deadline, execute};
+use crate::config::{Config, Target};
+
+/// How long a scrape waits past its deadline for a probe that ends at that same deadline: the
+/// probe records and returns within microseconds of it.
+const HAND_OVER_GRACE: Duration = Duration::from_millis(100);
+
+/// Hears of every probe run: when it starts, and its outcome once.
+pub(crate) trait OutcomeSink: Send + Sync {
+    /// A probe run got its slot and starts.
+    fn started(&self) {}
+    /// A probe run finished (or was cut short by its deadline); `ran` says whether it had
+    /// started (`started` was called) or never got a slot.
+    fn record(&self, outcome: &TargetOutcome, ran: bool);
+}
+
+impl<T: OutcomeSink + ?Sized> OutcomeSink for Arc<T> {
+    fn started(&self) {
+        T::started(self);
+    }
+
+    fn record(&self, outcome: &TargetOutcome, ran: bool) {
+        T::record(self, outcome, ran);
+    }
+}
+
+/// How a scrape got its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Freshness {
+    /// This scrape started the probe.
+    Fresh,
+    /// This scrape joined a probe already in flight.
+    Joined,
+    /// A result younger than `min_interval` was served again.
+    Reused,
+}
+
+impl Freshness {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Freshness::Fresh => "fresh",
+            Freshness::Joined => "joined",
+            Freshness::Reused => "reused",
+        }
+    }
+}
+
+/// Probes the targets of one configuration.
+pub(crate) struct Prober {
+    config: Arc<Config>,
+    clients: Arc<Clients>,
+    slots: HashMap<String, Arc<Mutex<Slot>>>,
+    limiter: Arc<Semaphore>,
+    sink: Arc<dyn OutcomeSink>,
+}
+
+#[derive(Default)]
+struct Slot {
+    last: Option<(Instant, Arc<TargetOutcome>)>,
+    inflight: Option<Inflight>,
+}
+
+#[derive(Clone)]
+struct Inflight {
+    result: Shared<BoxFuture<'static, Arc<TargetOutcome>>>,
+    recorder: Arc<Recorder>,
+    deadline: Arc<Deadline>,
+}
+
+impl Prober {
+    pub(crate) fn new(
+        config: Arc<Config>,
+        clients: Arc<Clients>,
+        sink: Arc<dyn OutcomeSink>,
+    ) -> Self {
+        let slots = config
+            .targets
+            .iter()
+            .map(|t| (t.name.clone(), Arc::new(Mutex::new(Slot::default()))))
+            .collect();
+        let limiter = Arc::new(Semaphore::new(config.max_concurrent_probes));
+        Prober {
+            config,
+            clients,
+            slots,
+            limiter,
+            sink,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// Probes every target; results come back in configuration order.
+    pub(crate) async fn probe_all(
+        &self,
+        deadline: Instant,
+    ) -> Vec<(Arc<TargetOutcome>, Freshness)> {
+        self.probe_many(&self.config.targets, deadline).await
+    }
+
+    /// Probes `targets` concurrently, at most `max_concurrent_probes` at a time, so a scrape of
+    /// thousands of targets holds that many probes in memory rather than all of them; results
+    /// come back in the order given.
+    pub(crate) async fn probe_many(
+        &self,
+        targets: &[Arc<Target>],
+        deadline: Instant,
+    ) -> Vec<(Arc<TargetOutcome>, Freshness)> {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(targets.iter().cloned())
+            .map(|t| async move { self.probe(&t, deadline).await })
+            .buffered(self.config.max_concurrent_probes)
+            .collect()
+            .await
+    }
+
+    /// Probes one target, sharing a run in flight or a fresh-enough result. Never returns after
+    /// `deadline` (give or take scheduling).
+    pub(crate) async fn probe(
+        &self,
+        target: &Arc<Target>,
+        deadline: Instant,
+    ) -> (Arc<TargetOutcome>, Freshness) {
+        let Some(slot) = self.slots.get(&target.name) else {
+            // Not a target of this configuration: nothing is probed.
+            let recorder = Recorder::new(target.clone());
+            return (Arc::new(recorder.snapshot()), Freshness::Fresh);
+        };
+        let (run, freshness) = {
+            let mut state = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((finished, outcome)) = &state.last
+                && finished.elapsed() < target.min_interval
+            {
+                return (outcome.clone(), Freshness::Reused);
+            }
+            match &state.inflight {
+                Some(run) => {
+                    run.deadline.extend(deadline);
+                    (run.clone(), Freshness::Joined)
+                }
+                None => {
+                    let run = self.spawn(target.clone(), slot.clone(), deadline);
+                    state.inflight = Some(run.clone());
+                    (run, Freshness::Fresh)
+                }
+            }
+        };
+        let outcome = match timeout_at(deadline, run.result.clone()).await {
+            Ok(outcome) => outcome,
+            // The run ends at this same deadline: take its result, which follows at once.
+            Err(_) if run.deadline.at() <= deadline => {
+                match timeout(HAND_OVER_GRACE, run.result.clone()).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Arc::new(run.recorder.snapshot()),
+                }
+            }
+            // Joined a run with a later deadline than ours: report what it has measured so far.
+            Err(_) => Arc::new(run.recorder.snapshot()),
+        };
+        (outcome, freshness)
+    }
+
+    fn spawn(&self, target: Arc<Target>, slot: Arc<Mutex<Slot>>, deadline: Instant) -> Inflight {
+        let clients = self.clients.clone();
+        let limiter = self.limiter.clone();
+        let sink = self.sink.clone();
+        let recorder = Arc::new(Recorder::new(target));
+        let deadline = Arc::new(Deadline::new(deadline));
+        let (task_recorder, task_deadline) = (recorder.clone(), deadline.clone());
+        let handle = tokio::spawn(async move {
+            let permit = tokio::select! {
+                biased;
+                permit = limiter.acquire_owned() => permit.ok(),
+                () = task_deadline.passed() => None,
+            };
+            let ran = permit.is_some();
+            if let Some(_permit) = permit {
+                sink.started();
+                execute(&task_recorder, &clients, &task_deadline).await;
+            }
+            let outcome = Arc::new(task_recorder.snapshot());
+            sink.record(&outcome, ran);
+            let mut state = slot.lock().unwrap_or_else(|e| e.into_inner());
+            state.inflight = None;
+            state.last = Some((Instant::now(), outcome.clone()));
+            outcome
+        });
+        let fallback = recorder.clone();
+        let result = async move {
+            match handle.await {
+                Ok(outcome) => outcome,
+                // The task panicked or was cancelled: report what was measured.
+                Err(_) => Arc::new(fallback.snapshot()),
+            }
+        }
+        .boxed()
+        .shared();
+        Inflight {
+            result,
+            recorder,
+            deadline,
+        }
+    }
+}
