@@ -4,16 +4,11 @@
 //! `compare [--targets 1,100,1000,10000] [--exporter PATH] [--blackbox PATH] [--soak SCRAPES]`
 //! prints a Markdown table of ratios from one run. `compare floor …` is the floor process itself.
 
-#[path = "../../tests/it/util/mod.rs"]
-mod util;
-
-mod harness;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use harness::{
+use firepower_cloud_testkit::bench::{
     Floor, FloorArgs, Lab, Measurement, cpu_seconds, cpu_split, run_blackbox, run_floor, run_ours,
     status_bytes,
 };
@@ -155,12 +150,17 @@ async fn compare(args: &[String]) {
 /// the end.
 async fn soak_test(exporter: &std::path::Path, scrapes: usize) {
     let lab = Lab::new(1).await;
-    let c = harness::Contender::with_config(exporter, &lab, "exporter.yml", &lab.exporter_config())
-        .await;
+    let c = firepower_cloud_testkit::bench::Contender::with_config(
+        exporter,
+        &lab,
+        "exporter.yml",
+        &lab.exporter_config(),
+    )
+    .await;
     let warm = scrapes / 10;
     let mut at_warm = 0;
     for i in 1..=scrapes {
-        let (status, _) = util::exporter::request(c.addr, "GET", "/probe", &[]).await;
+        let (status, _) = firepower_cloud_testkit::request(c.addr, "GET", "/probe", &[]).await;
         assert_eq!(status, 200);
         if i == warm {
             at_warm = status_bytes(c.pid, "VmRSS");

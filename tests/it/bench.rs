@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::bench_harness::{Floor, FloorArgs, Lab, run_blackbox, run_ours};
 use crate::docs::tool;
 use crate::util::{Answer, Behaviour};
+use firepower_cloud_testkit::bench::{Floor, FloorArgs, Lab, run_blackbox, run_ours};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_measures_real_successes_and_counts_failures() {

@@ -15,9 +15,9 @@ use tokio::process::{Child, Command};
 
 use crate::dashboards::{dashboard_files, load, panels};
 use crate::docs::tool;
-use crate::util::exporter::request;
 use crate::util::{Answer, Behaviour, Exporter, Proxy, ProxyMode};
 use crate::{World, healthy_sse, sse_target, tls_target};
+use firepower_cloud_testkit::request;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -2,9 +2,6 @@
 
 mod util;
 
-#[path = "../../examples/compare/harness.rs"]
-mod bench_harness;
-
 mod bench;
 
 mod cli;

@@ -257,7 +257,7 @@ async fn a_dns_server_that_never_answers_times_out_within_the_stage_timeout() {
 #[tokio::test]
 async fn garbage_dns_answers_fail_the_stage_without_a_panic() {
     let world = World::new().await;
-    let garbage = crate::util::dns::garbage_dns().await;
+    let garbage = firepower_cloud_testkit::dns::garbage_dns().await;
     let target = format!(
         "{}    dns: {{ servers: [\"{garbage}\"] }}\n",
         sse_target("sse", "api-sse.cisco.com", 443, 8989)

@@ -309,7 +309,7 @@ async fn the_proxy_password_appears_in_no_page_and_no_metric() {
     )
     .expect("write");
     let (status, body) =
-        crate::util::exporter::request(exporter.addr, "POST", "/-/reload", &[]).await;
+        firepower_cloud_testkit::request(exporter.addr, "POST", "/-/reload", &[]).await;
     assert_eq!(status, 500);
     assert!(!body.contains(SECRET), "{body}");
 }
@@ -367,7 +367,7 @@ async fn a_broken_reload_keeps_the_running_configuration() {
     let (exporter, server, _plain) = healthy_exporter(&world).await;
     std::fs::write(&exporter.config_path, "targets:\n  - name: x\n    host: x.test\n    service: amp_cloud_lookups\n    tcp_ports: [eighty]\n").expect("write");
     let (status, body) =
-        crate::util::exporter::request(exporter.addr, "POST", "/-/reload", &[]).await;
+        firepower_cloud_testkit::request(exporter.addr, "POST", "/-/reload", &[]).await;
     assert_eq!(status, 500);
     assert!(
         body.contains("config.yml") && body.contains("targets[0].tcp_ports"),
@@ -393,7 +393,8 @@ async fn a_broken_reload_keeps_the_running_configuration() {
         )],
     );
     std::fs::write(&exporter.config_path, healed).expect("write");
-    let (status, _) = crate::util::exporter::request(exporter.addr, "POST", "/-/reload", &[]).await;
+    let (status, _) =
+        firepower_cloud_testkit::request(exporter.addr, "POST", "/-/reload", &[]).await;
     assert_eq!(status, 200);
     let own = Exposition::parse(&exporter.get("/metrics").await.1);
     assert_eq!(own.value(names::CONFIG_RELOAD_SUCCESS, &[]), 1.0);

@@ -12,9 +12,9 @@ use tokio::net::TcpStream;
 use tokio::process::Command;
 
 use crate::docs::tool;
-use crate::util::exporter::{request, request_tls};
 use crate::util::{Answer, Behaviour, Exporter, Exposition, Pki, TlsServer, servers};
 use crate::{World, healthy_sse, sse_target, tls_target};
+use firepower_cloud_testkit::{request, request_tls};
 
 const BIN: &str = env!("CARGO_BIN_EXE_firepower-cloud-exporter");
 

@@ -1,14 +1,9 @@
-//! Shared test harness: real servers on loopback and the exporter in-process.
-#![allow(dead_code)]
+//! The integration tests' harness: the test kit's loopback servers, client and parser, and the
+//! exporter started in-process.
 
-pub mod dns;
 pub mod exporter;
-pub mod servers;
 
-// Not every user of the harness (tests, the benchmark) needs every piece.
-#[allow(unused_imports)]
-pub use dns::{Answer, DnsServer};
-#[allow(unused_imports)]
-pub use exporter::{Exporter, Exposition};
-#[allow(unused_imports)]
-pub use servers::{Behaviour, Pki, Proxy, ProxyMode, TlsServer};
+pub use exporter::Exporter;
+pub use firepower_cloud_testkit::{
+    Answer, Behaviour, DnsServer, Exposition, Pki, Proxy, ProxyMode, TlsServer, servers,
+};

@@ -4,9 +4,8 @@
 //! firepower-cloud-exporter, Debian's prometheus-blackbox-exporter doing the same work with its
 //! modules, and a floor that does only the DNS queries, connects, rustls handshakes and requests.
 //!
-//! `tests/it/bench.rs` runs this harness on a small N in the test suite; `scripts/bench` runs it
-//! at full size.
-#![allow(dead_code)]
+//! `tests/it/bench.rs` runs this lab on a small N in the test suite; `scripts/bench` runs it at
+//! full size through `examples/compare`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,8 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
-use crate::util::exporter::request;
-use crate::util::{Answer, Behaviour, DnsServer, Pki, TlsServer, servers};
+use crate::client::request;
+use crate::{Answer, Behaviour, DnsServer, Pki, TlsServer, servers};
 
 /// Requests in flight at once when a contender is driven the way Prometheus scrapes many targets.
 pub const CLIENT_CONCURRENCY: usize = 256;

@@ -1,0 +1,15 @@
+//! The project's test kit: real servers on loopback for the exporter to probe (DNS with
+//! hickory-server, TCP, TLS with rcgen certificates, HTTP, CONNECT proxies), a small HTTP client,
+//! a parser for the exposition format, and the benchmark's lab and contenders. Used by the
+//! integration tests (`tests/it/`) and the benchmark (`examples/compare/`) alike.
+
+pub mod bench;
+pub mod client;
+pub mod dns;
+pub mod exposition;
+pub mod servers;
+
+pub use client::{request, request_tls};
+pub use dns::{Answer, DnsServer};
+pub use exposition::{Exposition, Sample};
+pub use servers::{Behaviour, Pki, Proxy, ProxyMode, TlsServer};
