@@ -36,7 +36,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
-        servers.spawn(server::listen::serve(
+        servers.spawn(server::serve(
             listener,
             router.clone(),
             tls.clone(),

@@ -6,6 +6,8 @@
 mod connector;
 mod model;
 mod raw;
+#[cfg(test)]
+mod tests;
 mod validate;
 mod yaml;
 

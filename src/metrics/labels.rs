@@ -5,6 +5,8 @@
 use std::fmt::{self, Write as _};
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
 
 use crate::checklist::{Reason, RowStatus, Service, Stage};
 use crate::probe::Freshness;
@@ -56,6 +58,9 @@ impl Outcome {
         }
     }
 }
+
+/// Latency histograms per target, stage and port.
+pub(crate) type HistogramFamily = Family<StageLabels, Histogram, fn() -> Histogram>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct StageLabels {

@@ -16,7 +16,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::labels::{
-    FailureLabels, FreshnessLabels, Outcome, Port, ProbeLabels, ResultLabels, StageLabels,
+    FailureLabels, FreshnessLabels, HistogramFamily, Outcome, Port, ProbeLabels, ResultLabels,
+    StageLabels,
 };
 use super::report::ProbeReport;
 use super::{LATENCY_BUCKETS, names};
@@ -25,8 +26,6 @@ use crate::config::Config;
 use crate::diagnosis::{Report, verdict};
 use crate::probe::{Freshness, OutcomeSink, TargetOutcome, plan, unix_seconds};
 
-pub(crate) type HistogramFamily = Family<StageLabels, Histogram, fn() -> Histogram>;
-
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
@@ -34,7 +33,7 @@ fn latency_histogram() -> Histogram {
 /// The exporter's long-lived metrics.
 pub(crate) struct Metrics {
     registry: Registry,
-    pub(crate) latency: HistogramFamily,
+    latency: HistogramFamily,
     probes: Family<ProbeLabels, Counter>,
     stage_failures: Family<FailureLabels, Counter>,
     results: Family<FreshnessLabels, Counter>,
@@ -181,7 +180,7 @@ impl Metrics {
     ) -> std::fmt::Result {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(ProbeReport {
-            metrics: self.clone(),
+            latency: self.latency.clone(),
             report,
         }));
         prometheus_client::encoding::prometheus_text::encode(out, &registry)

@@ -1,8 +1,6 @@
 //! One scrape's answer on `/probe`: constant series rendered from the view model, plus the
 //! latency histograms the long-lived metrics accumulated for these targets.
 
-use std::sync::Arc;
-
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeGaugeValue, EncodeMetric, MetricEncoder,
@@ -10,8 +8,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::labels::{Port, StageLabels};
-use super::own::Metrics;
+use super::labels::{HistogramFamily, Port, StageLabels};
 use super::{MAX_PEER_LABEL_CHARS, names};
 use crate::checklist::{RowStatus, Stage};
 use crate::diagnosis::{Report, TargetView};
@@ -20,7 +17,8 @@ use crate::probe::StageOutcome;
 /// One scrape's results.
 #[derive(Debug)]
 pub(super) struct ProbeReport {
-    pub(super) metrics: Arc<Metrics>,
+    /// The latency histograms the long-lived metrics accumulate.
+    pub(super) latency: HistogramFamily,
     pub(super) report: Report,
 }
 
@@ -206,7 +204,7 @@ impl Collector for ProbeReport {
                     stage: s.stage,
                     port: Port(s.port),
                 };
-                if let Some(h) = self.metrics.latency.get(&labels) {
+                if let Some(h) = self.latency.get(&labels) {
                     h.encode(e.encode_family(&labels)?)?;
                 }
             }

@@ -1,21 +1,9 @@
-//! The `nslookup` step: resolve the target's name with hickory-resolver and report the answer
-//! addresses, the CNAME chain and the response code, or the reason resolution failed.
-//!
-//! Resolvers are shared: one per distinct resolver configuration, built once. Caching is off so every
-//! probe really asks the servers. A system resolver re-reads its resolv.conf on every probe, so
-//! fixing the device's DNS settings shows up at the next scrape.
+//! The `nslookup` step: resolve the target's name with hickory-resolver (the resolvers are set up
+//! in `resolvers.rs`) and report the answer addresses, the CNAME chain and the response code, or
+//! the reason resolution failed, classified by hickory's error variants.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig,
-    ResolverOpts,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RData;
@@ -23,8 +11,9 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::error::StageError;
+use super::resolvers::Resolvers;
 use crate::checklist::Reason;
-use crate::config::{DnsProtocol, IpPreference, ResolverSpec};
+use crate::config::{IpPreference, ResolverSpec};
 
 /// What the DNS step found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -46,81 +35,7 @@ pub(crate) fn describe(facts: &DnsFacts) -> String {
     format!("{} address(es): {}", addrs.len(), addrs.join(", "))
 }
 
-type Key = (ResolverSpec, IpPreference);
-
-/// One resolver per name server, in configuration order, so a probe can say which server answered.
-type ServerList = Arc<Vec<(SocketAddr, TokioResolver)>>;
-
-/// The shared resolvers, keyed by configuration.
-#[derive(Default)]
-pub(crate) struct Resolvers {
-    entries: Mutex<HashMap<Key, Arc<Entry>>>,
-}
-
-enum Entry {
-    Fixed(ServerList),
-    /// Rebuilt when the file's content changes.
-    System {
-        path: PathBuf,
-        current: Mutex<Option<(Vec<u8>, ServerList)>>,
-    },
-}
-
-fn server_list(name_servers: Vec<NameServerConfig>, options: &ResolverOpts) -> ServerList {
-    Arc::new(
-        name_servers
-            .into_iter()
-            .map(|ns| {
-                let port = ns.connections.first().map_or(53, |c| c.port);
-                let addr = SocketAddr::new(ns.ip, port);
-                (
-                    addr,
-                    build(ResolverConfig::from_name_servers(vec![ns]), options.clone()),
-                )
-            })
-            .collect(),
-    )
-}
-
 impl Resolvers {
-    fn entry(&self, spec: &ResolverSpec, pref: IpPreference) -> Arc<Entry> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .entry((spec.clone(), pref))
-            .or_insert_with(|| {
-                Arc::new(match spec {
-                    ResolverSpec::Servers { servers, protocol } => {
-                        let name_servers = servers
-                            .iter()
-                            .map(|addr| {
-                                // UDP first with TCP beside it: a truncated answer (TC bit) is
-                                // asked again over TCP, as a stub resolver does.
-                                let mut conns = match protocol {
-                                    DnsProtocol::Udp => {
-                                        vec![ConnectionConfig::udp(), ConnectionConfig::tcp()]
-                                    }
-                                    DnsProtocol::Tcp => vec![ConnectionConfig::tcp()],
-                                };
-                                for conn in &mut conns {
-                                    conn.port = addr.port();
-                                }
-                                NameServerConfig::new(addr.ip(), true, conns)
-                            })
-                            .collect();
-                        Entry::Fixed(server_list(
-                            name_servers,
-                            &probe_options(ResolverOpts::default(), pref),
-                        ))
-                    }
-                    ResolverSpec::System { resolv_conf } => Entry::System {
-                        path: resolv_conf.clone(),
-                        current: Mutex::new(None),
-                    },
-                })
-            })
-            .clone()
-    }
-
     /// Resolves `host` as the target's configuration says, before `deadline`. Servers are asked in
     /// order, each with its share of the remaining time; a server that fails (timeout, SERVFAIL,
     /// REFUSED) hands over to the next, while NXDOMAIN or an empty answer is final, as in a stub
@@ -140,12 +55,9 @@ impl Resolvers {
             facts.addresses.push(ip);
             return (facts, Ok(()));
         }
-        let servers = match self.entry(spec, pref).as_ref() {
-            Entry::Fixed(list) => list.clone(),
-            Entry::System { path, current } => match system_servers(path, current, pref).await {
-                Ok(list) => list,
-                Err(failure) => return (facts, Err(failure)),
-            },
+        let servers = match self.servers(spec, pref).await {
+            Ok(list) => list,
+            Err(failure) => return (facts, Err(failure)),
         };
         let fqdn = if host.ends_with('.') {
             host.to_string()
@@ -227,75 +139,6 @@ impl Resolvers {
     }
 }
 
-async fn system_servers(
-    path: &Path,
-    current: &Mutex<Option<(Vec<u8>, ServerList)>>,
-    pref: IpPreference,
-) -> Result<ServerList, StageError> {
-    let not_configured = |why: String| StageError::new(Reason::DnsNotConfigured, why);
-    let content = tokio::fs::read(path)
-        .await
-        .map_err(|e| not_configured(format!("cannot read {}: {e}", path.display())))?;
-    let mut guard = current.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((seen, list)) = guard.as_ref()
-        && *seen == content
-    {
-        return Ok(list.clone());
-    }
-    let (config, options) =
-        hickory_resolver::system_conf::parse_resolv_conf(&content).map_err(|_| {
-            not_configured(format!(
-                "{} names no DNS server (no `nameserver` line)",
-                path.display()
-            ))
-        })?;
-    if config.name_servers().is_empty() {
-        return Err(not_configured(format!(
-            "{} names no DNS server",
-            path.display()
-        )));
-    }
-    let list = server_list(
-        config.name_servers().to_vec(),
-        &probe_options(options, pref),
-    );
-    *guard = Some((content, list.clone()));
-    Ok(list)
-}
-
-fn probe_options(mut options: ResolverOpts, pref: IpPreference) -> ResolverOpts {
-    options.ip_strategy = match pref {
-        IpPreference::Ipv4 => LookupIpStrategy::Ipv4thenIpv6,
-        IpPreference::Ipv6 => LookupIpStrategy::Ipv6thenIpv4,
-        IpPreference::Ipv4Only => LookupIpStrategy::Ipv4Only,
-        IpPreference::Ipv6Only => LookupIpStrategy::Ipv6Only,
-    };
-    // A probe must ask the servers every time, like nslookup does.
-    options.cache_size = 0;
-    options.use_hosts_file = ResolveHosts::Never;
-    options.preserve_intermediates = true;
-    // The probe's deadline bounds each server's share; one attempt per server keeps it inside.
-    options.attempts = 1;
-    options.timeout = std::time::Duration::from_secs(30);
-    options.max_active_requests = 4096;
-    options
-}
-
-fn build(config: ResolverConfig, options: ResolverOpts) -> TokioResolver {
-    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
-    *builder.options_mut() = options;
-    // `build` fails only for DNSSEC or encrypted-transport settings, which are never set here;
-    // fall back to a resolver without options rather than panic.
-    builder.build().unwrap_or_else(|_| {
-        TokioResolver::builder_with_config(
-            ResolverConfig::default(),
-            TokioRuntimeProvider::default(),
-        )
-        .build()
-        .unwrap_or_else(|_| unreachable!("an empty resolver config always builds"))
-    })
-}
-
 /// Maps a resolver error to a reason and, when a server answered, the response code it sent. By
 /// variant only: a hickory upgrade that rewords a message cannot change a reason.
 fn classify(err: &NetError) -> (Reason, Option<&'static str>) {
@@ -325,6 +168,8 @@ fn response_code_reason(code: ResponseCode) -> (Reason, Option<&'static str>) {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn soon() -> Instant {

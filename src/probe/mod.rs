@@ -9,6 +9,7 @@ mod http;
 mod outcome;
 mod plan;
 mod proxy;
+mod resolvers;
 mod run;
 mod share;
 mod tcp;
@@ -16,7 +17,7 @@ mod tls;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use dns::Resolvers;
+use resolvers::Resolvers;
 use tls::TlsClients;
 
 pub(crate) use outcome::{StageOutcome, TargetOutcome, unix_seconds};

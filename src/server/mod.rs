@@ -1,14 +1,16 @@
 //! The HTTP side: routes, the scrape budget, reloads, authentication. Only this module knows HTTP.
 
-pub mod listen;
-pub mod pages;
-pub mod web_config;
+mod auth;
+mod listen;
+mod pages;
+mod probe;
+mod web_config;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -18,10 +20,11 @@ use tokio::time::Instant;
 
 use crate::checklist::{Service, reasons_markdown};
 use crate::config::{Config, ConfigError, Source, Target, clip};
-use crate::diagnosis::{Logged, Report};
+use crate::diagnosis::Logged;
 use crate::metrics::{CONTENT_TYPE, Metrics};
 use crate::probe::{Clients, Prober};
 pub use listen::Limits;
+pub(crate) use listen::serve;
 pub use web_config::WebConfig;
 
 /// The header Prometheus sends with its scrape timeout.
@@ -132,7 +135,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(pages::status))
         .route("/debug", get(pages::debug))
-        .route("/probe", get(probe))
+        .route("/probe", get(probe::probe))
         .route(&telemetry, get(own_metrics))
         .route("/-/healthy", get(|| async { "Healthy\n" }))
         .route("/-/ready", get(|| async { "Ready\n" }))
@@ -289,104 +292,6 @@ fn listed<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> String {
     match total - shown.len() {
         0 => shown.join(", "),
         more => format!("{} and {more} more", shown.join(", ")),
-    }
-}
-
-async fn probe(
-    State(state): State<Arc<AppState>>,
-    Query(params): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Response {
-    let started = Instant::now();
-    let deadline = started + budget(&headers, state.options.timeout_offset);
-    let prober = state.prober();
-    let config = prober.config().clone();
-    let selected = match select_targets(&config, &params) {
-        Ok(s) => s,
-        Err(message) => return bad_request(message),
-    };
-    let with_rows = !params.iter().any(|(k, _)| k == "target");
-    let outcomes = prober.probe_many(&selected, deadline).await;
-    let freshness: Vec<_> = outcomes.iter().map(|(_, f)| *f).collect();
-    let report = Report::build(
-        &config.source,
-        config.cloud_integration_enabled,
-        outcomes,
-        with_rows,
-    );
-    if selected.len() <= INLINE_ENCODE_TARGETS {
-        // A few targets encode in microseconds: no hand-off to another thread.
-        let mut body = String::with_capacity(16 * 1024 * selected.len());
-        let _ = state.metrics.encode_probe(report, &mut body);
-        state
-            .metrics
-            .probe_request_served(started.elapsed(), &freshness);
-        return ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response();
-    }
-    // Encoding many targets is CPU work proportional to them: it runs on the blocking pool and
-    // streams chunks to the client as they fill, so memory stays bounded however many there are.
-    let (tx, rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(4);
-    let metrics = state.metrics.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut sink = ChunkSink::new(tx);
-        let encoded = metrics.encode_probe(report, &mut sink);
-        // Counted before the last chunk leaves, so a client that reads /metrics next sees it.
-        metrics.probe_request_served(started.elapsed(), &freshness);
-        if encoded.is_ok() {
-            let _ = sink.flush();
-        }
-    });
-    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
-    });
-    (
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        axum::body::Body::from_stream(chunks),
-    )
-        .into_response()
-}
-
-/// Scrapes of up to this many targets are encoded in place; larger ones are streamed.
-const INLINE_ENCODE_TARGETS: usize = 16;
-
-/// Size of the chunks a `/probe` answer is streamed in.
-const CHUNK_BYTES: usize = 64 * 1024;
-
-/// A `fmt::Write` that sends full chunks down a channel; a closed channel (the client went away)
-/// stops the encoding.
-struct ChunkSink {
-    tx: tokio::sync::mpsc::Sender<axum::body::Bytes>,
-    buf: String,
-}
-
-impl ChunkSink {
-    fn new(tx: tokio::sync::mpsc::Sender<axum::body::Bytes>) -> Self {
-        ChunkSink {
-            tx,
-            buf: String::with_capacity(CHUNK_BYTES),
-        }
-    }
-
-    fn flush(&mut self) -> std::fmt::Result {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK_BYTES));
-        self.tx
-            .blocking_send(axum::body::Bytes::from(chunk))
-            .map_err(|_| std::fmt::Error)
-    }
-}
-
-impl std::fmt::Write for ChunkSink {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.buf.push_str(s);
-        if self.buf.len() >= CHUNK_BYTES {
-            self.flush()?;
-        }
-        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ mod dashboards;
 mod deploy;
 mod docs;
 mod e2e;
+mod layers;
 mod probes;
 mod service;
 mod web;

@@ -1,0 +1,186 @@
+//! The configuration's validation, as an operator meets it: embedded defaults, inheritance, and
+//! errors that name the file and the field.
+
+use std::time::Duration;
+
+use super::validate::parse;
+use super::*;
+use crate::checklist::Service;
+
+fn parse_str(text: &str) -> Result<Config, ConfigError> {
+    parse(text, &FileContext::embedded("test.yaml"), None)
+}
+
+#[test]
+fn embedded_defaults_validate_for_every_region() {
+    for region in [Region::Us, Region::Eu, Region::Apjc] {
+        let config = Source {
+            region: Some(region),
+            ..Source::default()
+        }
+        .load()
+        .expect("embedded default is valid");
+        assert!(config.targets.len() >= 5, "{region:?}");
+        assert!(
+            config
+                .targets
+                .iter()
+                .any(|t| t.service == Service::CiscoCloudConfiguration && t.http.is_some()),
+            "{region:?} has an SSE target with the HTTPS check"
+        );
+    }
+}
+
+#[test]
+fn us_default_probes_api_sse_like_the_checklist() {
+    let config = Source::default().load().expect("valid");
+    let sse = &config.targets[0];
+    assert_eq!(sse.host, "api-sse.cisco.com");
+    assert_eq!(sse.tcp_ports, vec![443, 8989]);
+    assert!(sse.dns);
+    assert_eq!(sse.tls.as_ref().map(|t| t.port), Some(443));
+    assert_eq!(
+        sse.http.as_ref().map(|h| h.expected_status.clone()),
+        Some(vec![403])
+    );
+    let hosts: Vec<&str> = config.targets.iter().map(|t| t.host.as_str()).collect();
+    for host in [
+        "cloud-sa.amp.cisco.com",
+        "api.amp.sourcefire.com",
+        "cloud-sa.amp.sourcefire.com",
+        "panacea.threatgrid.com",
+    ] {
+        assert!(hosts.contains(&host), "{host} missing");
+    }
+}
+
+#[test]
+fn defaults_are_inherited_field_by_field() {
+    let config = parse_str(
+        r#"
+defaults:
+  timeout: 2s
+  dns: { servers: ["127.0.0.1:5353"], protocol: tcp }
+targets:
+  - name: a
+    host: a.example
+    service: cisco_cloud_configuration
+    dns: { protocol: udp }
+  - name: b
+    host: b.example
+    service: amp_cloud_lookups
+    timeout: 500ms
+"#,
+    )
+    .expect("valid");
+    let a = &config.targets[0];
+    assert_eq!(a.timeout, Duration::from_secs(2));
+    assert_eq!(
+        a.resolver,
+        ResolverSpec::Servers {
+            servers: vec!["127.0.0.1:5353".parse().expect("addr")],
+            protocol: DnsProtocol::Udp
+        }
+    );
+    assert_eq!(config.targets[1].timeout, Duration::from_millis(500));
+}
+
+fn error_of(text: &str) -> String {
+    parse_str(text).expect_err("must fail").to_string()
+}
+
+#[test]
+fn a_typo_names_the_file_and_the_field() {
+    let msg = error_of(
+        "targets:\n  - name: a\n    host: a.example\n    service: amp_cloud_lookups\n    timout: 3s\n",
+    );
+    assert!(msg.starts_with("test.yaml: targets[0]"), "{msg}");
+    assert!(msg.contains("unknown field `timout`"), "{msg}");
+    assert!(msg.contains("line 5"), "{msg}");
+}
+
+#[test]
+fn a_wrong_type_names_the_field() {
+    let msg = error_of("defaults:\n  timeout: [1]\ntargets: []\n");
+    assert!(msg.contains("defaults.timeout"), "{msg}");
+}
+
+#[test]
+fn an_unknown_check_lists_the_known_ones() {
+    let msg = error_of(
+        "targets:\n  - {name: a, host: a.example, service: amp_cloud_lookups, checks: [dns, ping]}\n",
+    );
+    assert!(msg.contains("targets[0].checks[1]"), "{msg}");
+    assert!(
+        msg.contains("unknown variant `ping`") && msg.contains("`tls`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_bad_dns_server_address_is_named() {
+    let msg = error_of(
+        "targets:\n  - {name: a, host: a.example, service: amp_cloud_lookups, dns: {servers: [\"1.2.3.4:99999\"]}}\n",
+    );
+    assert!(msg.contains("targets[0].dns.servers[0]"), "{msg}");
+    assert!(msg.contains("`ip:port`"), "{msg}");
+}
+
+#[test]
+fn unknown_service_duplicate_names_and_bad_names_are_refused() {
+    assert!(
+        error_of("targets:\n  - {name: a, host: a.example, service: smtp}\n")
+            .contains("targets[0].service")
+    );
+    assert!(error_of("targets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n  - {name: a, host: b.example, service: amp_cloud_lookups}\n").contains("duplicate target name"));
+    assert!(
+        error_of("targets:\n  - {name: \"a b\", host: a.example, service: amp_cloud_lookups}\n")
+            .contains("targets[0].name")
+    );
+    assert!(error_of("region: mars\n").contains("region"));
+}
+
+#[test]
+fn proxy_password_is_never_printed() {
+    let config = parse_str(
+            "defaults:\n  proxy: { url: \"http://fmc:s3cr%40t@proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+        )
+        .expect("valid");
+    let proxy = config.targets[0].proxy.clone().expect("proxy");
+    assert_eq!(
+        proxy.credentials.as_ref().map(Credentials::password),
+        Some("s3cr@t")
+    );
+    assert_eq!(proxy.to_string(), "http://fmc@proxy.example:3128");
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("s3cr"), "{debug}");
+    let err = error_of(
+        "defaults:\n  proxy: { url: \"socks5://u:hunter2@p:1\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+    );
+    assert!(
+        !err.contains("hunter2") && err.contains("proxy.url"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_plus_in_the_proxy_password_stays_a_plus() {
+    let config = parse_str(
+            "defaults:\n  proxy: { url: \"http://fmc:a+b%2Bc@proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+        )
+        .expect("valid");
+    let proxy = config.targets[0].proxy.clone().expect("proxy");
+    assert_eq!(
+        proxy.credentials.as_ref().map(Credentials::password),
+        Some("a+b+c")
+    );
+}
+
+#[test]
+fn a_proxied_target_leaves_name_resolution_to_the_proxy() {
+    let config = parse_str(
+            "defaults:\n  proxy: { url: \"http://proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+        )
+        .expect("valid");
+    assert!(!config.targets[0].dns);
+}
