@@ -98,7 +98,7 @@ async fn shutdown_signal() {
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        () = term => {}
     }
     tracing::info!("shutting down: finishing in-flight scrapes");
 }

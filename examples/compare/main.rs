@@ -95,9 +95,7 @@ async fn compare(args: &[String]) {
     let blackbox = PathBuf::from(
         arg(args, "--blackbox").unwrap_or_else(|| "/usr/bin/prometheus-blackbox-exporter".into()),
     );
-    let soak: usize = arg(args, "--soak")
-        .map(|s| s.parse().expect("--soak"))
-        .unwrap_or(10_000);
+    let soak: usize = arg(args, "--soak").map_or(10_000, |s| s.parse().expect("--soak"));
     let me = std::env::current_exe().expect("current exe");
 
     println!(

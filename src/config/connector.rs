@@ -107,7 +107,7 @@ impl ConnectorProperties {
         if let Some(index) = sse {
             let mut target = Target::clone(&config.targets[index]);
             if let Some(fqdn) = &self.fqdn {
-                target.host = fqdn.clone();
+                target.host.clone_from(fqdn);
                 if let Some(tls) = &mut target.tls
                     && let Ok(name) = ServerName::try_from(fqdn.clone())
                 {

@@ -142,14 +142,14 @@ impl RawSettings {
     /// Field by field: what `self` sets wins, the rest comes from `parent`.
     pub(crate) fn inherit(&self, parent: &RawSettings) -> RawSettings {
         fn section<T: Clone>(
-            own: &Option<T>,
-            parent: &Option<T>,
+            own: Option<&T>,
+            parent: Option<&T>,
             merge: impl Fn(&T, &T) -> T,
         ) -> Option<T> {
             match (own, parent) {
                 (Some(o), Some(p)) => Some(merge(o, p)),
                 (Some(o), None) => Some(o.clone()),
-                (None, p) => p.clone(),
+                (None, p) => p.cloned(),
             }
         }
         RawSettings {
@@ -157,25 +157,27 @@ impl RawSettings {
             min_interval: self.min_interval.or(parent.min_interval),
             max_clock_skew: self.max_clock_skew.or(parent.max_clock_skew),
             ip_preference: self.ip_preference.or(parent.ip_preference),
-            dns: section(&self.dns, &parent.dns, |o, p| RawDns {
+            dns: section(self.dns.as_ref(), parent.dns.as_ref(), |o, p| RawDns {
                 servers: o.servers.clone().or_else(|| p.servers.clone()),
                 protocol: o.protocol.or(p.protocol),
                 resolv_conf: o.resolv_conf.clone().or_else(|| p.resolv_conf.clone()),
             }),
-            tls: section(&self.tls, &parent.tls, |o, p| RawTls {
+            tls: section(self.tls.as_ref(), parent.tls.as_ref(), |o, p| RawTls {
                 server_name: o.server_name.clone().or_else(|| p.server_name.clone()),
                 ca_file: o.ca_file.clone().or_else(|| p.ca_file.clone()),
             }),
-            http: section(&self.http, &parent.http, |o, p| RawHttp {
+            http: section(self.http.as_ref(), parent.http.as_ref(), |o, p| RawHttp {
                 path: o.path.clone().or_else(|| p.path.clone()),
                 expected_status: o
                     .expected_status
                     .clone()
                     .or_else(|| p.expected_status.clone()),
             }),
-            proxy: section(&self.proxy, &parent.proxy, |o, p| RawProxy {
-                url: o.url.clone().or_else(|| p.url.clone()),
-                password_file: o.password_file.clone().or_else(|| p.password_file.clone()),
+            proxy: section(self.proxy.as_ref(), parent.proxy.as_ref(), |o, p| {
+                RawProxy {
+                    url: o.url.clone().or_else(|| p.url.clone()),
+                    password_file: o.password_file.clone().or_else(|| p.password_file.clone()),
+                }
             }),
         }
     }

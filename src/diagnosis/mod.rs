@@ -36,7 +36,7 @@ pub(crate) struct Row<'a> {
 /// The FMC rows for these outcomes, in table order. Only rows with at least one target appear.
 /// With cloud integration disabled every row reports `Disabled` instead of its failure.
 pub(crate) fn rows<'a>(
-    outcomes: impl Iterator<Item = &'a TargetOutcome> + Clone,
+    outcomes: &(impl Iterator<Item = &'a TargetOutcome> + Clone),
     cloud_integration_enabled: bool,
 ) -> Vec<Row<'a>> {
     Service::ALL

@@ -33,7 +33,7 @@ impl Report {
     ) -> Report {
         let rows: Vec<RowView> = if with_rows {
             rows(
-                outcomes.iter().map(|(o, _)| o.as_ref()),
+                &outcomes.iter().map(|(o, _)| o.as_ref()),
                 cloud_integration_enabled,
             )
             .into_iter()

@@ -210,7 +210,7 @@ impl Collector for ProbeReport {
             }
         }
 
-        self.encode_facts(&mut encoder, targets)?;
+        Self::encode_facts(&mut encoder, targets)?;
         self.encode_rows(&mut encoder)
     }
 }
@@ -218,7 +218,6 @@ impl Collector for ProbeReport {
 impl ProbeReport {
     /// DNS, TLS and HTTP facts of each target.
     fn encode_facts(
-        &self,
         encoder: &mut DescriptorEncoder,
         targets: &[TargetView],
     ) -> Result<(), std::fmt::Error> {
@@ -227,7 +226,12 @@ impl ProbeReport {
             names::DNS_ANSWERS,
             "Addresses in the DNS answer.",
             targets,
-            |t| t.outcome.dns.as_ref().map(|d| d.addresses.len() as i64),
+            |t| {
+                t.outcome
+                    .dns
+                    .as_ref()
+                    .map(|d| i64::try_from(d.addresses.len()).unwrap_or(i64::MAX))
+            },
         )?;
         let mut e = gauge(
             encoder,

@@ -71,7 +71,8 @@ impl Resolvers {
             if now >= deadline {
                 break;
             }
-            let share = (deadline - now) / (servers.len() - i) as u32;
+            let left = u32::try_from(servers.len() - i).unwrap_or(u32::MAX);
+            let share = deadline.saturating_duration_since(now) / left;
             match tokio::time::timeout(share, resolver.lookup_ip(fqdn.as_str())).await {
                 Ok(Ok(lookup)) => {
                     facts.server = Some(addr.to_string());

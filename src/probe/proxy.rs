@@ -1,5 +1,5 @@
 //! The HTTP CONNECT tunnel through the proxy a Firepower device is configured with (Cisco bug
-//! CSCvs05084: a proxy breaks the cloud configuration). Answers a `407` challenge with Basic or
+//! `CSCvs05084`: a proxy breaks the cloud configuration). Answers a `407` challenge with Basic or
 //! Digest credentials, and tells an unreachable proxy from a refusal by policy and from a proxy that
 //! cannot reach the Cisco host itself. The password is used for the exchange and never printed.
 

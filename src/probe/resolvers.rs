@@ -70,7 +70,10 @@ impl Resolvers {
     }
 
     fn entry(&self, spec: &ResolverSpec, pref: IpPreference) -> Arc<Entry> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         entries
             .entry((spec.clone(), pref))
             .or_insert_with(|| {
@@ -117,7 +120,9 @@ async fn system_servers(
     let content = tokio::fs::read(path)
         .await
         .map_err(|e| not_configured(format!("cannot read {}: {e}", path.display())))?;
-    let mut guard = current.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = current
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some((seen, list)) = guard.as_ref()
         && *seen == content
     {

@@ -36,12 +36,18 @@ impl Deadline {
     }
 
     pub(crate) fn at(&self) -> Instant {
-        *self.at.lock().unwrap_or_else(|e| e.into_inner())
+        *self
+            .at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Moves the deadline to `to` when that is later.
     pub(crate) fn extend(&self, to: Instant) {
-        let mut at = self.at.lock().unwrap_or_else(|e| e.into_inner());
+        let mut at = self
+            .at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if to > *at {
             *at = to;
             self.moved.notify_waiters();

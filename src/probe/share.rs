@@ -144,7 +144,9 @@ impl Prober {
             return (Arc::new(recorder.snapshot()), Freshness::Fresh);
         };
         let (run, freshness) = {
-            let mut state = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((finished, outcome)) = &state.last
                 && finished.elapsed() < target.min_interval
             {
@@ -197,7 +199,9 @@ impl Prober {
             }
             let outcome = Arc::new(task_recorder.snapshot());
             sink.record(&outcome, ran);
-            let mut state = slot.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             state.inflight = None;
             state.last = Some((Instant::now(), outcome.clone()));
             outcome

@@ -55,7 +55,10 @@ pub(crate) struct TlsClients {
 impl TlsClients {
     /// The client for `check`, built on first use.
     pub(crate) fn get(&self, check: &TlsCheck) -> Result<Arc<TlsClient>, StageError> {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(client) = clients.get(&check.extra_roots) {
             return Ok(client.clone());
         }

@@ -57,14 +57,17 @@ impl BasicAuth {
             && self
                 .accepted
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .contains(&key)
         {
             return true;
         }
         let ok = bcrypt::verify(&password, hash).unwrap_or(false) && known;
         if ok {
-            let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+            let mut accepted = self
+                .accepted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if accepted.len() >= MAX_REMEMBERED {
                 accepted.clear();
             }

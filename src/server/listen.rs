@@ -56,7 +56,7 @@ pub(crate) async fn serve(
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stopped(&mut stop) => break,
+            () = stopped(&mut stop) => break,
         };
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -68,7 +68,7 @@ pub(crate) async fn serve(
                     continue;
                 }
             },
-            _ = stopped(&mut stop) => break,
+            () = stopped(&mut stop) => break,
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
@@ -101,8 +101,8 @@ pub(crate) async fn serve(
     }
     drop(listener);
     tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(limits.shutdown_grace) => {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_grace) => {
             tracing::warn!("shutdown grace period over: closing the remaining connections");
         }
     }

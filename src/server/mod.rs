@@ -94,7 +94,7 @@ impl AppState {
     pub(crate) fn prober(&self) -> Arc<Prober> {
         self.prober
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -116,7 +116,10 @@ impl AppState {
                     self.clients.clone(),
                     Arc::new(Logged(self.metrics.clone())),
                 );
-                *self.prober.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(prober);
+                *self
+                    .prober
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(prober);
                 tracing::info!(source = %source, "configuration reloaded");
                 Ok(())
             }
@@ -203,8 +206,9 @@ pub(crate) fn budget(headers: &HeaderMap, offset: Duration) -> Duration {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
-        .map(|s| Duration::from_secs_f64(s.min(MAX_SCRAPE_TIMEOUT.as_secs_f64())))
-        .unwrap_or(DEFAULT_SCRAPE_TIMEOUT);
+        .map_or(DEFAULT_SCRAPE_TIMEOUT, |s| {
+            Duration::from_secs_f64(s.min(MAX_SCRAPE_TIMEOUT.as_secs_f64()))
+        });
     // Keep at least half of a very short timeout rather than nothing.
     timeout.saturating_sub(offset).max(timeout / 2)
 }
@@ -330,6 +334,9 @@ mod tests {
         headers.insert(SCRAPE_TIMEOUT_HEADER, "nonsense".parse().expect("header"));
         assert_eq!(budget(&headers, offset), Duration::from_millis(9500));
         headers.insert(SCRAPE_TIMEOUT_HEADER, "100000".parse().expect("header"));
-        assert_eq!(budget(&headers, offset), MAX_SCRAPE_TIMEOUT - offset);
+        assert_eq!(
+            budget(&headers, offset),
+            MAX_SCRAPE_TIMEOUT.saturating_sub(offset)
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `--web.config.file`, in the Prometheus exporter-toolkit format: TLS on the exporter's own
 //! endpoints (rustls) with optional client certificates, and HTTP basic auth with bcrypt hashes.
-//! The same file works for node_exporter and passes `promtool check web-config`.
+//! The same file works for `node_exporter` and passes `promtool check web-config`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -146,7 +146,7 @@ fn tls_config(
     })?;
     let cert_path = resolve(&cert_file);
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-        .and_then(|it| it.collect::<Result<_, _>>())
+        .and_then(std::iter::Iterator::collect::<Result<_, _>>)
         .map_err(|e| {
             err(
                 "tls_server_config.cert_file",
@@ -200,7 +200,7 @@ fn tls_config(
             let ca_path = resolve(&ca_file);
             let mut roots = RootCertStore::empty();
             let cas = CertificateDer::pem_file_iter(&ca_path)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .and_then(std::iter::Iterator::collect::<Result<Vec<_>, _>>)
                 .map_err(|e| {
                     err(
                         "tls_server_config.client_ca_file",

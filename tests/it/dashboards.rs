@@ -35,7 +35,7 @@ pub fn panels(dashboard: &Value) -> Vec<Value> {
     out
 }
 
-/// The metric selectors of a PromQL expression: each metric name with its `{…}` (empty when bare).
+/// The metric selectors of a `PromQL` expression: each metric name with its `{…}` (empty when bare).
 fn selectors(expr: &str) -> Vec<(String, String)> {
     let bytes = expr.as_bytes();
     let mut out = Vec::new();

@@ -1,4 +1,4 @@
-//! The deployment files stay honest: the PrometheusRule carries exactly `alerts/`, the ConfigMap
+//! The deployment files stay honest: the `PrometheusRule` carries exactly `alerts/`, the `ConfigMap`
 //! the example configuration, Prometheus and Alertmanager accept the compose files, Grafana's
 //! provisioning points at dashboards that exist, the Kubernetes and systemd hardening is in place.
 
@@ -21,7 +21,7 @@ fn yaml(path: &str) -> Value {
     serde_yaml_ng::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The PrometheusRule text for the shipped rule file.
+/// The `PrometheusRule` text for the shipped rule file.
 fn prometheus_rule() -> String {
     let rules = read("alerts/firepower-cloud.rules.yml");
     let mut out = String::from(

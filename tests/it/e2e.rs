@@ -364,7 +364,7 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
                     a["labels"]["target"] == "sse"
                         && !a["status"]["inhibitedBy"]
                             .as_array()
-                            .is_none_or(|v| v.is_empty())
+                            .is_none_or(std::vec::Vec::is_empty)
                 })
                 .filter_map(|a| a["labels"]["alertname"].as_str().map(str::to_string))
                 .collect();

@@ -334,7 +334,7 @@ async fn the_status_page_renders_in_headless_chromium() {
             "--disable-dev-shm-usage",
         ]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.extend_from_slice(extra);

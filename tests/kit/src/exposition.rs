@@ -28,9 +28,7 @@ impl Exposition {
             } else if let Some(rest) = line.strip_prefix("# TYPE ") {
                 let (name, ty) = rest.split_once(' ').expect("TYPE line");
                 out.types.insert(name.into(), ty.into());
-            } else if line.starts_with('#') || line.is_empty() {
-                continue;
-            } else {
+            } else if !line.starts_with('#') && !line.is_empty() {
                 out.samples.push(parse_sample(line));
             }
         }

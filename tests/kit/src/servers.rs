@@ -75,9 +75,13 @@ impl Pki {
     /// A leaf for `names`, valid from `not_before` to `not_after` (offsets from now, in days).
     pub fn leaf_valid(&self, names: &[&str], not_before_days: i64, not_after_days: i64) -> Leaf {
         let key = KeyPair::generate().expect("key");
-        let mut params =
-            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .expect("params");
+        let mut params = CertificateParams::new(
+            names
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>(),
+        )
+        .expect("params");
         params.distinguished_name.push(DnType::CommonName, names[0]);
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now + time::Duration::days(not_before_days);
@@ -188,10 +192,11 @@ async fn serve_tls(stream: TcpStream, acceptor: TlsAcceptor, behaviour: Behaviou
             date_offset_secs,
         } => {
             let now = SystemTime::now();
+            let offset = Duration::from_secs(date_offset_secs.unsigned_abs());
             let date = if date_offset_secs >= 0 {
-                now + Duration::from_secs(date_offset_secs as u64)
+                now + offset
             } else {
-                now - Duration::from_secs((-date_offset_secs) as u64)
+                now - offset
             };
             format!(
                 "HTTP/1.1 {status} Test\r\nDate: {}\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nForbidden",

@@ -90,7 +90,7 @@ impl Lab {
         yaml
     }
 
-    /// blackbox_exporter's modules doing the same checks.
+    /// `blackbox_exporter`'s modules doing the same checks.
     pub fn blackbox_config(&self) -> String {
         let ca = self.pki.ca_file.display();
         format!(
@@ -98,7 +98,7 @@ impl Lab {
         )
     }
 
-    /// One full check per target as Prometheus would send it to blackbox_exporter: one `/probe`
+    /// One full check per target as Prometheus would send it to `blackbox_exporter`: one `/probe`
     /// request per target and module (DNS, TCP 443, TCP 8989, TLS, HTTPS).
     pub fn blackbox_requests(&self) -> Vec<String> {
         let dns = self.dns.addr;
@@ -286,7 +286,7 @@ pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
     measure(c.pid, lab.n, rounds, scrape).await
 }
 
-/// The same through blackbox_exporter: N×5 `/probe` requests per round, `CLIENT_CONCURRENCY` at
+/// The same through `blackbox_exporter`: N×5 `/probe` requests per round, `CLIENT_CONCURRENCY` at
 /// a time.
 pub async fn run_blackbox(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
     let c = Contender::with_config(binary, lab, "blackbox.yml", &lab.blackbox_config()).await;
@@ -343,6 +343,9 @@ pub async fn run_floor(lab: &Lab, program: &Path, rounds: usize) -> Measurement 
         system_seconds: v["system_seconds"].as_f64().unwrap_or(0.0),
         peak_rss_bytes: v["peak_rss_bytes"].as_u64().unwrap_or(0),
         scrape_seconds: v["scrape_seconds"].as_f64().unwrap_or(0.0),
-        failures: v["failures"].as_u64().unwrap_or(0) as usize,
+        failures: v["failures"]
+            .as_u64()
+            .and_then(|f| usize::try_from(f).ok())
+            .unwrap_or(0),
     }
 }
