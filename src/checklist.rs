@@ -116,6 +116,9 @@ reasons! {
     DnsNoAnswer => "dns_no_answer", Some(Stage::Dns),
         "The name exists but has no address of the requested family.",
         "Check `ip_preference`: the name may have only IPv4 (A) or only IPv6 (AAAA) records; otherwise check the DNS server's filtering.";
+    DnsCnameLoop => "dns_cname_loop", Some(Stage::Dns),
+        "The name's CNAME chain leads back to itself, so it never reaches an address.",
+        "The DNS data for this name is broken (a CNAME loop): report it to whoever runs the zone or the forwarder that rewrites it, and check split-horizon or filtering rules on the device's DNS server.";
     DnsError => "dns_error", Some(Stage::Dns),
         "The DNS exchange failed (malformed answer or transport error).",
         "Capture the DNS traffic (`tcpdump port 53`): a middlebox or a broken resolver is answering with malformed data.";

@@ -2,6 +2,7 @@
 //! (this failure's host and port filled in), built once and read by every renderer: `check`
 //! (text and JSON), the status and step-by-step pages, and the metrics collector.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,7 +70,7 @@ pub(crate) struct Cause {
     pub(crate) stage: Stage,
     pub(crate) port: Option<u16>,
     pub(crate) reason: Reason,
-    pub(crate) remedy: String,
+    pub(crate) remedy: Cow<'static, str>,
     pub(crate) detail: String,
 }
 
@@ -92,12 +93,16 @@ impl Cause {
 }
 
 /// The reason's remedy with this failure's host and port in place of the table's placeholders.
-pub(crate) fn remedy(reason: Reason, host: &str, port: Option<u16>) -> String {
-    let text = reason.remedy().replace("<host>", host);
-    match port {
+pub(crate) fn remedy(reason: Reason, host: &str, port: Option<u16>) -> Cow<'static, str> {
+    let text = reason.remedy();
+    if !text.contains('<') {
+        return Cow::Borrowed(text);
+    }
+    let text = text.replace("<host>", host);
+    Cow::Owned(match port {
         Some(p) => text.replace("<port>", &p.to_string()),
         None => text,
-    }
+    })
 }
 
 /// One FMC row.
@@ -123,10 +128,10 @@ impl RowView {
     }
 
     /// The next step for this row.
-    pub(crate) fn remedy(&self) -> String {
+    pub(crate) fn remedy(&self) -> Cow<'static, str> {
         match (&self.decided_by, self.status) {
             (Some(c), RowStatus::Failure) => c.remedy.clone(),
-            _ => self.reason().remedy().to_string(),
+            _ => Cow::Borrowed(self.reason().remedy()),
         }
     }
 }
@@ -139,7 +144,7 @@ pub(crate) struct TargetView {
     pub(crate) service: Service,
     pub(crate) success: bool,
     pub(crate) reason: Reason,
-    pub(crate) remedy: String,
+    pub(crate) remedy: Cow<'static, str>,
     #[serde(skip)]
     pub(crate) cause: Option<Cause>,
     #[serde(skip)]
@@ -160,7 +165,7 @@ impl TargetView {
             reason,
             remedy: cause
                 .as_ref()
-                .map_or_else(|| reason.remedy().to_string(), |c| c.remedy.clone()),
+                .map_or(Cow::Borrowed(reason.remedy()), |c| c.remedy.clone()),
             cause,
             freshness,
             outcome,

@@ -4,9 +4,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use hickory_resolver::TokioResolver;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::RData;
+use hickory_resolver::proto::rr::{RData, RecordType};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -86,8 +87,8 @@ impl Resolvers {
                         }
                     }
                     if facts.addresses.is_empty() {
-                        let detail = format!("{host}: the answer from {addr} holds no address");
-                        let failure = StageError::new(Reason::DnsNoAnswer, detail);
+                        let failure =
+                            no_address(&mut facts, host, *addr, resolver, &fqdn, deadline).await;
                         return (facts, Err(failure));
                     }
                     return (facts, Ok(()));
@@ -97,9 +98,12 @@ impl Resolvers {
                     if matches!(reason, Reason::DnsNxdomain | Reason::DnsNoAnswer) {
                         facts.server = Some(addr.to_string());
                         facts.rcode = rcode.map(str::to_string);
-                        let code = rcode.unwrap_or("no address");
-                        let failure =
-                            StageError::new(reason, format!("{host}: {code} from {addr}"));
+                        let failure = if reason == Reason::DnsNoAnswer {
+                            no_address(&mut facts, host, *addr, resolver, &fqdn, deadline).await
+                        } else {
+                            let code = rcode.unwrap_or("no address");
+                            StageError::new(reason, format!("{host}: {code} from {addr}"))
+                        };
                         return (facts, Err(failure));
                     }
                     let detail = match rcode {
@@ -138,6 +142,63 @@ impl Resolvers {
         facts.server = server.map(|a| a.to_string());
         (facts, Err(StageError::new(reason, detail)))
     }
+}
+
+/// How many CNAMEs are followed when looking for a loop.
+const MAX_CNAME_HOPS: usize = 8;
+
+/// The failure of an answer without an address: a CNAME loop when the name's CNAMEs lead back to
+/// themselves (followed one query at a time, as a stub resolver sees them), otherwise no address
+/// of the requested family.
+async fn no_address(
+    facts: &mut DnsFacts,
+    host: &str,
+    server: SocketAddr,
+    resolver: &TokioResolver,
+    fqdn: &str,
+    deadline: Instant,
+) -> StageError {
+    let mut chain = vec![fqdn.to_string()];
+    'hops: for _ in 0..MAX_CNAME_HOPS {
+        let Some(name) = chain.last().cloned() else {
+            break;
+        };
+        let Ok(Ok(lookup)) =
+            tokio::time::timeout_at(deadline, resolver.lookup(name.as_str(), RecordType::CNAME))
+                .await
+        else {
+            break;
+        };
+        let targets: Vec<String> = lookup
+            .answers()
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::CNAME(target) => Some(target.0.to_string()),
+                _ => None,
+            })
+            .collect();
+        if targets.is_empty() {
+            break;
+        }
+        for target in targets {
+            let looped = chain.contains(&target);
+            chain.push(target.clone());
+            if looped {
+                facts.cname_chain = chain[1..].to_vec();
+                return StageError::new(
+                    Reason::DnsCnameLoop,
+                    format!("{host}: CNAME loop at {target} (answers from {server})"),
+                );
+            }
+            if chain.len() > MAX_CNAME_HOPS {
+                break 'hops;
+            }
+        }
+    }
+    StageError::new(
+        Reason::DnsNoAnswer,
+        format!("{host}: NOERROR from {server} with no address of the requested family"),
+    )
 }
 
 /// Maps a resolver error to a reason and, when a server answered, the response code it sent. By

@@ -34,6 +34,10 @@ pub(crate) async fn connect(
     };
     match attempt(proxy, &authority, None, deadline).await? {
         Attempt::Open(tunnel) => Ok(tunnel),
+        Attempt::Challenge(challenge) if challenge.is_empty() => Err(auth_required(
+            proxy,
+            "the proxy answered 407 without a Proxy-Authenticate challenge, so no scheme can answer it",
+        )),
         Attempt::Challenge(challenge) => {
             let Some(credentials) = &proxy.credentials else {
                 return Err(auth_required(

@@ -215,6 +215,16 @@ fn classify_verify_error(err: &rustls::Error) -> Reason {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 Reason::TlsHostnameMismatch
             }
+            // A self-signed certificate that is also a CA (`openssl req -x509`, appliances,
+            // captive portals): nobody trusted vouches for it.
+            CertificateError::Other(other)
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::CaUsedAsEndEntity)
+                ) =>
+            {
+                Reason::TlsCertUntrusted
+            }
             _ => Reason::TlsCertInvalid,
         },
         _ => Reason::TlsCertInvalid,
@@ -289,6 +299,18 @@ mod tests {
                 Reason::TlsHostnameMismatch,
             ),
             (CertificateError::BadEncoding, Reason::TlsCertInvalid),
+            (
+                CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
+                    webpki::Error::CaUsedAsEndEntity,
+                ))),
+                Reason::TlsCertUntrusted,
+            ),
+            (
+                CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
+                    webpki::Error::EndEntityUsedAsCa,
+                ))),
+                Reason::TlsCertInvalid,
+            ),
         ];
         for (err, reason) in cases {
             assert_eq!(

@@ -9,6 +9,7 @@ mod dashboards;
 mod deploy;
 mod docs;
 mod e2e;
+mod hostile;
 mod layers;
 mod probes;
 mod service;

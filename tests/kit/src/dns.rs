@@ -22,8 +22,14 @@ pub enum Answer {
     NxDomain,
     ServFail,
     Refused,
+    FormErr,
+    NotImp,
     /// Never answers.
     Silent,
+    /// Over UDP an empty answer with the TC bit set; over TCP these addresses.
+    Truncated(Vec<IpAddr>),
+    /// These addresses, after this many milliseconds.
+    Late(u64, Vec<IpAddr>),
 }
 
 type Zone = Arc<RwLock<HashMap<LowerName, Answer>>>;
@@ -89,9 +95,22 @@ impl RequestHandler for Handler {
         let mut answers = Vec::new();
         let mut name = query.name().clone();
         let mut code = ResponseCode::NoError;
+        let over_udp = request.protocol() == hickory_server::net::xfer::Protocol::Udp;
         // Follow CNAMEs inside the zone, like a recursive resolver would.
         for _ in 0..8 {
             let answer = self.zone.read().expect("zone").get(&name).cloned();
+            let answer = match answer {
+                Some(Answer::Truncated(_)) if over_udp => {
+                    metadata.truncation = true;
+                    break;
+                }
+                Some(Answer::Truncated(addrs)) => Some(Answer::Addresses(addrs)),
+                Some(Answer::Late(ms, addrs)) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                    Some(Answer::Addresses(addrs))
+                }
+                other => other,
+            };
             match answer {
                 Some(Answer::Addresses(addrs)) => {
                     for ip in addrs {
@@ -125,6 +144,15 @@ impl RequestHandler for Handler {
                     code = ResponseCode::Refused;
                     break;
                 }
+                Some(Answer::FormErr) => {
+                    code = ResponseCode::FormErr;
+                    break;
+                }
+                Some(Answer::NotImp) => {
+                    code = ResponseCode::NotImp;
+                    break;
+                }
+                Some(Answer::Truncated(_) | Answer::Late(..)) => break,
                 Some(Answer::Silent) => {
                     return ResponseInfo::from(hickory_server::proto::op::Header {
                         metadata,
@@ -149,6 +177,26 @@ impl RequestHandler for Handler {
             }),
         }
     }
+}
+
+/// A UDP "DNS server" that answers every query with a well-formed NOERROR response carrying
+/// another query's id, which a resolver must ignore (so the query times out).
+pub async fn mismatched_id_dns() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+            if n < 12 {
+                continue;
+            }
+            let mut reply = buf[..n].to_vec();
+            reply[0] ^= 0x5a;
+            reply[2] |= 0x80;
+            let _ = socket.send_to(&reply, peer).await;
+        }
+    });
+    addr
 }
 
 /// A UDP "DNS server" that answers every query with bytes that are not DNS.
