@@ -112,7 +112,7 @@ reasons! {
         "The DNS server does not allow recursion for this host: allow the device's management address in its recursion ACL or configure a resolver that does.";
     DnsTimeout => "dns_timeout", Some(Stage::Dns),
         "No DNS server answered within the timeout.",
-        "Check that the configured DNS servers are up and that UDP and TCP port 53 to them is allowed from the management interface.";
+        "Check that the configured DNS servers are up, that UDP and TCP port 53 to them is allowed from the management interface, and that they reach their own upstream servers (a forwarder such as dnsmasq stays silent while its upstream is down).";
     DnsNoAnswer => "dns_no_answer", Some(Stage::Dns),
         "The name exists but has no address of the requested family.",
         "Check `ip_preference`: the name may have only IPv4 (A) or only IPv6 (AAAA) records; otherwise check the DNS server's filtering.";
@@ -141,13 +141,13 @@ reasons! {
         "The proxy did not complete the CONNECT exchange within the timeout.",
         "The proxy accepts connections but does not answer: check its health and its own upstream connectivity.";
     ProxyAuthRequired => "proxy_auth_required", Some(Stage::Proxy),
-        "The proxy demands authentication (HTTP 407) and the configured credentials were missing or rejected.",
+        "The proxy demands authentication (HTTP 407, or 401 from tinyproxy) and the configured credentials were missing or rejected.",
         "Set the proxy user and password (FMC uses Digest authentication; NTLM is not supported) and check them with `curl -x http://user@proxy:port https://api-sse.cisco.com`.";
     ProxyConnectRefused => "proxy_connect_refused", Some(Stage::Proxy),
         "The proxy refused the CONNECT request by policy.",
         "Allow CONNECT to the Cisco cloud names on ports 443 and 8989 in the proxy's policy (see Cisco bug CSCvs05084: a proxy breaks the cloud configuration).";
     ProxyUpstreamFailed => "proxy_upstream_failed", Some(Stage::Proxy),
-        "The proxy could not reach the Cisco host itself (502, 503 or 504 to CONNECT).",
+        "The proxy could not resolve or reach the Cisco host itself (500, 502, 503 or 504 to CONNECT).",
         "The proxy's own path to the Internet fails for this host: check the proxy's DNS and outbound firewall rules.";
     ProxyFailed => "proxy_failed", Some(Stage::Proxy),
         "The proxy closed the connection or answered something that is not HTTP.",
@@ -158,6 +158,9 @@ reasons! {
     TlsHandshakeFailed => "tls_handshake_failed", Some(Stage::Tls),
         "The TLS handshake failed (protocol error, alert or reset).",
         "Compare `curl -v -k https://<host>` from this network and from outside: a middlebox is interfering with TLS or forcing an unsupported protocol version.";
+    TlsClientCertRequired => "tls_client_cert_required", Some(Stage::Tls),
+        "The server asked for a client certificate and refused the session without one.",
+        "The Cisco cloud answers `curl -v -k https://<host>` without a client certificate: a server that demands one is not the Cisco endpoint, or a TLS inspection device with client authentication sits in the path. Check what the name resolves to and who presents the certificate (`openssl s_client -connect <host>:<port> -servername <host>`).";
     TlsCertUntrusted => "tls_cert_untrusted", Some(Stage::Tls),
         "The certificate chain does not lead to a trusted root; the issuer shown is who really answered.",
         "If the issuer is not a public CA, TLS inspection is decrypting this traffic: exempt the Cisco cloud hosts from decryption (Cisco requires it); otherwise add the CA with `tls.ca_file` only if the inspection is intended.";

@@ -11,6 +11,7 @@ mod plan;
 mod proxy;
 mod resolvers;
 mod run;
+mod settle;
 mod share;
 mod tcp;
 mod tls;

@@ -6,7 +6,7 @@
 use base64::Engine;
 use http_body_util::Empty;
 use hyper::body::Bytes;
-use hyper::header::{HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, USER_AGENT};
+use hyper::header::{HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, USER_AGENT, WWW_AUTHENTICATE};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::time::{Instant, timeout_at};
@@ -34,23 +34,26 @@ pub(crate) async fn connect(
     };
     match attempt(proxy, &authority, None, deadline).await? {
         Attempt::Open(tunnel) => Ok(tunnel),
-        Attempt::Challenge(challenge) if challenge.is_empty() => Err(auth_required(
+        Attempt::Challenge(status, challenge) if challenge.is_empty() => Err(auth_required(
             proxy,
-            "the proxy answered 407 without a Proxy-Authenticate challenge, so no scheme can answer it",
+            status,
+            "the proxy asks for authentication without a Proxy-Authenticate challenge, so no scheme can answer it",
         )),
-        Attempt::Challenge(challenge) => {
+        Attempt::Challenge(status, challenge) => {
             let Some(credentials) = &proxy.credentials else {
                 return Err(auth_required(
                     proxy,
+                    status,
                     "the proxy requires authentication and no credentials are configured",
                 ));
             };
             let authorization = answer(&challenge, credentials, &authority)
-                .ok_or_else(|| auth_required(proxy, "the proxy asks for an authentication scheme other than Basic or Digest (NTLM is not supported)"))?;
+                .ok_or_else(|| auth_required(proxy, status, "the proxy asks for an authentication scheme other than Basic or Digest (NTLM is not supported)"))?;
             match attempt(proxy, &authority, Some(authorization), deadline).await? {
                 Attempt::Open(tunnel) => Ok(tunnel),
-                Attempt::Challenge(_) => Err(auth_required(
+                Attempt::Challenge(status, _) => Err(auth_required(
                     proxy,
+                    status,
                     &format!(
                         "the proxy rejected the credentials of user `{}`",
                         credentials.user
@@ -61,17 +64,17 @@ pub(crate) async fn connect(
     }
 }
 
-fn auth_required(proxy: &ProxySpec, why: &str) -> StageError {
+fn auth_required(proxy: &ProxySpec, status: u16, why: &str) -> StageError {
     StageError::new(
         Reason::ProxyAuthRequired,
-        format!("proxy {proxy}: 407 Proxy Authentication Required: {why}"),
+        format!("proxy {proxy}: CONNECT answered {status}: {why}"),
     )
 }
 
 enum Attempt {
     Open(Tunnel),
-    /// A 407 with its `Proxy-Authenticate` challenges.
-    Challenge(Vec<String>),
+    /// A 407 (or 401) with its challenges.
+    Challenge(u16, Vec<String>),
 }
 
 async fn attempt(
@@ -158,24 +161,39 @@ async fn attempt(
             .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT {authority}: {e}")))?;
         return Ok(Attempt::Open(TokioIo::new(upgraded)));
     }
-    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-        let challenges = response
-            .headers()
+    let headers = response.headers();
+    // tinyproxy answers wrong credentials with 401 (and its challenge in WWW-Authenticate).
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED || status == StatusCode::UNAUTHORIZED {
+        let challenges = headers
             .get_all(PROXY_AUTHENTICATE)
             .iter()
+            .chain(headers.get_all(WWW_AUTHENTICATE).iter())
             .filter_map(|v| v.to_str().ok().map(str::to_string))
             .collect();
-        return Ok(Attempt::Challenge(challenges));
+        return Ok(Attempt::Challenge(status.as_u16(), challenges));
     }
-    let reason = match status.as_u16() {
-        502..=504 => Reason::ProxyUpstreamFailed,
-        400..=499 => Reason::ProxyConnectRefused,
-        _ => Reason::ProxyFailed,
-    };
+    let reason = classify_status(status.as_u16());
+    // Squid names its error (ERR_DNS_FAIL, ERR_CONNECT_FAIL 111…): worth showing, cut short.
+    let why = headers
+        .get("x-squid-error")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| format!(" ({})", v.chars().take(64).collect::<String>()))
+        .unwrap_or_default();
     Err(fail(
         reason,
-        format!("CONNECT {authority} answered {status}"),
+        format!("CONNECT {authority} answered {status}{why}"),
     ))
+}
+
+/// The reason of a CONNECT answer that is neither success nor an authentication challenge, from
+/// what real proxies send: squid and tinyproxy answer 500 when they cannot resolve or reach the
+/// host, 502-504 are the textbook's gateway failures, other 4xx are refusals by policy.
+fn classify_status(status: u16) -> Reason {
+    match status {
+        500 | 502..=504 => Reason::ProxyUpstreamFailed,
+        400..=499 => Reason::ProxyConnectRefused,
+        _ => Reason::ProxyFailed,
+    }
 }
 
 /// The `Proxy-Authorization` value answering one of `challenges`, Digest preferred.
@@ -210,6 +228,23 @@ fn answer(challenges: &[String], credentials: &Credentials, authority: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_are_classified_as_real_proxies_send_them() {
+        for (status, reason) in [
+            (500, Reason::ProxyUpstreamFailed),
+            (502, Reason::ProxyUpstreamFailed),
+            (503, Reason::ProxyUpstreamFailed),
+            (504, Reason::ProxyUpstreamFailed),
+            (400, Reason::ProxyConnectRefused),
+            (403, Reason::ProxyConnectRefused),
+            (405, Reason::ProxyConnectRefused),
+            (301, Reason::ProxyFailed),
+            (501, Reason::ProxyFailed),
+        ] {
+            assert_eq!(classify_status(status), reason, "{status}");
+        }
+    }
 
     #[test]
     fn answers_digest_before_basic_and_refuses_ntlm() {

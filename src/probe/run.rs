@@ -287,15 +287,17 @@ async fn perform(
                 Ok(c) => c,
                 Err(e) => return Done::failed(e),
             };
-            match client.handshake(stream, &check.server_name, deadline).await {
-                Ok((session, facts, verified)) => {
-                    recorder.set_tls(facts);
-                    Done {
-                        result: verified.map(|()| "handshake done, chain verified".to_string()),
-                        carry: Some(Carry::Stream(Box::new(session))),
-                    }
-                }
-                Err(e) => Done::failed(e),
+            let handshake = client.handshake(stream, &check.server_name, deadline).await;
+            if let Some(facts) = handshake.facts {
+                recorder.set_tls(facts);
+            }
+            Done {
+                result: handshake
+                    .verdict
+                    .map(|()| "handshake done, chain verified".to_string()),
+                carry: handshake
+                    .session
+                    .map(|session| Carry::Stream(Box::new(session))),
             }
         }
         (Stage::Http, Some(Carry::Stream(stream))) => {

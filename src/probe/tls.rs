@@ -19,6 +19,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::error::StageError;
+use super::settle::{AskedForCertificate, Replay, Settled, settle};
 use crate::checklist::Reason;
 use crate::config::TlsCheck;
 
@@ -42,7 +43,8 @@ pub(crate) struct TlsFacts {
 /// A client configuration and the verifier used after the handshake; shared by every target with
 /// the same extra trust anchors.
 pub(crate) struct TlsClient {
-    connector: TlsConnector,
+    /// The shared settings; each handshake gets its own copy with its own client-cert resolver.
+    config: Arc<ClientConfig>,
     verifier: Arc<WebPkiServerVerifier>,
 }
 
@@ -96,46 +98,92 @@ impl TlsClient {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.resumption = rustls::client::Resumption::disabled();
         Ok(TlsClient {
-            connector: TlsConnector::from(Arc::new(config)),
+            config: Arc::new(config),
             verifier,
         })
     }
 
-    /// Runs the handshake on `stream` before `deadline`. A chain that does not verify still yields
-    /// a stream and facts (like `curl -k`); `verified` says whether it did.
+    /// Runs the handshake on `stream` before `deadline`, then makes sure the server accepted the
+    /// session (see `settle.rs`). A chain that does not verify still yields the session (like
+    /// `curl -k`), with the verification failure as the verdict.
     pub(crate) async fn handshake<S>(
         &self,
         stream: S,
         server_name: &ServerName<'static>,
         deadline: Instant,
-    ) -> Result<(TlsStream<S>, TlsFacts, Result<(), StageError>), StageError>
+    ) -> Handshake<S>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let tls = match timeout_at(
-            deadline,
-            self.connector.connect(server_name.clone(), stream),
-        )
-        .await
+        let name = server_name.to_str();
+        let asked = Arc::new(AskedForCertificate::default());
+        let mut config = ClientConfig::clone(&self.config);
+        config.client_auth_cert_resolver = asked.clone();
+        let connector = TlsConnector::from(Arc::new(config));
+        let started = Instant::now();
+        let failed = |reason, detail: String| Handshake {
+            session: None,
+            facts: None,
+            verdict: Err(StageError::new(reason, detail)),
+        };
+        let mut tls = match timeout_at(deadline, connector.connect(server_name.clone(), stream))
+            .await
         {
             Ok(Ok(tls)) => tls,
+            Ok(Err(err)) if asked.asked() => {
+                return failed(
+                    Reason::TlsClientCertRequired,
+                    format!(
+                        "handshake with {name}: the server asked for a client certificate and failed the handshake without one ({err})"
+                    ),
+                );
+            }
             Ok(Err(err)) => {
-                return Err(StageError::new(
+                return failed(
                     Reason::TlsHandshakeFailed,
-                    format!("handshake with {}: {err}", server_name.to_str()),
-                ));
+                    format!("handshake with {name}: {err}"),
+                );
             }
             Err(_) => {
-                return Err(StageError::new(
+                return failed(
                     Reason::TlsTimeout,
-                    format!(
-                        "handshake with {}: no answer before the deadline",
-                        server_name.to_str()
-                    ),
-                ));
+                    format!("handshake with {name}: no answer before the deadline"),
+                );
             }
         };
-        let (_, conn) = tls.get_ref();
+        let (facts, verified) = self.examine(tls.get_ref().1, server_name);
+        let tls13 = tls.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+        let mut pending = Vec::new();
+        if asked.asked() && tls13 {
+            match settle(&mut tls, started.elapsed(), deadline).await {
+                Settled::Accepted(bytes) => pending = bytes,
+                Settled::Refused(why) => {
+                    return Handshake {
+                        session: None,
+                        facts: Some(facts),
+                        verdict: Err(StageError::new(
+                            Reason::TlsClientCertRequired,
+                            format!(
+                                "handshake with {name}: {why} (it asked for a client certificate)"
+                            ),
+                        )),
+                    };
+                }
+            }
+        }
+        Handshake {
+            session: Some(Replay::new(pending, tls)),
+            facts: Some(facts),
+            verdict: verified,
+        }
+    }
+
+    /// The session's facts, and whether the presented chain verifies for `server_name`.
+    fn examine(
+        &self,
+        conn: &rustls::ClientConnection,
+        server_name: &ServerName<'static>,
+    ) -> (TlsFacts, Result<(), StageError>) {
         let mut facts = TlsFacts {
             version: conn
                 .protocol_version()
@@ -176,8 +224,17 @@ impl TlsClient {
                 facts.verify_detail = Some(f.detail.clone());
             }
         }
-        Ok((tls, facts, verified))
+        (facts, verified)
     }
+}
+
+/// How a TLS handshake ended.
+pub(crate) struct Handshake<S> {
+    /// The session, when the server accepted it (also with a chain that does not verify).
+    pub(crate) session: Option<Replay<TlsStream<S>>>,
+    /// What the handshake showed, when it completed.
+    pub(crate) facts: Option<TlsFacts>,
+    pub(crate) verdict: Result<(), StageError>,
 }
 
 fn version_name(v: rustls::ProtocolVersion) -> &'static str {

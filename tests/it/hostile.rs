@@ -402,6 +402,8 @@ async fn proxy_answers_of_every_class_get_their_reason() {
         (ProxyMode::Status(301), "proxy_failed"),
         (ProxyMode::Status(400), "proxy_connect_refused"),
         (ProxyMode::Status(403), "proxy_connect_refused"),
+        (ProxyMode::Status(401), "proxy_auth_required"),
+        (ProxyMode::Status(500), "proxy_upstream_failed"),
         (ProxyMode::Status(502), "proxy_upstream_failed"),
         (ProxyMode::Status(503), "proxy_upstream_failed"),
         (ProxyMode::Status(504), "proxy_upstream_failed"),

@@ -11,6 +11,7 @@ mod docs;
 mod e2e;
 mod hostile;
 mod layers;
+mod middleboxes;
 mod probes;
 mod service;
 mod web;

@@ -52,8 +52,6 @@ fn lower(name: &str) -> LowerName {
 impl DnsServer {
     /// Starts on 127.0.0.1 with UDP and TCP on the same port.
     pub async fn start() -> DnsServer {
-        let zone: Zone = Arc::default();
-        let mut server = Server::new(Handler { zone: zone.clone() });
         let (udp, tcp) = loop {
             let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
             let port = udp.local_addr().expect("addr").port();
@@ -61,6 +59,33 @@ impl DnsServer {
                 break (udp, tcp);
             }
         };
+        Self::serve(udp, tcp)
+    }
+
+    /// Starts on port 53 of a loopback address of its own (127.53.x.y), for programs that only
+    /// ask port 53 (squid's `dns_nameservers`). Needs root, as the tests have.
+    pub async fn start_on_port_53() -> DnsServer {
+        for attempt in 0..64u16 {
+            let seed = u16::try_from(std::process::id() % 200).unwrap_or(0) + attempt;
+            let ip = std::net::Ipv4Addr::new(
+                127,
+                53,
+                u8::try_from(seed / 250).unwrap_or(0),
+                u8::try_from(seed % 250 + 1).unwrap_or(1),
+            );
+            let Ok(udp) = UdpSocket::bind((ip, 53)).await else {
+                continue;
+            };
+            if let Ok(tcp) = TcpListener::bind((ip, 53)).await {
+                return Self::serve(udp, tcp);
+            }
+        }
+        panic!("no loopback address with a free port 53 (the tests run as root)");
+    }
+
+    fn serve(udp: UdpSocket, tcp: TcpListener) -> DnsServer {
+        let zone: Zone = Arc::default();
+        let mut server = Server::new(Handler { zone: zone.clone() });
         let addr = udp.local_addr().expect("addr");
         server.register_socket(udp);
         server.register_listener(tcp, std::time::Duration::from_secs(5), 4096);

@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod client;
+pub mod daemons;
 pub mod dns;
 pub mod exposition;
 pub mod servers;

@@ -1,0 +1,278 @@
+//! Real servers from Debian, as an operator meets them: squid, tinyproxy, dnsmasq and
+//! `openssl s_server`, each started on 127.0.0.1 with a configuration the test writes into its own
+//! temporary folder, and killed when dropped (also when the test fails).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+/// How long a daemon may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running server program.
+pub struct Daemon {
+    pub addr: SocketAddr,
+    /// The daemon's folder: its configuration, logs and files.
+    pub dir: PathBuf,
+    child: Child,
+    _tmp: tempfile::TempDir,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl Daemon {
+    /// The daemon's own log (stdout and stderr), for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("output.log")).unwrap_or_default()
+    }
+}
+
+/// Where `name` is installed: on `PATH`, or in the `sbin` folders root's `PATH` has.
+pub fn program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A port that was free a moment ago (for programs that cannot be told to pick one).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn folder() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Daemons started as root drop to their own user (proxy, nobody): they must read and write here.
+    set_mode(tmp.path(), 0o777);
+    tmp
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    set_mode(&path, 0o644);
+    path
+}
+
+/// Starts `program` with `args` in `tmp` and waits until `addr` accepts TCP connections.
+async fn start(
+    program_name: &str,
+    args: &[String],
+    tmp: tempfile::TempDir,
+    addr: SocketAddr,
+) -> Daemon {
+    let dir = tmp.path().to_path_buf();
+    let exe = program(program_name)
+        .unwrap_or_else(|| panic!("`{program_name}` is not installed (scripts/test installs it)"));
+    let log = std::fs::File::create(dir.join("output.log")).expect("log");
+    let child = Command::new(exe)
+        .args(args)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program_name}: {e}"));
+    let mut daemon = Daemon {
+        addr,
+        dir,
+        child,
+        _tmp: tmp,
+    };
+    let started = std::time::Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return daemon;
+        }
+        if let Ok(Some(status)) = daemon.child.try_wait() {
+            panic!("{program_name} exited with {status}:\n{}", daemon.log());
+        }
+        assert!(
+            started.elapsed() < START_TIMEOUT,
+            "{program_name} did not listen on {addr}:\n{}",
+            daemon.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How squid authenticates its clients.
+pub enum SquidAuth {
+    None,
+    /// `basic_ncsa_auth` with an htpasswd file (apr1 hash made by `openssl passwd`).
+    Basic {
+        user: String,
+        password: String,
+    },
+    /// `digest_file_auth` with a plain-text password file.
+    Digest {
+        user: String,
+        password: String,
+    },
+}
+
+/// squid as an HTTP proxy: `hosts` are its name table, other names it asks the DNS server at
+/// `dns` (port 53), and CONNECT to a port of `denied_ports` is refused by policy.
+pub async fn squid(
+    auth: SquidAuth,
+    hosts: &[(&str, IpAddr)],
+    dns: IpAddr,
+    denied_ports: &[u16],
+) -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let hosts_text: String = hosts.iter().map(|(n, ip)| format!("{ip} {n}\n")).collect();
+    let hosts_file = write(dir, "hosts", &hosts_text);
+    let d = dir.display();
+    let mut conf = format!(
+        "http_port 127.0.0.1:{port}\npid_filename {d}/squid.pid\naccess_log stdio:{d}/access.log\ncache_log {d}/cache.log\ncache_store_log none\ncoredump_dir {d}\ncache deny all\nhosts_file {}\ndns_nameservers {dns}\nshutdown_lifetime 0 seconds\n",
+        hosts_file.display()
+    );
+    let helpers = "/usr/lib/squid";
+    match &auth {
+        SquidAuth::None => {}
+        SquidAuth::Basic { user, password } => {
+            let hash = std::process::Command::new("openssl")
+                .args(["passwd", "-apr1", password])
+                .output()
+                .expect("openssl passwd");
+            let line = format!("{user}:{}", String::from_utf8_lossy(&hash.stdout).trim());
+            let file = write(dir, "passwd", &format!("{line}\n"));
+            conf.push_str(&format!(
+                "auth_param basic program {helpers}/basic_ncsa_auth {}\nauth_param basic realm fmc-proxy\n",
+                file.display()
+            ));
+        }
+        SquidAuth::Digest { user, password } => {
+            let file = write(dir, "digest", &format!("{user}:{password}\n"));
+            conf.push_str(&format!(
+                "auth_param digest program {helpers}/digest_file_auth {}\nauth_param digest realm fmc-proxy\n",
+                file.display()
+            ));
+        }
+    }
+    for p in denied_ports {
+        conf.push_str(&format!(
+            "acl denied_port port {p}\nhttp_access deny CONNECT denied_port\n"
+        ));
+    }
+    if matches!(auth, SquidAuth::None) {
+        conf.push_str("http_access allow all\n");
+    } else {
+        conf.push_str(
+            "acl authed proxy_auth REQUIRED\nhttp_access allow authed\nhttp_access deny all\n",
+        );
+    }
+    let conf_file = write(dir, "squid.conf", &conf);
+    let args = vec![
+        "-N".to_string(),
+        "-f".into(),
+        conf_file.display().to_string(),
+    ];
+    start(
+        "squid",
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
+
+/// tinyproxy with Basic authentication, allowing CONNECT to `connect_ports` only.
+pub async fn tinyproxy(user: &str, password: &str, connect_ports: &[u16]) -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let d = dir.display();
+    let mut conf = format!(
+        "Port {port}\nListen 127.0.0.1\nTimeout 10\nMaxClients 50\nLogFile \"{d}/tinyproxy.log\"\nLogLevel Info\nPidFile \"{d}/tinyproxy.pid\"\nBasicAuth {user} {password}\n"
+    );
+    for p in connect_ports {
+        conf.push_str(&format!("ConnectPort {p}\n"));
+    }
+    let conf_file = write(dir, "tinyproxy.conf", &conf);
+    let args = vec![
+        "-d".to_string(),
+        "-c".into(),
+        conf_file.display().to_string(),
+    ];
+    start(
+        "tinyproxy",
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
+
+/// dnsmasq as the device's resolver, forwarding every query to `upstream` (no cache, no hosts
+/// file, no resolv.conf: only what the upstream answers).
+pub async fn dnsmasq(upstream: SocketAddr) -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let args = vec![
+        "--keep-in-foreground".to_string(),
+        "--log-facility=-".into(),
+        "--log-queries".into(),
+        format!("--port={port}"),
+        "--listen-address=127.0.0.1".into(),
+        "--bind-interfaces".into(),
+        "--no-resolv".into(),
+        "--no-hosts".into(),
+        "--cache-size=0".into(),
+        format!("--server={}#{}", upstream.ip(), upstream.port()),
+        format!("--pid-file={}/dnsmasq.pid", dir.display()),
+    ];
+    start(
+        "dnsmasq",
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
+
+/// `openssl s_server` answering `GET /` (`-www`) with `cert` and `key` (PEM), and `extra`
+/// arguments (protocol versions, client certificates, ciphers).
+pub async fn openssl_server(cert_pem: &str, key_pem: &str, extra: &[&str]) -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let cert = write(dir, "server.crt", cert_pem);
+    let key = write(dir, "server.key", key_pem);
+    let mut args = vec![
+        "s_server".to_string(),
+        "-accept".into(),
+        format!("127.0.0.1:{port}"),
+        "-cert".into(),
+        cert.display().to_string(),
+        "-key".into(),
+        key.display().to_string(),
+        "-www".into(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_string()));
+    start(
+        "openssl",
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
