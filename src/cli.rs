@@ -43,13 +43,27 @@ pub struct Cli {
     #[arg(long = "web.config.file", value_name = "PATH")]
     pub web_config_file: Option<PathBuf>,
 
-    /// Connections served at once; more wait in the accept queue.
+    /// Connections serving requests at once; a request beyond waits for a slot.
     #[arg(long = "web.max-connections", default_value_t = 256, value_name = "N")]
     pub max_connections: usize,
+
+    /// Connections still sending their first request head; beyond, the oldest is closed, so slow
+    /// or silent clients cannot keep a scrape waiting.
+    #[arg(
+        long = "web.max-pending-connections",
+        default_value_t = 1024,
+        value_name = "N"
+    )]
+    pub max_pending_connections: usize,
 
     /// Time a client has for the TLS handshake and for sending each request's headers.
     #[arg(long = "web.read-header-timeout", default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub read_header_timeout: Duration,
+
+    /// After SIGTERM: how long in-flight scrapes may still run (they answer by half of it with what
+    /// they know); keep it below the orchestrator's kill timeout (Kubernetes: 30 s by default).
+    #[arg(long = "web.shutdown-grace", default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub shutdown_grace: Duration,
 
     /// Path of the exporter's own metrics.
     #[arg(

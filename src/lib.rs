@@ -31,6 +31,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let tls = state.options.web.tls.clone();
+    let stopping = state.clone();
     let limits = state.options.limits.clone();
     let router = server::router(state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -46,6 +47,7 @@ pub async fn run(
     }
     tokio::spawn(async move {
         shutdown.await;
+        stopping.begin_shutdown();
         let _ = stop_tx.send(true);
     });
     let mut result = Ok(());

@@ -67,6 +67,8 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         web,
         limits: Limits {
             max_connections: cli.max_connections,
+            max_pending_connections: cli.max_pending_connections,
+            shutdown_grace: cli.shutdown_grace,
             header_timeout: cli.read_header_timeout,
             ..Limits::default()
         },

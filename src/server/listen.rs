@@ -1,23 +1,34 @@
 //! The accept loop: plain or TLS connections served with hyper, with the limits that keep a
-//! hostile client from pinning the exporter (connection cap, header and handshake timeouts, header
-//! size), and graceful shutdown that lets in-flight scrapes finish.
+//! hostile client from pinning the exporter, and graceful shutdown that lets in-flight scrapes
+//! finish.
+//!
+//! A connection is *pending* until its first request head has arrived, then *serving*. Pending
+//! connections cost little and get a cap of their own: when it is full, the oldest pending one is
+//! shed, so clients that trickle their headers (or never send them) cannot keep a real scrape
+//! waiting in the accept queue. Serving connections are bounded by `max_connections`; a request
+//! beyond that waits for a slot.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
-/// Bounds on what one client can hold.
+/// Bounds on what clients can hold.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Connections served at once; more wait in the kernel's accept queue.
+    /// Connections serving requests at once; a request beyond waits for one to close.
     pub max_connections: usize,
+    /// Connections still sending their first request head; beyond, the oldest is closed.
+    pub max_pending_connections: usize,
     /// Time a client has to complete the TLS handshake, and to send each request's headers.
     pub header_timeout: Duration,
     /// Largest request head accepted (hyper answers 431 above it).
@@ -30,6 +41,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 256,
+            max_pending_connections: 1024,
             header_timeout: Duration::from_secs(5),
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(30),
@@ -42,6 +54,55 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
+/// One open connection, as the accept loop sees it.
+struct Open {
+    /// Set once the first request head has arrived.
+    serving: Arc<AtomicBool>,
+    /// Closes the connection.
+    shed: Arc<Notify>,
+}
+
+/// The open connections of one listener, oldest first.
+#[derive(Default)]
+struct Connections {
+    next: u64,
+    open: BTreeMap<u64, Open>,
+}
+
+impl Connections {
+    /// Registers a new connection; when too many are pending, the oldest pending one is shed.
+    fn admit(&mut self, max_pending: usize) -> (u64, Arc<AtomicBool>, Arc<Notify>) {
+        let pending: Vec<u64> = self
+            .open
+            .iter()
+            .filter(|(_, c)| !c.serving.load(Ordering::Relaxed))
+            .map(|(id, _)| *id)
+            .collect();
+        if pending.len() >= max_pending.max(1) {
+            let oldest = pending[0];
+            if let Some(c) = self.open.remove(&oldest) {
+                c.shed.notify_one();
+            }
+        }
+        let id = self.next;
+        self.next += 1;
+        let serving = Arc::new(AtomicBool::new(false));
+        let shed = Arc::new(Notify::new());
+        self.open.insert(
+            id,
+            Open {
+                serving: serving.clone(),
+                shed: shed.clone(),
+            },
+        );
+        (id, serving, shed)
+    }
+}
+
+fn lock(m: &Mutex<Connections>) -> MutexGuard<'_, Connections> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Serves `router` on `listener` until `stop` turns true, then waits for in-flight requests.
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -52,12 +113,9 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let acceptor = tls.map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let serving_slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let connections = Arc::new(Mutex::new(Connections::default()));
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            () = stopped(&mut stop) => break,
-        };
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -71,32 +129,22 @@ pub(crate) async fn serve(
             () = stopped(&mut stop) => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let acceptor = acceptor.clone();
-        let limits = limits.clone();
+        let (id, serving, shed) = lock(&connections).admit(limits.max_pending_connections);
+        let connection = Connection {
+            router: router.clone(),
+            acceptor: acceptor.clone(),
+            limits: limits.clone(),
+            serving,
+            serving_slots: serving_slots.clone(),
+        };
         let watcher = graceful.watcher();
+        let registry = connections.clone();
         tokio::spawn(async move {
-            let _permit = permit;
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .max_buf_size(limits.max_header_bytes.max(8192));
-            match acceptor {
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn).await;
-                }
-                Some(acceptor) => {
-                    let Ok(Ok(tls)) =
-                        tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await
-                    else {
-                        return;
-                    };
-                    let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    let _ = watcher.watch(conn).await;
-                }
+            tokio::select! {
+                () = connection.run(stream, watcher) => {}
+                () = shed.notified() => {}
             }
+            lock(&registry).open.remove(&id);
         });
     }
     drop(listener);
@@ -107,4 +155,87 @@ pub(crate) async fn serve(
         }
     }
     Ok(())
+}
+
+/// What one connection needs.
+struct Connection {
+    router: Router,
+    acceptor: Option<TlsAcceptor>,
+    limits: Limits,
+    serving: Arc<AtomicBool>,
+    serving_slots: Arc<Semaphore>,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream, watcher: hyper_util::server::graceful::Watcher) {
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout)
+            .max_buf_size(self.limits.max_header_bytes.max(8192));
+        let inner = TowerToHyperService::new(self.router);
+        // The connection's serving slot, taken when its first request head arrives.
+        let slot: Arc<tokio::sync::Mutex<Option<OwnedSemaphorePermit>>> = Arc::default();
+        let (serving, slots) = (self.serving, self.serving_slots);
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let (inner, slot, serving, slots) =
+                (inner.clone(), slot.clone(), serving.clone(), slots.clone());
+            async move {
+                {
+                    let mut held = slot.lock().await;
+                    if held.is_none() {
+                        *held = slots.acquire_owned().await.ok();
+                        serving.store(true, Ordering::Relaxed);
+                    }
+                }
+                hyper::service::Service::call(&inner, request).await
+            }
+        });
+        match self.acceptor {
+            None => {
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let _ = watcher.watch(conn).await;
+            }
+            Some(acceptor) => {
+                let peer = stream.peer_addr().ok();
+                match tokio::time::timeout(self.limits.header_timeout, acceptor.accept(stream))
+                    .await
+                {
+                    Ok(Ok(tls)) => {
+                        let conn = builder.serve_connection(TokioIo::new(tls), service);
+                        let _ = watcher.watch(conn).await;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::debug!(peer = ?peer, error = %e, "TLS handshake refused");
+                    }
+                    Err(_) => {
+                        tracing::debug!(peer = ?peer, "TLS handshake not completed in time");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_house_sheds_the_oldest_pending_connection_not_a_serving_one() {
+        let mut c = Connections::default();
+        let (first, first_serving, _) = c.admit(2);
+        first_serving.store(true, Ordering::Relaxed);
+        let (second, _, second_shed) = c.admit(2);
+        let (third, _, _) = c.admit(2);
+        // Two pending (second, third) fill the pending cap: the next sheds `second`.
+        let (fourth, _, _) = c.admit(2);
+        let open: Vec<u64> = c.open.keys().copied().collect();
+        assert_eq!(open, vec![first, third, fourth]);
+        assert!(
+            futures_util::FutureExt::now_or_never(second_shed.notified()).is_some(),
+            "the shed connection was told to close"
+        );
+        assert!(second < third);
+    }
 }

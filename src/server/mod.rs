@@ -67,6 +67,8 @@ pub struct AppState {
     reload_lock: tokio::sync::Mutex<()>,
     /// bcrypt is deliberately slow: at most this many checks run at once.
     auth_checks: Semaphore,
+    /// Once shutdown begins: the time by which in-flight scrapes answer with what they know.
+    answer_by: tokio::sync::watch::Sender<Option<Instant>>,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
             options,
             reload_lock: tokio::sync::Mutex::new(()),
             auth_checks: Semaphore::new(2),
+            answer_by: tokio::sync::watch::channel(None).0,
         })
     }
 
@@ -96,6 +99,24 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Shutdown begins: scrapes in flight answer by half the grace period at the latest, with
+    /// what their probes know by then, so none is cut off without an answer.
+    pub(crate) fn begin_shutdown(&self) {
+        let at = Instant::now() + self.options.limits.shutdown_grace / 2;
+        self.answer_by.send_replace(Some(at));
+    }
+
+    /// Completes when shutdown has begun and its answer time has come.
+    pub(crate) async fn must_answer(&self) {
+        let mut watch = self.answer_by.subscribe();
+        let Ok(at) = watch.wait_for(Option::is_some).await.map(|at| *at) else {
+            return std::future::pending().await;
+        };
+        if let Some(at) = at {
+            tokio::time::sleep_until(at).await;
+        }
     }
 
     /// Re-reads the configuration. A bad one is refused and the running one keeps serving.

@@ -27,7 +27,11 @@ pub(super) async fn probe(
         Err(message) => return bad_request(message),
     };
     let with_rows = !params.iter().any(|(k, _)| k == "target");
-    let outcomes = prober.probe_many(&selected, deadline).await;
+    let outcomes = tokio::select! {
+        outcomes = prober.probe_many(&selected, deadline) => outcomes,
+        // Shutting down: answer with what the probes know now.
+        () = state.must_answer() => prober.probe_many(&selected, Instant::now()).await,
+    };
     let freshness: Vec<_> = outcomes.iter().map(|(_, f)| *f).collect();
     let report = Report::build(
         &config.source,

@@ -464,3 +464,66 @@ async fn a_longer_scrape_that_joins_a_short_one_gets_its_own_budget() {
         1.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_slow_clients_that_reconnect_do_not_starve_real_scrapes() {
+    use tokio::io::AsyncWriteExt;
+    let world = World::new().await;
+    let (exporter, _server) = sse_exporter(
+        &world,
+        None,
+        Behaviour::Http {
+            status: 403,
+            date_offset_secs: 0,
+        },
+        "1s",
+    )
+    .await;
+    let addr = exporter.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Each client sends its request head one byte a second and reconnects as soon as it is cut.
+    let mut slow = Vec::new();
+    for _ in 0..500 {
+        let stop = stop.clone();
+        slow.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                for byte in b"GET /metrics HTTP/1.1\r\nHost: x\r\n" {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed)
+                        || stream.write_all(&[*byte]).await.is_err()
+                    {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for round in 0..8 {
+        let started = Instant::now();
+        let (status, _) = exporter.get("/-/healthy").await;
+        let took = started.elapsed();
+        assert_eq!(status, 200);
+        assert!(
+            took < Duration::from_secs(1),
+            "/-/healthy {round} took {took:?}"
+        );
+        let started = Instant::now();
+        let (status, body) = exporter.scrape("/probe?target=sse", 5.0).await;
+        let took = started.elapsed();
+        assert_eq!(status, 200);
+        assert!(
+            took < Duration::from_secs(5),
+            "/probe {round} took {took:?}"
+        );
+        assert_eq!(verdict(&Exposition::parse(&body), "sse").1, "ok");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in slow {
+        task.abort();
+    }
+}

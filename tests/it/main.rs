@@ -10,6 +10,7 @@ mod deploy;
 mod docs;
 mod e2e;
 mod hostile;
+mod input;
 mod layers;
 mod middleboxes;
 mod probes;
