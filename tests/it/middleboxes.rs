@@ -1,5 +1,6 @@
 //! Real middleboxes from Debian between the exporter and its targets: squid and tinyproxy as the
-//! device's proxy, dnsmasq as its resolver, `openssl s_server` as the TLS peer. Each is started on
+//! device's proxy, dnsmasq (a forwarder) and unbound (a recursive resolver) as its resolver,
+//! `openssl s_server` as the TLS peer. Each is started on
 //! 127.0.0.1 with a configuration written here, and each case asserts the reason the exporter
 //! names for what the real software does.
 
@@ -416,5 +417,40 @@ async fn openssl_req_x509_self_signed_is_untrusted() {
         ("tls", "tls_cert_untrusted"),
         "{}",
         server.log()
+    );
+}
+
+#[tokio::test]
+async fn unbound_resolving_through_a_delegation() {
+    if !installed(&["unbound"]) {
+        return;
+    }
+    let world = World::new().await;
+    let unbound = daemons::unbound("cisco.com", world.dns.addr).await;
+    let exporter = through_dnsmasq(&world, &unbound, servers::closed_port()).await;
+    // The delegated server answers: the name resolves (then TCP is refused).
+    world.dns.set(
+        "cloud-sa.amp.cisco.com",
+        Answer::Addresses(vec![IpAddr::from(LOOPBACK)]),
+    );
+    let e = exporter.probe("amp").await;
+    assert_eq!(
+        verdict(&e, "amp"),
+        ("tcp".into(), "tcp_refused".into()),
+        "{}",
+        unbound.log()
+    );
+    // A lame delegation (the delegated server refuses): unbound answers SERVFAIL.
+    world.dns.set("cloud-sa.amp.cisco.com", Answer::Refused);
+    let e = exporter.probe("amp").await;
+    assert_eq!(
+        verdict(&e, "amp"),
+        ("dns".into(), "dns_servfail".into()),
+        "{}",
+        unbound.log()
+    );
+    assert_eq!(
+        e.label(names::DNS_INFO, &[("target", "amp")], "server"),
+        unbound.addr.to_string()
     );
 }

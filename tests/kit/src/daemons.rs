@@ -276,3 +276,30 @@ pub async fn openssl_server(cert_pem: &str, key_pem: &str, extra: &[&str]) -> Da
     )
     .await
 }
+
+/// unbound as a recursive resolver that reaches `zone` through a delegation (a stub zone) to the
+/// name server at `server`; iterator only (no DNSSEC), nothing cached between probes.
+pub async fn unbound(zone: &str, server: SocketAddr) -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let d = dir.display();
+    let conf = format!(
+        "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  do-ip6: no\n  module-config: \"iterator\"\n  qname-minimisation: no\n  cache-max-ttl: 0\n  cache-max-negative-ttl: 0\n  infra-host-ttl: 1\nstub-zone:\n  name: \"{zone}\"\n  stub-addr: {}@{}\n",
+        server.ip(),
+        server.port()
+    );
+    let conf_file = write(dir, "unbound.conf", &conf);
+    let args = vec![
+        "-d".to_string(),
+        "-c".into(),
+        conf_file.display().to_string(),
+    ];
+    start(
+        "unbound",
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
