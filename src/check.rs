@@ -59,12 +59,7 @@ async fn run(config: Config, timeout: Duration) -> Report {
         Arc::new(Logged(Discard)),
     );
     let outcomes = prober.probe_all(Instant::now() + timeout).await;
-    Report::build(
-        &config.source,
-        config.cloud_integration_enabled,
-        outcomes,
-        true,
-    )
+    Report::build(&config, outcomes, true)
 }
 
 struct Paint {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::{reason, rows, verdict};
 use crate::checklist::{Reason, RowStatus, Service, Stage};
+use crate::config::Config;
 use crate::probe::{Freshness, StageOutcome, TargetOutcome, stage_label};
 
 /// Everything one answer shows.
@@ -27,11 +28,11 @@ impl Report {
     /// The view of these outcomes; `with_rows` false leaves the FMC rows out (a scrape of one
     /// target says nothing about a whole row).
     pub(crate) fn build(
-        source: &str,
-        cloud_integration_enabled: bool,
+        config: &Config,
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
         with_rows: bool,
     ) -> Report {
+        let cloud_integration_enabled = config.cloud_integration_enabled;
         let rows: Vec<RowView> = if with_rows {
             rows(
                 &outcomes.iter().map(|(o, _)| o.as_ref()),
@@ -55,7 +56,7 @@ impl Report {
             .map(|(outcome, freshness)| TargetView::new(outcome, freshness))
             .collect();
         Report {
-            source: source.to_string(),
+            source: config.source.clone(),
             success,
             rows,
             targets,

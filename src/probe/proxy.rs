@@ -108,6 +108,12 @@ async fn attempt(
             "the proxy name has no address".into(),
         )
     })?;
+    let timed_out = || {
+        fail(
+            Reason::ProxyTimeout,
+            "no answer to CONNECT before the deadline".into(),
+        )
+    };
     let stream = tcp::connect(addr, deadline)
         .await
         .map_err(|f| fail(Reason::ProxyUnreachable, f.detail))?;
@@ -116,12 +122,7 @@ async fn attempt(
         hyper::client::conn::http1::handshake(TokioIo::new(stream)),
     )
     .await
-    .map_err(|_| {
-        fail(
-            Reason::ProxyTimeout,
-            "no answer to CONNECT before the deadline".into(),
-        )
-    })?
+    .map_err(|_| timed_out())?
     .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT failed: {e}")))?;
     // Bounded past the deadline so that the exchange's own timeout, not a cut connection, decides.
     tokio::spawn(async move {
@@ -141,12 +142,7 @@ async fn attempt(
     })?;
     let response = timeout_at(deadline, sender.send_request(request))
         .await
-        .map_err(|_| {
-            fail(
-                Reason::ProxyTimeout,
-                "no answer to CONNECT before the deadline".into(),
-            )
-        })?
+        .map_err(|_| timed_out())?
         .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT {authority}: {e}")))?;
     let status = response.status();
     if status.is_success() {

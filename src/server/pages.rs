@@ -93,12 +93,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
     let prober = state.prober();
     let config = prober.config().clone();
     let outcomes = prober.probe_all(page_budget(&state)).await;
-    let report = Report::build(
-        &config.source,
-        config.cloud_integration_enabled,
-        outcomes,
-        true,
-    );
+    let report = Report::build(&config, outcomes, true);
 
     let mut body = String::new();
     let _ = write!(
@@ -255,12 +250,7 @@ pub(crate) async fn debug(
         Err(message) => return bad_request(message),
     };
     let outcomes = prober.probe_many(&targets, page_budget(&state)).await;
-    let report = Report::build(
-        &config.source,
-        config.cloud_integration_enabled,
-        outcomes,
-        false,
-    );
+    let report = Report::build(&config, outcomes, false);
     let mut body = String::new();
     let _ = writeln!(
         body,
