@@ -8,7 +8,6 @@ pub const PROBES: &str = "firepower_cloud_probes";
 pub const STAGE_FAILURES: &str = "firepower_cloud_stage_failures";
 pub const PROBE_RESULTS: &str = "firepower_cloud_probe_results";
 pub const PROBE_REQUEST_DURATION: &str = "firepower_cloud_probe_request_duration_seconds";
-pub const PROBE_REQUESTS: &str = "firepower_cloud_probe_requests";
 pub const PROBES_IN_FLIGHT: &str = "firepower_cloud_probes_in_flight";
 pub const TARGETS_CONFIGURED: &str = "firepower_cloud_targets_configured";
 pub const CONFIG_RELOAD_SUCCESS: &str = "firepower_cloud_config_last_reload_successful";

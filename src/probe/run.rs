@@ -115,8 +115,17 @@ impl Done {
     }
 }
 
-/// Runs `recorder`'s plan before `deadline`.
+/// Runs `recorder`'s plan before `deadline`. Steps still running when it passes are dropped; the
+/// recorder reports them as timed out.
 pub(crate) async fn execute(recorder: &Recorder, clients: &Clients, deadline: &Deadline) {
+    tokio::select! {
+        biased;
+        () = walk(recorder, clients, deadline) => {}
+        () = deadline.passed() => {}
+    }
+}
+
+async fn walk(recorder: &Recorder, clients: &Clients, deadline: &Deadline) {
     let steps = recorder.steps();
     let mut running: FuturesUnordered<BoxFuture<'_, (usize, Option<Carry>)>> =
         FuturesUnordered::new();
@@ -181,15 +190,7 @@ async fn attempt(
     let target = recorder.target();
     recorder.begin(i);
     let stage_deadline = Instant::now() + target.timeout;
-    let work = perform(step, input, target, clients, recorder, stage_deadline);
-    let done = tokio::select! {
-        biased;
-        done = work => done,
-        () = deadline.passed() => Done::failed(StageError::new(
-            step.stage.timeout_reason(),
-            format!("{}: no answer before the scrape's deadline", label(step.stage, step.port)),
-        )),
-    };
+    let done = perform(step, input, target, clients, recorder, stage_deadline).await;
     let (reason, detail) = match done.result {
         Ok(detail) => (Reason::Ok, detail),
         // A failure at a deadline is the deadline's doing, whatever a connection task cut by the
