@@ -112,11 +112,15 @@ fn every_dashboard_follows_the_conventions() {
         };
         assert_eq!(var("datasource")["type"], "datasource", "{name}");
         assert_eq!(var("datasource")["query"], "prometheus", "{name}");
-        for v in ["job", "instance"] {
+        for v in ["job", "instance", "site"] {
             assert_eq!(var(v)["multi"], true, "{name}: ${v} multi");
             assert_eq!(var(v)["includeAll"], true, "{name}: ${v} includeAll");
+        }
+        for v in ["job", "instance"] {
             assert_eq!(var(v)["allValue"], ".+", "{name}: ${v} allValue");
         }
+        // With one site there is no site label: "All" must match its absence too.
+        assert_eq!(var("site")["allValue"], ".*", "{name}: $site allValue");
         assert!(
             !d.to_string().contains("${DS_"),
             "{name}: ${{DS_…}} inputs do not work with file provisioning"
@@ -152,8 +156,9 @@ fn every_dashboard_follows_the_conventions() {
                 for (metric, labels) in selectors(expr) {
                     assert!(
                         labels.contains("job=~\"$job\"")
-                            && labels.contains("instance=~\"$instance\""),
-                        "{name}/{title}: `{metric}` not filtered by $job and $instance in `{expr}`"
+                            && labels.contains("instance=~\"$instance\"")
+                            && labels.contains("site=~\"$site\""),
+                        "{name}/{title}: `{metric}` not filtered by $job, $instance and $site in `{expr}`"
                     );
                 }
                 for function in ["rate(", "increase("] {

@@ -315,3 +315,43 @@ async fn the_systemd_unit_is_hardened_and_verifies() {
         .collect();
     assert!(relevant.is_empty(), "systemd-analyze verify:\n{report}");
 }
+
+#[tokio::test]
+async fn the_many_sites_configurations_pass_promtool() {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("dir");
+    for (file, agent) in [
+        ("deploy/many-sites/agent.yml", true),
+        ("deploy/many-sites/central.yml", false),
+        ("deploy/many-sites/federation.yml", false),
+    ] {
+        let config = read(file).replace(
+            "/etc/prometheus/rules/",
+            &format!("{}/", repo("alerts").display()),
+        );
+        let path = tmp.path().join("prometheus.yml");
+        std::fs::write(&path, config).expect("write");
+        let mut args = vec!["check", "config"];
+        if agent {
+            args.push("--agent");
+        }
+        let out = Command::new(&promtool)
+            .args(&args)
+            .arg(&path)
+            .output()
+            .await
+            .expect("promtool");
+        let report = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{file}: {report}");
+        if !agent {
+            assert!(
+                report.contains("SUCCESS: 24 rules found"),
+                "{file}: {report}"
+            );
+        }
+    }
+    assert!(yaml("deploy/many-sites/agent.yml")["global"]["external_labels"]["site"].is_string());
+}

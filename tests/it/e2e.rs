@@ -19,7 +19,7 @@ use crate::util::{Answer, Behaviour, Exporter, Proxy, ProxyMode};
 use crate::{World, healthy_sse, sse_target, tls_target};
 use firepower_cloud_testkit::request;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -27,14 +27,14 @@ fn free_port() -> u16 {
 }
 
 /// A child process whose output goes to a log file, killed when dropped.
-struct Daemon {
+pub(crate) struct Daemon {
     _child: Child,
     log: PathBuf,
     name: &'static str,
 }
 
 impl Daemon {
-    fn spawn(name: &'static str, program: &Path, args: &[String], dir: &Path) -> Daemon {
+    pub(crate) fn spawn(name: &'static str, program: &Path, args: &[String], dir: &Path) -> Daemon {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(program)
@@ -63,7 +63,12 @@ impl Daemon {
 }
 
 /// Polls `probe` every 250 ms until it returns `Some`, or panics with `what` and the daemons' logs.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, daemons: &[&Daemon], mut probe: F) -> T
+pub(crate) async fn wait_for<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    daemons: &[&Daemon],
+    mut probe: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -84,7 +89,7 @@ where
     }
 }
 
-async fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
+pub(crate) async fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
     let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     drop(stream);
     let (status, body) = request(addr, "GET", path, &[]).await;
@@ -95,12 +100,12 @@ async fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
 
 /// A webhook receiver: every notification Alertmanager posts, with its path.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     notifications: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
 impl Receiver {
-    async fn start(&self) -> SocketAddr {
+    pub(crate) async fn start(&self) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -124,8 +129,13 @@ impl Receiver {
         addr
     }
 
+    /// Notifications received so far: (receiver path, notification).
+    pub(crate) fn notifications(&self) -> Vec<(String, Value)> {
+        self.notifications.lock().expect("store").clone()
+    }
+
     /// Alerts received so far: (receiver path, notification status, alert).
-    fn alerts(&self) -> Vec<(String, String, Value)> {
+    pub(crate) fn alerts(&self) -> Vec<(String, String, Value)> {
         let mut out = Vec::new();
         for (path, n) in self.notifications.lock().expect("store").iter() {
             for alert in n["alerts"].as_array().cloned().unwrap_or_default() {
@@ -138,7 +148,7 @@ impl Receiver {
 }
 
 /// The shipped rules with every `for:` shortened to `hold`.
-fn rules_for_test(hold: &str) -> String {
+pub(crate) fn rules_for_test(hold: &str) -> String {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/firepower-cloud.rules.yml"),
     )
@@ -153,7 +163,7 @@ fn rules_for_test(hold: &str) -> String {
 }
 
 /// The shipped Alertmanager configuration pointed at `receiver`, with waits shortened.
-fn alertmanager_for_test(receiver: SocketAddr) -> String {
+pub(crate) fn alertmanager_for_test(receiver: SocketAddr) -> String {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/alertmanager.example.yml"),
     )
@@ -396,7 +406,7 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
     }
 
     // Every dashboard query returns data while a failure is in the window.
-    check_dashboards(prom_addr, started, &daemons).await;
+    check_dashboards(prom_addr, started, &daemons, ".*", false).await;
 
     // Heal: the page resolves.
     world.dns.set(
@@ -420,8 +430,15 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
 }
 
 /// Runs every panel query of every dashboard (and every variable query) against Prometheus with
-/// the variables set to "All"; fails on an error or an empty result.
-async fn check_dashboards(prom: SocketAddr, since: std::time::SystemTime, daemons: &[&Daemon]) {
+/// the variables set to "All" and `$site` to `site` (a regex); fails on an error or an empty
+/// result. `sites` says whether the series carry a site label (the `$site` variable has values).
+pub(crate) async fn check_dashboards(
+    prom: SocketAddr,
+    since: std::time::SystemTime,
+    daemons: &[&Daemon],
+    site: &str,
+    sites: bool,
+) {
     let start = since
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -437,7 +454,7 @@ async fn check_dashboards(prom: SocketAddr, since: std::time::SystemTime, daemon
         for panel in panels(&d) {
             let title = panel["title"].as_str().unwrap_or_default().to_string();
             for target in panel["targets"].as_array().cloned().unwrap_or_default() {
-                let expr = substitute(target["expr"].as_str().unwrap_or_default());
+                let expr = substitute(target["expr"].as_str().unwrap_or_default(), site);
                 let instant = target["instant"] == true;
                 let what = format!("{name} / {title}: `{expr}`");
                 let result = wait_for(
@@ -486,7 +503,10 @@ async fn check_dashboards(prom: SocketAddr, since: std::time::SystemTime, daemon
                 .and_then(|q| q.strip_suffix(')'))
                 .expect("label_values query");
             let (selector, label) = inner.rsplit_once(", ").expect("selector and label");
-            let selector = substitute(selector);
+            if var["name"] == "site" && !sites {
+                continue;
+            }
+            let selector = substitute(selector, site);
             let path = format!(
                 "/api/v1/label/{label}/values?match[]={}&start={start}",
                 encode(&selector)
@@ -506,8 +526,9 @@ async fn check_dashboards(prom: SocketAddr, since: std::time::SystemTime, daemon
 }
 
 /// Grafana's variables as the "All" option, and its interval macros.
-fn substitute(expr: &str) -> String {
+fn substitute(expr: &str, site: &str) -> String {
     expr.replace("$__rate_interval", "10s")
+        .replace("$site", site)
         .replace("$job", ".+")
         .replace("$instance", ".+")
         .replace("$target", ".+")

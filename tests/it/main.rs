@@ -15,6 +15,7 @@ mod layers;
 mod middleboxes;
 mod probes;
 mod service;
+mod sites;
 mod web;
 
 use std::net::IpAddr;
