@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use firepower_cloud_exporter::cli::{Cli, Command, LogFormat};
+use firepower_cloud_exporter::config::ConfigError;
 use firepower_cloud_exporter::server::{Limits, WebConfig};
 use firepower_cloud_exporter::{AppState, WebOptions, bind, run};
 
@@ -30,9 +31,13 @@ fn main() -> ExitCode {
         }
         None => match runtime.block_on(serve(cli)) {
             Ok(()) => ExitCode::SUCCESS,
+            // One line (the log line), and the exit code `check` uses for an unusable configuration.
+            Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+                tracing::error!("{e:#}");
+                ExitCode::from(firepower_cloud_exporter::check::EXIT_UNUSABLE)
+            }
             Err(e) => {
                 tracing::error!("{e:#}");
-                eprintln!("error: {e:#}");
                 ExitCode::FAILURE
             }
         },

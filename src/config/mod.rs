@@ -34,6 +34,8 @@ impl Source {
         let mut config = self.load_file()?;
         if let Some(path) = &self.connector_properties {
             connector::load(path)?.apply(&mut config);
+            // The page and `check` say where the targets came from: not the embedded list alone.
+            config.source = format!("{} with {}", config.source, path.display());
         }
         Ok(config)
     }

@@ -120,10 +120,20 @@ impl FileContext {
                 .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
                 .unwrap_or_default();
             let message = inner.to_string();
-            // serde_yaml_ng appends " at line L column C"; the location is shown once, at the end.
+            // serde_yaml_ng prefixes the field path and appends " at line L column C": both are
+            // shown once, by this error.
             let message = message
                 .find(" at line ")
                 .map_or(message.as_str(), |i| &message[..i]);
+            let message = message
+                .strip_prefix(field.as_str())
+                .and_then(|m| m.strip_prefix(": "))
+                .unwrap_or(message);
+            let hint = if message.ends_with("expected a duration") {
+                " such as `3s`, `500ms` or `1m`"
+            } else {
+                ""
+            };
             let field = if field == "." {
                 "(top level)".into()
             } else {
@@ -131,7 +141,7 @@ impl FileContext {
             };
             self.err(
                 field,
-                format!("{}{location}", clip(message, MAX_MESSAGE_CHARS)),
+                format!("{}{hint}{location}", clip(message, MAX_MESSAGE_CHARS)),
             )
         })
     }

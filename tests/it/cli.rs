@@ -265,6 +265,8 @@ async fn connector_properties_choose_the_fqdn_and_port_the_device_uses() {
     );
     assert_eq!(json["targets"][1]["name"], "sse-region-discovery");
     assert_eq!(json["targets"][1]["http"]["status"], 403);
+    // The report says the targets came from the configuration and the connector properties.
+    assert_eq!(json["source"], format!("{config} with {props}"));
 
     let broken = write(
         &world,
@@ -310,4 +312,45 @@ async fn check_colours_the_verdicts_only_on_a_terminal() {
         stdout.contains("\x1b[32mSuccess"),
         "green Success on a terminal: {stdout:?}"
     );
+}
+
+#[tokio::test]
+async fn configuration_errors_name_the_field_once_with_an_example_and_exit_2_everywhere() {
+    let world = World::new().await;
+    let cases = [
+        (
+            "defaults:\n  ip_preference: ipv5\n",
+            "defaults.ip_preference: unknown variant `ipv5`, expected one of `ipv4`, `ipv6`, `ipv4_only`, `ipv6_only` (line 2, column 18)",
+        ),
+        (
+            "defaults:\n  timeout: 3\n",
+            "defaults.timeout: invalid value: string \"3\", expected a duration such as `3s`, `500ms` or `1m` (line 2, column 12)",
+        ),
+    ];
+    for (i, (yaml, expected)) in cases.into_iter().enumerate() {
+        let config = write(&world, &format!("bad{i}.yml"), yaml);
+        let out = run(&["check", "--config.file", &config]).await;
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: invalid configuration: {config}: {expected}\n")
+        );
+        // The server refuses to start the same way: one line, exit code 2.
+        let out = run(&[
+            "--config.file",
+            &config,
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ])
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            stderr.matches("invalid configuration").count(),
+            1,
+            "{stderr}"
+        );
+        // logfmt quotes the message and escapes its quotes.
+        assert!(stderr.contains(&expected.replace('"', "\\\"")), "{stderr}");
+    }
 }
