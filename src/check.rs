@@ -123,17 +123,31 @@ fn render_text(report: &Report, colour: bool) -> String {
             o.target.service.title(),
             o.duration.as_secs_f64() * 1000.0
         );
-        for s in t.steps() {
+        let steps = t.steps();
+        // Columns as wide as their longest entry; padded before colouring, so escape codes do not
+        // count as width.
+        let label_width = steps.iter().map(|s| s.label.len()).max().unwrap_or(0);
+        let reason_width = steps
+            .iter()
+            .map(|s| s.reason.as_str().len())
+            .max()
+            .unwrap_or(0);
+        for s in &steps {
+            let padded = format!("{:<reason_width$}", s.reason.as_str());
             let result = match s.reason {
-                Reason::Ok => p.good("ok"),
-                r if r.is_failure() => p.bad(r.as_str()),
-                r => p.dim(r.as_str()),
+                Reason::Ok => p.good(&padded),
+                r if r.is_failure() => p.bad(&padded),
+                _ => p.dim(&padded),
             };
             let took = match s.took {
                 Some(d) => format!("{:>8.1} ms", d.as_secs_f64() * 1000.0),
                 None => format!("{:>11}", ""),
             };
-            let _ = writeln!(out, "  {:<12} {result:<12} {took}  {}", s.label, s.detail);
+            let _ = writeln!(
+                out,
+                "  {:<label_width$}  {result}  {took}  {}",
+                s.label, s.detail
+            );
         }
         if let Some(dns) = &o.dns {
             let mut line = format!("  dns: resolver {}", dns.resolver);

@@ -44,7 +44,7 @@ impl Report {
                 title: row.service.title(),
                 status: row.status,
                 decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s)),
-                targets: row.targets,
+                target_count: row.targets,
             })
             .collect()
         } else {
@@ -115,7 +115,7 @@ pub(crate) struct RowView {
     /// The target and stage whose failure decides the row (the earliest in the checklist).
     pub(crate) decided_by: Option<Cause>,
     /// How many targets the row was decided from.
-    pub(crate) targets: usize,
+    pub(crate) target_count: usize,
 }
 
 impl RowView {

@@ -211,10 +211,8 @@ impl TlsClient {
                 .verify_server_cert(leaf, intermediates, server_name, &[], UnixTime::now())
                 .map(|_| ())
                 .map_err(|err| {
-                    StageError::new(
-                        classify_verify_error(&err),
-                        format!("certificate verification failed: {err}"),
-                    )
+                    let reason = classify_verify_error(&err);
+                    StageError::new(reason, verify_detail(reason, &err))
                 }),
         };
         match &verified {
@@ -286,6 +284,23 @@ fn classify_verify_error(err: &rustls::Error) -> Reason {
         },
         _ => Reason::TlsCertInvalid,
     }
+}
+
+/// What a failed verification means, in words: rustls' own text, except where it shows Rust debug
+/// output (`Other(OtherError(CaUsedAsEndEntity))`).
+fn verify_detail(reason: Reason, err: &rustls::Error) -> String {
+    let what = match err {
+        rustls::Error::InvalidCertificate(CertificateError::Other(_))
+            if reason == Reason::TlsCertUntrusted =>
+        {
+            "the server presented a self-signed CA certificate as its own, which nobody trusted vouches for".to_string()
+        }
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
+            format!("the certificate is not usable for a TLS server ({})", other.0)
+        }
+        err => err.to_string(),
+    };
+    format!("certificate verification failed: {what}")
 }
 
 /// Accepts any chain during the handshake (the chain is verified afterwards, see

@@ -108,6 +108,7 @@ async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
     assert_eq!(json["rows"][0]["status"], "failure");
     assert_eq!(json["rows"][0]["decided_by"]["reason"], "tcp_refused");
     assert_eq!(json["rows"][0]["decided_by"]["port"], closed);
+    assert_eq!(json["rows"][0]["target_count"], 1);
     assert_eq!(json["targets"][0]["reason"], "tcp_refused");
     assert_eq!(json["targets"][0]["http"]["status"], 403);
     assert!(
@@ -353,4 +354,49 @@ async fn configuration_errors_name_the_field_once_with_an_example_and_exit_2_eve
         // logfmt quotes the message and escapes its quotes.
         assert!(stderr.contains(&expected.replace('"', "\\\"")), "{stderr}");
     }
+}
+
+#[tokio::test]
+async fn check_columns_stay_aligned_with_the_longest_reason() {
+    let world = World::new().await;
+    world.resolve_via_cname("api-sse.cisco.com");
+    // A 200 where 403 is expected: `http_unexpected_status`, the longest reason on the page.
+    let server = world
+        .https(
+            "api-sse.cisco.com",
+            Behaviour::Http {
+                status: 200,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
+    let plain = servers::tcp_listener().await;
+    let config = write(
+        &world,
+        "config.yml",
+        &world.config(
+            "",
+            &[sse_target(
+                "sse",
+                "api-sse.cisco.com",
+                server.port(),
+                plain.port(),
+            )],
+        ),
+    );
+    let out = run(&["check", "--config.file", &config]).await;
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("http_unexpected_status"), "{stdout}");
+    let stage_lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            ["  dns ", "  tcp/", "  tls/", "  http/", "  clock "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    assert!(stage_lines.len() >= 5, "{stdout}");
+    let columns: std::collections::BTreeSet<usize> =
+        stage_lines.iter().filter_map(|l| l.find(" ms  ")).collect();
+    assert_eq!(columns.len(), 1, "the duration column moves:\n{stdout}");
 }

@@ -252,6 +252,11 @@ async fn a_self_signed_ca_certificate_is_untrusted_and_names_its_issuer() {
         e.label(names::TLS_INFO, &[("target", "sse")], "issuer")
             .contains("Captive Portal")
     );
+    let (_, page) = exporter.get("/debug?target=sse").await;
+    assert!(
+        page.contains("self-signed CA certificate") && !page.contains("OtherError"),
+        "{page}"
+    );
 }
 
 /// The DNS verdict of a target whose name the world answers with `answer`.
