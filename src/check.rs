@@ -90,6 +90,10 @@ fn render_text(report: &Report, colour: bool) -> String {
     let p = Paint { on: colour };
     let mut out = String::new();
     let _ = writeln!(out, "Threat Data Updates on Devices  ({})", report.source);
+    if let Some(cause) = &report.common_cause {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{} {cause}", p.bad("One cause:"));
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "  {:<36} Status", "Data Update");
     for row in &report.rows {

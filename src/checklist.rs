@@ -100,13 +100,13 @@ reasons! {
         "Nothing to do.";
     DnsNotConfigured => "dns_not_configured", Some(Stage::Dns),
         "No DNS server is configured, so no cloud name can be resolved.",
-        "Configure DNS servers on the device's management interface (FTD/FMC CLI: `configure network dns servers <ip>`; check with `show network`), or set `dns.servers` for this exporter.";
+        "Configure DNS servers on the device's management interface (FTD/FMC CLI: `show network`, then `configure network dns servers` with your resolvers' addresses), or set `dns.servers` for this exporter.";
     DnsNxdomain => "dns_nxdomain", Some(Stage::Dns),
         "The DNS server answered that the name does not exist (NXDOMAIN).",
-        "Check the name for typos and check the DNS server's forwarders: the Cisco cloud names exist publicly, so an internal DNS that answers NXDOMAIN is not forwarding them (split-horizon zone, filtering resolver).";
+        "The Cisco cloud names exist publicly, so a DNS server that answers NXDOMAIN for them is not forwarding them (split-horizon zone, filtering resolver): check its forwarders with `nslookup <host> <dns-server>`. For a name you configured yourself, check its spelling.";
     DnsServfail => "dns_servfail", Some(Stage::Dns),
         "The DNS server failed to resolve the name (SERVFAIL).",
-        "The configured DNS server cannot reach its upstream or failed DNSSEC validation: check its forwarders and its own Internet access (`nslookup api-sse.cisco.com <dns-server>`).";
+        "The configured DNS server cannot reach its upstream or failed DNSSEC validation: check its forwarders and its own Internet access (`nslookup <host> <dns-server>`).";
     DnsRefused => "dns_refused", Some(Stage::Dns),
         "The DNS server refused to answer (REFUSED).",
         "The DNS server does not allow recursion for this host: allow the device's management address in its recursion ACL or configure a resolver that does.";

@@ -20,6 +20,8 @@ pub(crate) struct Report {
     pub(crate) source: String,
     /// True when no row is in failure.
     pub(crate) success: bool,
+    /// When several rows fail for one reason at one stage: that cause, said once.
+    pub(crate) common_cause: Option<String>,
     pub(crate) rows: Vec<RowView>,
     pub(crate) targets: Vec<TargetView>,
 }
@@ -51,6 +53,7 @@ impl Report {
             Vec::new()
         };
         let success = rows.iter().all(|r| r.status != RowStatus::Failure);
+        let common_cause = common_cause(&rows);
         let targets = outcomes
             .into_iter()
             .map(|(outcome, freshness)| TargetView::new(outcome, freshness))
@@ -58,10 +61,35 @@ impl Report {
         Report {
             source: config.source.clone(),
             success,
+            common_cause,
             rows,
             targets,
         }
     }
+}
+
+/// One sentence when two or more rows fail for the same reason at the same stage (a resolver that
+/// answers NXDOMAIN for every Cisco name, a firewall that drops every connection).
+fn common_cause(rows: &[RowView]) -> Option<String> {
+    let causes: Vec<&Cause> = rows
+        .iter()
+        .filter(|r| r.status == RowStatus::Failure)
+        .filter_map(|r| r.decided_by.as_ref())
+        .collect();
+    let first = causes.first()?;
+    let shared = causes
+        .iter()
+        .all(|c| c.reason == first.reason && c.stage == first.stage);
+    (causes.len() >= 2 && shared).then(|| {
+        format!(
+            "{} rows fail for one cause, {} at the {} stage ({}): fix that first. {}",
+            causes.len(),
+            first.reason,
+            first.stage,
+            first.detail,
+            first.remedy
+        )
+    })
 }
 
 /// Why a target or row fails: where, the reason, the remedy for this host and port.
@@ -77,9 +105,10 @@ pub(crate) struct Cause {
 
 impl Cause {
     fn of(outcome: &TargetOutcome, stage: &StageOutcome) -> Cause {
+        let dns_server = outcome.dns.as_ref().and_then(|d| d.server.as_deref());
         Cause {
             target: outcome.target.name.clone(),
-            remedy: remedy(stage.reason, &outcome.target.host, stage.port),
+            remedy: remedy(stage.reason, &outcome.target.host, stage.port, dns_server),
             stage: stage.stage,
             port: stage.port,
             reason: stage.reason,
@@ -93,16 +122,31 @@ impl Cause {
     }
 }
 
-/// The reason's remedy with this failure's host and port in place of the table's placeholders.
-pub(crate) fn remedy(reason: Reason, host: &str, port: Option<u16>) -> Cow<'static, str> {
+/// The reason's remedy with this failure's host, port and DNS server (`ip:port`) in place of the
+/// table's placeholders, so its commands can be pasted as they are. An unknown DNS server is left
+/// out (`nslookup` then asks the host's own).
+pub(crate) fn remedy(
+    reason: Reason,
+    host: &str,
+    port: Option<u16>,
+    dns_server: Option<&str>,
+) -> Cow<'static, str> {
     let text = reason.remedy();
     if !text.contains('<') {
         return Cow::Borrowed(text);
     }
-    let text = text.replace("<host>", host);
+    // `nslookup [-port=N] host [server]`: options come before the name.
+    let nslookup = match dns_server.and_then(|s| s.parse::<std::net::SocketAddr>().ok()) {
+        Some(s) if s.port() == 53 => format!("nslookup {host} {}", s.ip()),
+        Some(s) => format!("nslookup -port={} {host} {}", s.port(), s.ip()),
+        None => format!("nslookup {host}"),
+    };
+    let text = text
+        .replace("nslookup <host> <dns-server>", &nslookup)
+        .replace("<host>", host);
     Cow::Owned(match port {
         Some(p) => text.replace("<port>", &p.to_string()),
-        None => text,
+        None => text.replace(":<port>", ":443").replace(" <port>", " 443"),
     })
 }
 

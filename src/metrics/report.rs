@@ -349,7 +349,7 @@ impl ProbeReport {
                 ("stage", cause.map_or("", |c| c.stage.as_str())),
                 ("port", port.as_str()),
                 ("reason", reason.as_str()),
-                ("remedy", reason.remedy()),
+                ("remedy", &row.remedy()),
             ];
             ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
         }

@@ -20,7 +20,7 @@ pub(crate) const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
 pub(crate) const PAGE_CSS: &str = "body{font-family:system-ui,-apple-system,sans-serif;max-width:64rem;margin:0 auto;padding:0 .75rem 2rem;line-height:1.45;color:#1b1b1b}\
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:1.6rem}h3{font-size:1rem;margin:.2rem 0}\
 table{border-collapse:collapse;width:100%;display:block;overflow-x:auto;margin:.4rem 0}td,th{border:1px solid #d0d0d0;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-th{background:#f3f3f3}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;font-size:.85rem}code{background:#f4f4f4}\
+p.common{background:#fde2e1;color:#7f1d1d;padding:.4rem .6rem;border-radius:.3rem}th{background:#f3f3f3}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;font-size:.85rem}code{background:#f4f4f4}\
 .status{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600}\
 .success{background:#dff3e2;color:#14532d}.failure{background:#fde2e1;color:#7f1d1d}.disabled,.skipped{background:#ececec;color:#444}\
 section.target{border:1px solid #d0d0d0;border-radius:.4rem;padding:.5rem .75rem;margin:.8rem 0}\
@@ -41,6 +41,19 @@ pub(crate) fn html_escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escaped text with its `backtick` spans (commands to paste) as `<code>` elements.
+fn with_code(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len() + 32);
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
         }
     }
     out
@@ -104,6 +117,13 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
         config.targets.len(),
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(cause) = &report.common_cause {
+        let _ = writeln!(
+            body,
+            "<p class=\"common\"><strong>One cause:</strong> {}</p>",
+            with_code(&html_escape(cause))
+        );
+    }
     body.push_str("<h2>Threat Data Updates on Devices</h2>\n<table class=\"rows\"><thead><tr><th>Data Update</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>\n");
     for row in &report.rows {
         let why = match &row.decided_by {
@@ -119,7 +139,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
         let remedy = if row.status == RowStatus::Success {
             String::new()
         } else {
-            html_escape(&row.remedy())
+            with_code(&html_escape(&row.remedy()))
         };
         let _ = writeln!(
             body,
@@ -225,7 +245,7 @@ fn target_section(body: &mut String, view: &TargetView) {
         let _ = writeln!(
             body,
             "<p><strong>Next step:</strong> {}</p>",
-            html_escape(&view.remedy)
+            with_code(&html_escape(&view.remedy))
         );
     }
     let q = url_escape(&view.name);

@@ -400,3 +400,38 @@ async fn check_columns_stay_aligned_with_the_longest_reason() {
         stage_lines.iter().filter_map(|l| l.find(" ms  ")).collect();
     assert_eq!(columns.len(), 1, "the duration column moves:\n{stdout}");
 }
+
+#[tokio::test]
+async fn check_says_a_shared_cause_once_before_the_table() {
+    let world = World::new().await;
+    world.dns.set("api-sse.cisco.com", Answer::NxDomain);
+    world.dns.set("cloud-sa.amp.cisco.com", Answer::NxDomain);
+    let config = write(
+        &world,
+        "config.yml",
+        &world.config(
+            "",
+            &[
+                sse_target("sse", "api-sse.cisco.com", 443, 8989),
+                crate::tls_target("amp", "cloud-sa.amp.cisco.com", "amp_cloud_lookups", 443),
+            ],
+        ),
+    );
+    let out = run(&["check", "--config.file", &config]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    let cause = stdout
+        .find("One cause: 2 rows fail for one cause, dns_nxdomain at the dns stage")
+        .expect("the shared cause");
+    let table = stdout.find("\n  Data Update").expect("the table");
+    assert!(cause < table, "{stdout}");
+    assert_eq!(stdout.matches("One cause:").count(), 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "nslookup -port={} api-sse.cisco.com {}",
+            world.dns.addr.port(),
+            world.dns.addr.ip()
+        )),
+        "{stdout}"
+    );
+}

@@ -634,3 +634,49 @@ async fn the_shipped_web_configuration_passes_promtool() {
     assert!(web.accepts(Some(&header)));
     assert!(!web.accepts(None));
 }
+
+#[tokio::test]
+async fn one_cause_for_several_rows_is_said_once_with_remedies_for_the_real_hosts() {
+    let world = World::new().await;
+    // The resolver answers NXDOMAIN for every Cisco name: two rows fail for that one cause.
+    world.dns.set("api-sse.cisco.com", Answer::NxDomain);
+    world.dns.set("cloud-sa.amp.cisco.com", Answer::NxDomain);
+    let config = world.config(
+        "",
+        &[
+            sse_target("sse", "api-sse.cisco.com", 443, 8989),
+            tls_target("amp", "cloud-sa.amp.cisco.com", "amp_cloud_lookups", 443),
+        ],
+    );
+    let exporter = Exporter::start(&config).await;
+    let (status, html) = exporter.get("/").await;
+    assert_eq!(status, 200);
+    let nslookup = format!(
+        "nslookup -port={} api-sse.cisco.com {}",
+        world.dns.addr.port(),
+        world.dns.addr.ip()
+    );
+    assert!(
+        html.contains(
+            "<strong>One cause:</strong> 2 rows fail for one cause, dns_nxdomain at the dns stage"
+        ),
+        "{html}"
+    );
+    assert!(html.contains(&format!("<code>{nslookup}</code>")), "{html}");
+    assert!(
+        !html.contains('`') && !html.contains("&lt;host&gt;"),
+        "{html}"
+    );
+    // The FMC row series carries the same rendered remedy.
+    let (_, body) = exporter.get("/probe").await;
+    let e = Exposition::parse(&body);
+    let remedy = e.label(
+        names::SERVICE_VERDICT,
+        &[("service", "cisco_cloud_configuration")],
+        "remedy",
+    );
+    assert!(
+        remedy.contains(&nslookup) && !remedy.contains('<'),
+        "{remedy}"
+    );
+}
