@@ -15,7 +15,7 @@ use tokio::process::{Child, Command};
 
 use crate::dashboards::{dashboard_files, load, panels};
 use crate::docs::tool;
-use crate::util::{Answer, Behaviour, Exporter, Proxy, ProxyMode};
+use crate::util::{Answer, Behaviour, Exporter, Proxy, ProxyMode, TlsServer};
 use crate::{World, healthy_sse, sse_target, tls_target};
 use firepower_cloud_testkit::request;
 
@@ -147,6 +147,56 @@ impl Receiver {
     }
 }
 
+/// A world's targets for three FMC rows, so every dashboard panel has data: the SSE host, an AMP
+/// host, and Threat Grid through an HTTP proxy. The servers live as long as this value.
+pub(crate) struct ThreeRows {
+    pub(crate) sse: TlsServer,
+    pub(crate) config: String,
+    _servers: (SocketAddr, TlsServer, TlsServer, Proxy),
+}
+
+pub(crate) async fn three_rows(world: &World) -> ThreeRows {
+    let (sse, plain) = healthy_sse(world, "api-sse.cisco.com").await;
+    world.resolve_via_cname("cloud-sa.amp.cisco.com");
+    let forbidden = Behaviour::Http {
+        status: 403,
+        date_offset_secs: 0,
+    };
+    let amp = world
+        .https("cloud-sa.amp.cisco.com", forbidden.clone())
+        .await;
+    let tg = world.https("panacea.threatgrid.com", forbidden).await;
+    let proxy = Proxy::start(ProxyMode::Open, tg.addr).await;
+    let proxied = format!(
+        "{}    proxy: {{ url: \"http://{}\" }}\n",
+        tls_target(
+            "threatgrid",
+            "panacea.threatgrid.com",
+            "amp_dynamic_analysis",
+            443
+        ),
+        proxy.addr
+    );
+    let config = world.config(
+        "",
+        &[
+            sse_target("sse", "api-sse.cisco.com", sse.port(), plain.port()),
+            tls_target(
+                "amp",
+                "cloud-sa.amp.cisco.com",
+                "amp_cloud_lookups",
+                amp.port(),
+            ),
+            proxied,
+        ],
+    );
+    ThreeRows {
+        sse,
+        config,
+        _servers: (plain, amp, tg, proxy),
+    }
+}
+
 /// The shipped rules with every `for:` shortened to `hold`.
 pub(crate) fn rules_for_test(hold: &str) -> String {
     let text = std::fs::read_to_string(
@@ -182,51 +232,8 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
     };
     let world = World::new().await;
 
-    // Targets: the SSE host, an AMP host, and Threat Grid through an HTTP proxy.
-    let (sse, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    world.resolve_via_cname("cloud-sa.amp.cisco.com");
-    let amp = world
-        .https(
-            "cloud-sa.amp.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
-    let tg = world
-        .https(
-            "panacea.threatgrid.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
-    let proxy = Proxy::start(ProxyMode::Open, tg.addr).await;
-    let proxied = format!(
-        "{}    proxy: {{ url: \"http://{}\" }}\n",
-        tls_target(
-            "threatgrid",
-            "panacea.threatgrid.com",
-            "amp_dynamic_analysis",
-            443
-        ),
-        proxy.addr
-    );
-    let config = world.config(
-        "",
-        &[
-            sse_target("sse", "api-sse.cisco.com", sse.port(), plain.port()),
-            tls_target(
-                "amp",
-                "cloud-sa.amp.cisco.com",
-                "amp_cloud_lookups",
-                amp.port(),
-            ),
-            proxied,
-        ],
-    );
+    let rows = three_rows(&world).await;
+    let config = rows.config.clone();
     let exporter = Exporter::start(&config).await;
 
     let receiver = Receiver::default();

@@ -12,18 +12,10 @@ use firepower_cloud_testkit::dns::mismatched_id_dns;
 use firepower_cloud_testkit::servers::self_signed_ca_leaf;
 
 use crate::util::{Answer, Behaviour, Exporter, Exposition, Proxy, ProxyMode, TlsServer, servers};
-use crate::{LOOPBACK, World, sse_target, tls_target};
+use crate::{LOOPBACK, World, sse_target, tls_target, verdict};
 
 /// How often a deadline race is repeated.
 const RACE_RUNS: usize = 20;
-
-fn verdict(e: &Exposition, target: &str) -> (String, String) {
-    let labels = [("target", target)];
-    (
-        e.label(names::TARGET_VERDICT, &labels, "stage"),
-        e.label(names::TARGET_VERDICT, &labels, "reason"),
-    )
-}
 
 fn stage_detail_free_verdict(e: &Exposition, target: &str, stage: &str, port: &str) -> String {
     e.label(

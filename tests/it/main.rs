@@ -20,6 +20,8 @@ mod web;
 
 use std::net::IpAddr;
 
+use firepower_cloud_exporter::metrics::names;
+
 use util::{Answer, Behaviour, DnsServer, Pki, TlsServer, servers};
 
 /// A loopback "Internet": a DNS server, a CA the exporter trusts, and helpers to build targets.
@@ -66,6 +68,15 @@ impl World {
         }
         yaml
     }
+}
+
+/// The stage and reason of `target`'s verdict in a `/probe` answer.
+pub fn verdict(e: &util::Exposition, target: &str) -> (String, String) {
+    let labels = [("target", target)];
+    (
+        e.label(names::TARGET_VERDICT, &labels, "stage"),
+        e.label(names::TARGET_VERDICT, &labels, "reason"),
+    )
 }
 
 /// A target doing the full api-sse.cisco.com checklist: TCP to `tls_port` and `other_port`, TLS and

@@ -11,15 +11,7 @@ use firepower_cloud_testkit::daemons::{self, Daemon, SquidAuth};
 
 use crate::docs::tool;
 use crate::util::{Answer, Behaviour, Exporter, Exposition, TlsServer, servers};
-use crate::{LOOPBACK, World, sse_target, tls_target};
-
-fn verdict(e: &Exposition, target: &str) -> (String, String) {
-    let labels = [("target", target)];
-    (
-        e.label(names::TARGET_VERDICT, &labels, "stage"),
-        e.label(names::TARGET_VERDICT, &labels, "reason"),
-    )
-}
+use crate::{LOOPBACK, World, sse_target, tls_target, verdict};
 
 fn stage(e: &Exposition, stage: &str, port: u16) -> String {
     e.label(

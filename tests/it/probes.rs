@@ -8,21 +8,13 @@ use firepower_cloud_exporter::metrics::names;
 
 use crate::util::servers::Leaf;
 use crate::util::{Answer, Behaviour, Exporter, Exposition, TlsServer, servers};
-use crate::{World, healthy_exporter, healthy_sse, sse_target, tls_target};
+use crate::{World, healthy_exporter, healthy_sse, sse_target, tls_target, verdict};
 
 fn stage_verdict(e: &Exposition, target: &str, stage: &str, port: &str) -> String {
     e.label(
         names::STAGE_VERDICT,
         &[("target", target), ("stage", stage), ("port", port)],
         "reason",
-    )
-}
-
-fn verdict(e: &Exposition, target: &str) -> (String, String) {
-    let labels = [("target", target)];
-    (
-        e.label(names::TARGET_VERDICT, &labels, "stage"),
-        e.label(names::TARGET_VERDICT, &labels, "reason"),
     )
 }
 

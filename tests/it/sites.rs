@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::World;
 use crate::docs::tool;
 use crate::e2e::{
     Daemon, Receiver, alertmanager_for_test, check_dashboards, free_port, get_json, rules_for_test,
-    wait_for,
+    three_rows, wait_for,
 };
-use crate::util::{Answer, Behaviour, Exporter, Proxy, ProxyMode};
-use crate::{World, healthy_sse, sse_target, tls_target};
+use crate::util::{Answer, Behaviour, Exporter};
 
 /// The `instance` both sites' exporters get, as the compose and Kubernetes defaults give them.
 const SAME_INSTANCE: &str = "exporter:10027";
@@ -47,48 +47,12 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
     };
     let (site_a, site_b) = (World::new().await, World::new().await);
     let mut exporters = Vec::new();
-    let mut servers = Vec::new();
-    let mut others = Vec::new();
+    let mut rows = Vec::new();
     for world in [&site_a, &site_b] {
-        // Each site probes the same kinds of targets as the single-site end-to-end test: the SSE
-        // host, an AMP host, and Threat Grid through an HTTP proxy (every dashboard panel has data).
-        let (server, plain) = healthy_sse(world, "api-sse.cisco.com").await;
-        world.resolve_via_cname("cloud-sa.amp.cisco.com");
-        let forbidden = Behaviour::Http {
-            status: 403,
-            date_offset_secs: 0,
-        };
-        let amp = world
-            .https("cloud-sa.amp.cisco.com", forbidden.clone())
-            .await;
-        let tg = world.https("panacea.threatgrid.com", forbidden).await;
-        let proxy = Proxy::start(ProxyMode::Open, tg.addr).await;
-        let proxied = format!(
-            "{}    proxy: {{ url: \"http://{}\" }}\n",
-            tls_target(
-                "threatgrid",
-                "panacea.threatgrid.com",
-                "amp_dynamic_analysis",
-                443
-            ),
-            proxy.addr
-        );
-        let config = world.config(
-            "",
-            &[
-                sse_target("sse", "api-sse.cisco.com", server.port(), plain.port()),
-                tls_target(
-                    "amp",
-                    "cloud-sa.amp.cisco.com",
-                    "amp_cloud_lookups",
-                    amp.port(),
-                ),
-                proxied,
-            ],
-        );
-        exporters.push(Exporter::start(&config).await);
-        servers.push((server, plain));
-        others.push((amp, tg, proxy));
+        // Each site probes the same targets as the single-site end-to-end test.
+        let site = three_rows(world).await;
+        exporters.push(Exporter::start(&site.config).await);
+        rows.push(site);
     }
 
     let receiver = Receiver::default();
@@ -178,7 +142,7 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
 
     // Site a loses DNS; site b's TLS stalls. Both rows fail, each for its own reason.
     site_a.dns.set("api-sse.cisco.com", Answer::NxDomain);
-    servers[1].0.set(Behaviour::Stall);
+    rows[1].sse.set(Behaviour::Stall);
     let pages = wait_for(
         "a page for each site",
         Duration::from_secs(90),

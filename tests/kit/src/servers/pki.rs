@@ -36,13 +36,7 @@ impl Leaf {
 /// `openssl req -x509`, many appliances and captive portals present.
 pub fn self_signed_ca_leaf(names: &[&str]) -> Leaf {
     let key = KeyPair::generate().expect("key");
-    let mut params = CertificateParams::new(
-        names
-            .iter()
-            .map(std::string::ToString::to_string)
-            .collect::<Vec<_>>(),
-    )
-    .expect("params");
+    let mut params = leaf_params(names);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params
         .distinguished_name
@@ -54,6 +48,17 @@ pub fn self_signed_ca_leaf(names: &[&str]) -> Leaf {
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
     }
+}
+
+/// Certificate parameters with `names` as subject alternative names.
+fn leaf_params(names: &[&str]) -> CertificateParams {
+    CertificateParams::new(
+        names
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect::<Vec<_>>(),
+    )
+    .expect("params")
 }
 
 fn ca_params(common_name: &str) -> CertificateParams {
@@ -92,13 +97,7 @@ impl Pki {
     /// A leaf for `names`, valid from `not_before` to `not_after` (offsets from now, in days).
     pub fn leaf_valid(&self, names: &[&str], not_before_days: i64, not_after_days: i64) -> Leaf {
         let key = KeyPair::generate().expect("key");
-        let mut params = CertificateParams::new(
-            names
-                .iter()
-                .map(std::string::ToString::to_string)
-                .collect::<Vec<_>>(),
-        )
-        .expect("params");
+        let mut params = leaf_params(names);
         params.distinguished_name.push(DnType::CommonName, names[0]);
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now + time::Duration::days(not_before_days);
