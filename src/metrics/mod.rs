@@ -5,6 +5,7 @@
 mod labels;
 pub mod names;
 mod own;
+mod process;
 mod report;
 
 pub(crate) use own::Metrics;

@@ -49,6 +49,7 @@ impl Metrics {
     pub(crate) fn new() -> Self {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Static));
+        registry.register_collector(Box::new(super::process::ProcessCollector));
         let latency = HistogramFamily::new_with_constructor(latency_histogram as fn() -> Histogram);
         let probes = Family::<ProbeLabels, Counter>::default();
         registry.register(

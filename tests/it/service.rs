@@ -407,3 +407,31 @@ async fn a_broken_reload_keeps_the_running_configuration() {
         1.0
     );
 }
+
+#[tokio::test]
+async fn the_exporter_serves_the_usual_process_metrics() {
+    let world = World::new().await;
+    let (exporter, _server, _plain) = crate::healthy_exporter(&world).await;
+    let (status, body) = exporter.get("/metrics").await;
+    assert_eq!(status, 200);
+    let e = Exposition::parse(&body);
+    let value = |name: &str| {
+        assert!(e.help.contains_key(name), "{name} has no HELP");
+        e.value(name, &[])
+    };
+    assert!(value("process_cpu_seconds_total") >= 0.0);
+    assert!(value("process_resident_memory_bytes") > f64::from(1 << 20));
+    assert!(value("process_virtual_memory_bytes") >= value("process_resident_memory_bytes"));
+    assert!(value("process_threads") >= 1.0);
+    let open = value("process_open_fds");
+    assert!(open > 0.0 && value("process_max_fds") >= open);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let started = value("process_start_time_seconds");
+    assert!(
+        started > now - 3600.0 && started <= now + 5.0,
+        "{started} vs {now}"
+    );
+}
