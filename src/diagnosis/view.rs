@@ -217,37 +217,45 @@ impl TargetView {
         }
     }
 
-    /// The steps as recorded, each with what it did in the style of `nslookup` and `curl -v`.
+    /// The steps as recorded.
     pub(crate) fn steps(&self) -> Vec<StepView> {
         self.outcome
             .stages
             .iter()
-            .map(|s| StepView {
+            .enumerate()
+            .map(|(index, s)| StepView {
+                index,
                 label: stage_label(s.stage, s.port),
                 reason: s.reason,
                 took: s.ran().then_some(s.duration),
                 detail: s.detail.clone(),
-                trace: if s.reason == Reason::Skipped || s.reason == Reason::BudgetExhausted {
-                    Vec::new()
-                } else {
-                    trace(&self.outcome, s)
-                },
             })
             .collect()
+    }
+
+    /// What `step` did, as `nslookup` and `curl -v` print it (only `/debug` shows it, so it is
+    /// built there, not for every step of every page).
+    pub(crate) fn trace(&self, step: &StepView) -> Vec<String> {
+        match self.outcome.stages.get(step.index) {
+            Some(s) if !matches!(s.reason, Reason::Skipped | Reason::BudgetExhausted) => {
+                trace(&self.outcome, s)
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
 /// One recorded step for a person.
 #[derive(Debug)]
 pub(crate) struct StepView {
+    /// Its place in the outcome's stages.
+    index: usize,
     /// `tcp/8989`.
     pub(crate) label: String,
     pub(crate) reason: Reason,
     /// How long it took, for steps that ran.
     pub(crate) took: Option<Duration>,
     pub(crate) detail: String,
-    /// What the step did, as `nslookup` and `curl -v` print it.
-    pub(crate) trace: Vec<String>,
 }
 
 impl StepView {

@@ -60,11 +60,12 @@ fn per_stage<V: EncodeGaugeValue>(
     for t in targets {
         for s in &t.outcome.stages {
             if let Some(v) = value(s) {
-                let labels = StageLabels {
-                    target: t.name.clone(),
-                    stage: s.stage,
-                    port: Port(s.port),
-                };
+                let port = s.port.map(|p| p.to_string()).unwrap_or_default();
+                let labels = [
+                    ("target", t.name.as_str()),
+                    ("stage", s.stage.as_str()),
+                    ("port", port.as_str()),
+                ];
                 ConstGauge::new(v).encode(e.encode_family(&labels)?)?;
             }
         }

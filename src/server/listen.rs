@@ -72,15 +72,18 @@ struct Connections {
 impl Connections {
     /// Registers a new connection; when too many are pending, the oldest pending one is shed.
     fn admit(&mut self, max_pending: usize) -> (u64, Arc<AtomicBool>, Arc<Notify>) {
-        let pending: Vec<u64> = self
-            .open
-            .iter()
-            .filter(|(_, c)| !c.serving.load(Ordering::Relaxed))
-            .map(|(id, _)| *id)
-            .collect();
-        if pending.len() >= max_pending.max(1) {
-            let oldest = pending[0];
-            if let Some(c) = self.open.remove(&oldest) {
+        // Fewer open connections than the pending cap cannot exceed it: no scan needed.
+        if self.open.len() >= max_pending.max(1) {
+            let mut pending = self
+                .open
+                .iter()
+                .filter(|(_, c)| !c.serving.load(Ordering::Relaxed))
+                .map(|(id, _)| *id);
+            let oldest = pending.next();
+            if let Some(oldest) = oldest
+                && pending.count() + 1 >= max_pending.max(1)
+                && let Some(c) = self.open.remove(&oldest)
+            {
                 c.shed.notify_one();
             }
         }

@@ -285,7 +285,11 @@ pub(crate) async fn debug(
         );
         body.push_str("<pre>");
         for step in view.steps() {
-            for line in step.trace.iter().chain(std::iter::once(&step.summary())) {
+            for line in view
+                .trace(&step)
+                .iter()
+                .chain(std::iter::once(&step.summary()))
+            {
                 body.push_str(&html_escape(line));
                 body.push('\n');
             }

@@ -134,6 +134,23 @@ impl Receiver {
         self.notifications.lock().expect("store").clone()
     }
 
+    /// The first alert received at `path` with `status`, named `alertname` (and with `label` when
+    /// given): (receiver path, notification status, alert).
+    pub(crate) fn find(
+        &self,
+        path: &str,
+        status: &str,
+        alertname: &str,
+        label: Option<(&str, &str)>,
+    ) -> Option<(String, String, Value)> {
+        self.alerts().into_iter().find(|(p, s, a)| {
+            p == path
+                && s == status
+                && a["labels"]["alertname"] == alertname
+                && label.is_none_or(|(k, v)| a["labels"][k] == v)
+        })
+    }
+
     /// Alerts received so far: (receiver path, notification status, alert).
     pub(crate) fn alerts(&self) -> Vec<(String, String, Value)> {
         let mut out = Vec::new();
@@ -323,11 +340,12 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
         Duration::from_secs(90),
         &daemons,
         || async {
-            receiver.alerts().into_iter().find(|(path, status, a)| {
-                path == "/pager"
-                    && status == "firing"
-                    && a["labels"]["alertname"] == "FirepowerCiscoCloudConfigurationFailure"
-            })
+            receiver.find(
+                "/pager",
+                "firing",
+                "FirepowerCiscoCloudConfigurationFailure",
+                None,
+            )
         },
     )
     .await;
@@ -355,12 +373,12 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
         Duration::from_secs(60),
         &daemons,
         || async {
-            receiver.alerts().into_iter().find(|(path, status, a)| {
-                path == "/tickets"
-                    && status == "firing"
-                    && a["labels"]["alertname"] == "FirepowerCloudDnsFailure"
-                    && a["labels"]["target"] == "sse"
-            })
+            receiver.find(
+                "/tickets",
+                "firing",
+                "FirepowerCloudDnsFailure",
+                Some(("target", "sse")),
+            )
         },
     )
     .await;
@@ -425,11 +443,12 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
         Duration::from_secs(90),
         &daemons,
         || async {
-            receiver.alerts().into_iter().find(|(path, status, a)| {
-                path == "/pager"
-                    && status == "resolved"
-                    && a["labels"]["alertname"] == "FirepowerCiscoCloudConfigurationFailure"
-            })
+            receiver.find(
+                "/pager",
+                "resolved",
+                "FirepowerCiscoCloudConfigurationFailure",
+                None,
+            )
         },
     )
     .await;

@@ -148,17 +148,13 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
         Duration::from_secs(90),
         &daemons,
         || async {
-            let alerts = receiver.alerts();
-            let page = |site: &str| {
-                alerts
-                    .iter()
-                    .find(|(path, status, a)| {
-                        path == "/pager"
-                            && status == "firing"
-                            && a["labels"]["alertname"] == "FirepowerCiscoCloudConfigurationFailure"
-                            && a["labels"]["site"] == site
-                    })
-                    .cloned()
+            let page = |site| {
+                receiver.find(
+                    "/pager",
+                    "firing",
+                    "FirepowerCiscoCloudConfigurationFailure",
+                    Some(("site", site)),
+                )
             };
             Some((page("a")?, page("b")?))
         },
@@ -184,12 +180,12 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
         Duration::from_secs(60),
         &daemons,
         || async {
-            receiver.alerts().into_iter().find(|(path, status, a)| {
-                path == "/tickets"
-                    && status == "firing"
-                    && a["labels"]["alertname"] == "FirepowerCloudTlsFailure"
-                    && a["labels"]["site"] == "b"
-            })
+            receiver.find(
+                "/tickets",
+                "firing",
+                "FirepowerCloudTlsFailure",
+                Some(("site", "b")),
+            )
         },
     )
     .await;
@@ -268,22 +264,24 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
         Duration::from_secs(90),
         &daemons,
         || async {
-            receiver.alerts().into_iter().find(|(path, status, a)| {
-                path == "/pager"
-                    && status == "resolved"
-                    && a["labels"]["alertname"] == "FirepowerCiscoCloudConfigurationFailure"
-                    && a["labels"]["site"] == "a"
-            })
+            receiver.find(
+                "/pager",
+                "resolved",
+                "FirepowerCiscoCloudConfigurationFailure",
+                Some(("site", "a")),
+            )
         },
     )
     .await;
     assert!(
-        !receiver
-            .alerts()
-            .iter()
-            .any(|(_, status, a)| status == "resolved"
-                && a["labels"]["alertname"] == "FirepowerCiscoCloudConfigurationFailure"
-                && a["labels"]["site"] == "b"),
+        receiver
+            .find(
+                "/pager",
+                "resolved",
+                "FirepowerCiscoCloudConfigurationFailure",
+                Some(("site", "b"))
+            )
+            .is_none(),
         "site b's page must stay open"
     );
     drop(exporters);
