@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use crate::checklist::{Reason, RowStatus};
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Config;
-use crate::diagnosis::{Discard, Logged, Report, format_unix};
+use crate::diagnosis::{Discard, Logged, Report, RowScope, format_unix};
 use crate::probe::{Clients, Prober};
 
 /// Exit code when a row fails.
@@ -59,7 +59,7 @@ async fn run(config: Config, timeout: Duration) -> Report {
         Arc::new(Logged(Discard)),
     );
     let outcomes = prober.probe_all(Instant::now() + timeout).await;
-    Report::build(&config, outcomes, true)
+    Report::build(&config, outcomes, RowScope::Whole)
 }
 
 struct Paint {

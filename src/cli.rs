@@ -65,6 +65,12 @@ pub struct Cli {
     #[arg(long = "web.shutdown-grace", default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub shutdown_grace: Duration,
 
+    /// The URL operators reach the exporter at (a DNS name, a reverse proxy or ingress); the
+    /// alerts' runbook links start with it. Without it they use the scheme served and the
+    /// address Prometheus scrapes.
+    #[arg(long = "web.external-url", value_name = "URL", value_parser = parse_external_url)]
+    pub external_url: Option<url::Url>,
+
     /// Path of the exporter's own metrics.
     #[arg(
         long = "web.telemetry-path",
@@ -189,4 +195,18 @@ mod tests {
         ));
         assert_eq!(check.region, Some(Region::Eu));
     }
+}
+
+/// An absolute `http` or `https` URL, without query or fragment (the runbook path is appended).
+fn parse_external_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| {
+        format!("{e}: expected an absolute URL such as `https://exporter.example.net:10027`")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an http or https URL with a host, such as `https://exporter.example.net:10027`".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the external URL takes no `?query` or `#fragment`".into());
+    }
+    Ok(url)
 }

@@ -68,6 +68,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     }
     let options = WebOptions {
         telemetry_path: cli.telemetry_path.clone(),
+        external_url: cli.external_url.clone(),
         timeout_offset: cli.timeout_offset,
         web,
         limits: Limits {

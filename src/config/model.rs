@@ -100,6 +100,11 @@ impl Config {
     pub fn target_count(&self) -> usize {
         self.targets.len()
     }
+
+    /// The configured target names, in configuration order (what `/probe?target=` accepts).
+    pub fn target_names(&self) -> Vec<&str> {
+        self.targets.iter().map(|t| t.name.as_str()).collect()
+    }
 }
 
 impl Target {

@@ -8,7 +8,7 @@ mod view;
 use crate::checklist::{Reason, RowStatus, Service, checklist_rank};
 use crate::probe::{OutcomeSink, StageOutcome, TargetOutcome};
 
-pub(crate) use view::{Report, TargetView, format_unix};
+pub(crate) use view::{Report, RowScope, RowView, TargetView, format_unix};
 
 /// The failing stage that explains the others: the first real failure in checklist order.
 pub(crate) fn verdict(outcome: &TargetOutcome) -> Option<&StageOutcome> {

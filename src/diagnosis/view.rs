@@ -27,31 +27,32 @@ pub(crate) struct Report {
 }
 
 impl Report {
-    /// The view of these outcomes; `with_rows` false leaves the FMC rows out (a scrape of one
-    /// target says nothing about a whole row).
+    /// The view of these outcomes. With [`RowScope::Part`] (a scrape of one target) each row is
+    /// that target's part of it, named by `part_of`, so Prometheus can put a row back together
+    /// from one scrape per target.
     pub(crate) fn build(
         config: &Config,
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
-        with_rows: bool,
+        scope: RowScope,
     ) -> Report {
         let cloud_integration_enabled = config.cloud_integration_enabled;
-        let rows: Vec<RowView> = if with_rows {
-            rows(
-                &outcomes.iter().map(|(o, _)| o.as_ref()),
-                cloud_integration_enabled,
-            )
-            .into_iter()
-            .map(|row| RowView {
-                service: row.service,
-                title: row.service.title(),
-                status: row.status,
-                decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s)),
-                target_count: row.targets,
-            })
-            .collect()
-        } else {
-            Vec::new()
-        };
+        let rows: Vec<RowView> = rows(
+            &outcomes.iter().map(|(o, _)| o.as_ref()),
+            cloud_integration_enabled,
+        )
+        .into_iter()
+        .map(|row| RowView {
+            service: row.service,
+            title: row.service.title(),
+            status: row.status,
+            decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s)),
+            target_count: row.targets,
+            part_of: match &scope {
+                RowScope::Whole => None,
+                RowScope::Part(target) => Some(target.clone()),
+            },
+        })
+        .collect();
         let success = rows.iter().all(|r| r.status != RowStatus::Failure);
         let common_cause = common_cause(&rows);
         let targets = outcomes
@@ -66,6 +67,14 @@ impl Report {
             targets,
         }
     }
+}
+
+/// Whether an answer's rows are whole (every target of the row was probed) or one target's part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RowScope {
+    Whole,
+    /// The scrape probed this one target: its row is decided by it alone.
+    Part(String),
 }
 
 /// One sentence when two or more rows fail for the same reason at the same stage (a resolver that
@@ -160,6 +169,10 @@ pub(crate) struct RowView {
     pub(crate) decided_by: Option<Cause>,
     /// How many targets the row was decided from.
     pub(crate) target_count: usize,
+    /// The one target this row was decided from, when the scrape asked for one target: the
+    /// series then carry `row_target`, and the rules put the row together (worst part wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) part_of: Option<String>,
 }
 
 impl RowView {

@@ -8,7 +8,7 @@ mod own;
 mod process;
 mod report;
 
-pub(crate) use own::Metrics;
+pub(crate) use own::{Metrics, RunbookLink};
 
 /// Latency buckets from sub-millisecond loopback to multi-second WAN paths.
 pub(crate) const LATENCY_BUCKETS: [f64; 14] = [

@@ -4,6 +4,7 @@
 //! verdict (target, stage, FMC row).
 
 pub const BUILD_INFO: &str = "firepower_cloud_build_info";
+pub const RUNBOOK_INFO: &str = "firepower_cloud_runbook_info";
 pub const PROBES: &str = "firepower_cloud_probes";
 pub const STAGE_FAILURES: &str = "firepower_cloud_stage_failures";
 pub const PROBE_RESULTS: &str = "firepower_cloud_probe_results";

@@ -46,9 +46,9 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(runbook: RunbookLink) -> Self {
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(Static));
+        registry.register_collector(Box::new(Static { runbook }));
         registry.register_collector(Box::new(super::process::ProcessCollector));
         let latency = HistogramFamily::new_with_constructor(latency_histogram as fn() -> Histogram);
         let probes = Family::<ProbeLabels, Counter>::default();
@@ -188,12 +188,6 @@ impl Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Metrics")
@@ -240,9 +234,20 @@ impl OutcomeSink for Metrics {
     }
 }
 
-/// Build information and the reason table: the same on every scrape of `/metrics`.
+/// Where the alerts link the runbook: the scheme the exporter serves, and the full URL when
+/// `--web.external-url` gives one.
+#[derive(Debug, Clone)]
+pub(crate) struct RunbookLink {
+    pub(crate) scheme: &'static str,
+    pub(crate) url: Option<String>,
+}
+
+/// Build information, the runbook link and the reason table: the same on every scrape of
+/// `/metrics`.
 #[derive(Debug)]
-struct Static;
+struct Static {
+    runbook: RunbookLink,
+}
 
 impl Collector for Static {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
@@ -255,6 +260,16 @@ impl Collector for Static {
         ConstGauge::new(1).encode(e.encode_family(&[
             ("version", env!("CARGO_PKG_VERSION")),
             ("name", env!("CARGO_PKG_NAME")),
+        ])?)?;
+        let mut e = encoder.encode_descriptor(
+            names::RUNBOOK_INFO,
+            "Where the alerts link the runbook: `url` from --web.external-url (empty: the rules use `scheme`://instance/runbook); always 1.",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(1).encode(e.encode_family(&[
+            ("url", self.runbook.url.as_deref().unwrap_or_default()),
+            ("scheme", self.runbook.scheme),
         ])?)?;
         let mut e = encoder.encode_descriptor(
             names::REASON_INFO,

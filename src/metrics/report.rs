@@ -11,7 +11,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use super::labels::{HistogramFamily, Port, StageLabels};
 use super::{MAX_PEER_LABEL_CHARS, names};
 use crate::checklist::{RowStatus, Stage};
-use crate::diagnosis::{Report, TargetView};
+use crate::diagnosis::{Report, RowView, TargetView};
 use crate::probe::StageOutcome;
 
 /// One scrape's results.
@@ -311,7 +311,7 @@ impl ProbeReport {
         for row in rows.iter().filter(|r| r.status != RowStatus::Disabled) {
             let labels = [("service", row.service.as_str()), ("title", row.title)];
             ConstGauge::new(i64::from(row.status == RowStatus::Success))
-                .encode(e.encode_family(&labels)?)?;
+                .encode(e.encode_family(&(labels, part_label(row)))?)?;
         }
         let mut e = gauge(
             encoder,
@@ -325,7 +325,7 @@ impl ProbeReport {
                     ("status", status.as_str()),
                 ];
                 ConstGauge::new(i64::from(row.status == status))
-                    .encode(e.encode_family(&labels)?)?;
+                    .encode(e.encode_family(&(labels, part_label(row)))?)?;
             }
         }
         let mut e = gauge(
@@ -352,8 +352,18 @@ impl ProbeReport {
                 ("reason", reason.as_str()),
                 ("remedy", &row.remedy()),
             ];
-            ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+            ConstGauge::new(1).encode(e.encode_family(&(labels, part_label(row)))?)?;
         }
         Ok(())
     }
+}
+
+/// `row_target="NAME"` on the row series of a one-target scrape (none for a whole row): the
+/// alerts' look-ups match it, and the dashboards put a row together from its parts.
+fn part_label(row: &RowView) -> Vec<(&'static str, &str)> {
+    row.part_of
+        .as_deref()
+        .map(|t| ("row_target", t))
+        .into_iter()
+        .collect()
 }

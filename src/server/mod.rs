@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::checklist::{Service, reasons_markdown};
 use crate::config::{Config, ConfigError, Source, Target, clip};
 use crate::diagnosis::Logged;
-use crate::metrics::{CONTENT_TYPE, Metrics};
+use crate::metrics::{CONTENT_TYPE, Metrics, RunbookLink};
 use crate::probe::{Clients, Prober};
 pub use listen::Limits;
 pub(crate) use listen::serve;
@@ -40,6 +40,8 @@ pub(crate) const UNAUTHENTICATED_PATHS: [&str; 2] = ["/-/healthy", "/-/ready"];
 #[derive(Debug, Clone)]
 pub struct WebOptions {
     pub telemetry_path: String,
+    /// Where operators reach the exporter (`--web.external-url`); the runbook links use it.
+    pub external_url: Option<url::Url>,
     /// Subtracted from the scrape timeout so the answer arrives before Prometheus gives up.
     pub timeout_offset: Duration,
     pub web: WebConfig,
@@ -50,6 +52,7 @@ impl Default for WebOptions {
     fn default() -> Self {
         WebOptions {
             telemetry_path: "/metrics".into(),
+            external_url: None,
             timeout_offset: Duration::from_millis(500),
             web: WebConfig::default(),
             limits: Limits::default(),
@@ -73,7 +76,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, source: Source, options: WebOptions) -> Arc<Self> {
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::new(runbook_link(&options)));
         metrics.config_loaded(true, Some(config.targets.len()));
         let clients = Arc::new(Clients::default());
         let prober = Prober::new(
@@ -360,4 +363,19 @@ mod tests {
             MAX_SCRAPE_TIMEOUT.saturating_sub(offset)
         );
     }
+}
+
+/// The runbook's address as the alerts should link it: under the external URL when one is set,
+/// otherwise only the scheme (the rules put the scraped address after it).
+fn runbook_link(options: &WebOptions) -> RunbookLink {
+    let scheme = if options.web.serves_tls() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = options
+        .external_url
+        .as_ref()
+        .map(|base| format!("{}/runbook", base.as_str().trim_end_matches('/')));
+    RunbookLink { scheme, url }
 }

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::{AppState, bad_request, page_budget, select_targets};
 use crate::checklist::{Reason, RowStatus};
-use crate::diagnosis::{Report, TargetView, format_unix};
+use crate::diagnosis::{Report, RowScope, TargetView, format_unix};
 use crate::probe::unix_seconds;
 
 pub(crate) const RUNBOOK: &str = include_str!("../../docs/runbook.md");
@@ -106,7 +106,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
     let prober = state.prober();
     let config = prober.config().clone();
     let outcomes = prober.probe_all(page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, true);
+    let report = Report::build(&config, outcomes, RowScope::Whole);
 
     let mut body = String::new();
     let _ = write!(
@@ -270,7 +270,7 @@ pub(crate) async fn debug(
         Err(message) => return bad_request(message),
     };
     let outcomes = prober.probe_many(&targets, page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, false);
+    let report = Report::build(&config, outcomes, RowScope::Whole);
     let mut body = String::new();
     let _ = writeln!(
         body,

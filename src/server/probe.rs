@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
 use super::{AppState, bad_request, budget, select_targets};
-use crate::diagnosis::Report;
+use crate::diagnosis::{Report, RowScope};
 use crate::metrics::CONTENT_TYPE;
 
 pub(super) async fn probe(
@@ -26,14 +26,17 @@ pub(super) async fn probe(
         Ok(s) => s,
         Err(message) => return bad_request(message),
     };
-    let with_rows = !params.iter().any(|(k, _)| k == "target");
+    let scope = match params.iter().find(|(k, _)| k == "target") {
+        Some((_, name)) => RowScope::Part(name.clone()),
+        None => RowScope::Whole,
+    };
     let outcomes = tokio::select! {
         outcomes = prober.probe_many(&selected, deadline) => outcomes,
         // Shutting down: answer with what the probes know now.
         () = state.must_answer() => prober.probe_many(&selected, Instant::now()).await,
     };
     let freshness: Vec<_> = outcomes.iter().map(|(_, f)| *f).collect();
-    let report = Report::build(&config, outcomes, with_rows);
+    let report = Report::build(&config, outcomes, scope);
     if selected.len() <= INLINE_ENCODE_TARGETS {
         // A few targets encode in microseconds: no hand-off to another thread.
         let mut body = String::with_capacity(16 * 1024 * selected.len());

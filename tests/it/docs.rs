@@ -165,3 +165,29 @@ fn every_alert_follows_the_conventions_and_has_a_runbook_section() {
             .contains("Cisco Cloud Configuration")
     );
 }
+
+/// The README's one-scrape-per-target list names exactly the targets of the example
+/// configuration that compose and Kubernetes ship: a name it does not have would be a 400 and a
+/// down job (and `FirepowerCloudExporterDown`).
+#[test]
+fn the_readme_per_target_list_names_the_example_configuration_targets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let section = &readme[readme.find("One scrape per target").expect("section")..];
+    let listed = section
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("- targets: ["))
+        .and_then(|l| l.strip_suffix(']'))
+        .expect("the README lists the targets");
+    let mut readme_names: Vec<&str> = listed.split(',').map(str::trim).collect();
+    let config = firepower_cloud_exporter::config::Source {
+        file: Some(root.join("deploy/config.example.yml")),
+        ..Default::default()
+    }
+    .load()
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut configured = config.target_names();
+    readme_names.sort_unstable();
+    configured.sort_unstable();
+    assert_eq!(readme_names, configured);
+}

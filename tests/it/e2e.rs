@@ -240,8 +240,57 @@ pub(crate) fn alertmanager_for_test(receiver: SocketAddr) -> String {
         .replace("group_interval: 5m", "group_interval: 1s")
 }
 
+/// The two scrape configurations the README documents.
+#[derive(Clone, Copy, Debug)]
+enum Pattern {
+    /// One `/probe` scrape for every target (job `firepower-cloud`).
+    AllTargets,
+    /// One scrape per target, `/probe?target=NAME`, as the README's relabelling gives it.
+    PerTarget,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_query_returns_data() {
+    page_inhibit_resolve(Pattern::AllTargets).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_scrape_per_target_as_the_readme_configures_it_pages_for_the_row_with_its_reason() {
+    page_inhibit_resolve(Pattern::PerTarget).await;
+}
+
+/// The README's scrape configuration for `pattern`, pointed at `exporter` with `targets` as the
+/// per-target list: the text of the README itself, so a broken example fails here.
+fn readme_scrape_configs(pattern: Pattern, exporter: SocketAddr, targets: &[&str]) -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let block = |after: &str| -> String {
+        let rest = &readme[readme.find(after).expect(after)..];
+        let start = rest.find("```yaml\n").expect("yaml block") + 8;
+        let end = start + rest[start..].find("```").expect("block end");
+        rest[start..end].to_string()
+    };
+    let own_job = "  - job_name: firepower-cloud-exporter\n    static_configs:\n      - targets: [\"exporter-host:10027\"]\n";
+    let text = match pattern {
+        Pattern::AllTargets => block("All targets in one scrape"),
+        Pattern::PerTarget => {
+            let per_target = block("One scrape per target");
+            let listed = per_target
+                .lines()
+                .find(|l| l.trim_start().starts_with("- targets: ["))
+                .expect("the README lists the targets")
+                .to_string();
+            let indent = &listed[..listed.find('-').unwrap_or(0)];
+            let ours = format!("{indent}- targets: [{}]", targets.join(", "));
+            format!("{}{own_job}", per_target.replace(&listed, &ours))
+        }
+    };
+    text.replace("exporter-host:10027", &exporter.to_string())
+        .replace("    scrape_interval: 60s\n", "")
+        .replace("    scrape_timeout: 30s\n", "")
+}
+
+async fn page_inhibit_resolve(pattern: Pattern) {
     let (Some(prometheus), Some(alertmanager)) =
         (tool("prometheus"), tool("prometheus-alertmanager"))
     else {
@@ -282,8 +331,8 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
     let prom_addr: SocketAddr = format!("127.0.0.1:{prom_port}").parse().expect("addr");
     std::fs::write(dir.path().join("rules.yml"), rules_for_test("3s")).expect("write");
     let prom_config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"127.0.0.1:{am_port}\"]\nscrape_configs:\n  - job_name: firepower-cloud\n    metrics_path: /probe\n    static_configs:\n      - targets: [\"{exp}\"]\n  - job_name: firepower-cloud-exporter\n    static_configs:\n      - targets: [\"{exp}\"]\n",
-        exp = exporter.addr
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"127.0.0.1:{am_port}\"]\n{}",
+        readme_scrape_configs(pattern, exporter.addr, &["sse", "amp", "threatgrid"])
     );
     std::fs::write(dir.path().join("prometheus.yml"), prom_config).expect("write");
     let prom = Daemon::spawn(
@@ -367,6 +416,9 @@ async fn alerts_page_with_the_reason_inhibit_and_resolve_and_every_dashboard_que
             .ends_with("/runbook#firepowerciscocloudconfigurationfailure")
     );
     assert_eq!(page.2["labels"]["severity"], "critical");
+    if let Pattern::PerTarget = pattern {
+        assert_eq!(page.2["labels"]["row_target"], "sse", "{page:#?}");
+    }
 
     wait_for(
         "the DNS alert at the tickets receiver",

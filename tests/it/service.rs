@@ -79,9 +79,27 @@ async fn the_cloud_configuration_row_fails_with_the_earliest_reason_in_the_check
         e.label(names::SERVICE_VERDICT, &amp_row, "reason"),
         "tls_timeout"
     );
-    // A single-target scrape carries no row: a row needs all of its targets.
+    // A single-target scrape carries that target's part of its row, marked `row_target`, and
+    // no other row: the sse part succeeds, the regions part fails for the row's reason.
+    let part = |name: &'static str| {
+        [
+            ("service", "cisco_cloud_configuration"),
+            ("row_target", name),
+        ]
+    };
     let single = exporter.probe("sse").await;
-    assert!(single.all(names::SERVICE_SUCCESS, &[]).is_empty());
+    assert_eq!(single.value(names::SERVICE_SUCCESS, &part("sse")), 1.0);
+    assert_eq!(single.all(names::SERVICE_SUCCESS, &[]).len(), 1);
+    let single = exporter.probe("regions").await;
+    assert_eq!(single.value(names::SERVICE_SUCCESS, &part("regions")), 0.0);
+    assert_eq!(
+        single.label(names::SERVICE_VERDICT, &part("regions"), "reason"),
+        e.label(names::SERVICE_VERDICT, &ccc, "reason")
+    );
+    assert!(
+        e.all(names::SERVICE_SUCCESS, &[("row_target", "sse")])
+            .is_empty()
+    );
     // A row can be scraped on its own.
     let (status, body) = exporter
         .scrape("/probe?service=amp_cloud_lookups", 10.0)
