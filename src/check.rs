@@ -59,7 +59,7 @@ async fn run(config: Config, timeout: Duration) -> Report {
         Arc::new(Logged(Discard)),
     );
     let outcomes = prober.probe_all(Instant::now() + timeout).await;
-    Report::build(&config, outcomes, RowScope::Whole)
+    Report::build(&config, outcomes, &RowScope::Whole)
 }
 
 struct Paint {

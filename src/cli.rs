@@ -159,6 +159,20 @@ impl LogLevel {
     }
 }
 
+/// An absolute `http` or `https` URL, without query or fragment (the runbook path is appended).
+fn parse_external_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| {
+        format!("{e}: expected an absolute URL such as `https://exporter.example.net:10027`")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an http or https URL with a host, such as `https://exporter.example.net:10027`".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the external URL takes no `?query` or `#fragment`".into());
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,18 +209,4 @@ mod tests {
         ));
         assert_eq!(check.region, Some(Region::Eu));
     }
-}
-
-/// An absolute `http` or `https` URL, without query or fragment (the runbook path is appended).
-fn parse_external_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text).map_err(|e| {
-        format!("{e}: expected an absolute URL such as `https://exporter.example.net:10027`")
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err("expected an http or https URL with a host, such as `https://exporter.example.net:10027`".into());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("the external URL takes no `?query` or `#fragment`".into());
-    }
-    Ok(url)
 }

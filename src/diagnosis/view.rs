@@ -33,7 +33,7 @@ impl Report {
     pub(crate) fn build(
         config: &Config,
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
-        scope: RowScope,
+        scope: &RowScope,
     ) -> Report {
         let cloud_integration_enabled = config.cloud_integration_enabled;
         let rows: Vec<RowView> = rows(
@@ -47,7 +47,7 @@ impl Report {
             status: row.status,
             decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s)),
             target_count: row.targets,
-            part_of: match &scope {
+            part_of: match scope {
                 RowScope::Whole => None,
                 RowScope::Part(target) => Some(target.clone()),
             },

@@ -342,6 +342,21 @@ async fn reload(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// The runbook's address as the alerts should link it: under the external URL when one is set,
+/// otherwise only the scheme (the rules put the scraped address after it).
+fn runbook_link(options: &WebOptions) -> RunbookLink {
+    let scheme = if options.web.serves_tls() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = options
+        .external_url
+        .as_ref()
+        .map(|base| format!("{}/runbook", base.as_str().trim_end_matches('/')));
+    RunbookLink { scheme, url }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,19 +378,4 @@ mod tests {
             MAX_SCRAPE_TIMEOUT.saturating_sub(offset)
         );
     }
-}
-
-/// The runbook's address as the alerts should link it: under the external URL when one is set,
-/// otherwise only the scheme (the rules put the scraped address after it).
-fn runbook_link(options: &WebOptions) -> RunbookLink {
-    let scheme = if options.web.serves_tls() {
-        "https"
-    } else {
-        "http"
-    };
-    let url = options
-        .external_url
-        .as_ref()
-        .map(|base| format!("{}/runbook", base.as_str().trim_end_matches('/')));
-    RunbookLink { scheme, url }
 }

@@ -106,7 +106,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
     let prober = state.prober();
     let config = prober.config().clone();
     let outcomes = prober.probe_all(page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, RowScope::Whole);
+    let report = Report::build(&config, outcomes, &RowScope::Whole);
 
     let mut body = String::new();
     let _ = write!(
@@ -270,7 +270,7 @@ pub(crate) async fn debug(
         Err(message) => return bad_request(message),
     };
     let outcomes = prober.probe_many(&targets, page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, RowScope::Whole);
+    let report = Report::build(&config, outcomes, &RowScope::Whole);
     let mut body = String::new();
     let _ = writeln!(
         body,
