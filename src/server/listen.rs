@@ -160,6 +160,11 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// Whether the connection's client presented a certificate the handshake verified; set on every
+/// request of a TLS connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientCertificate(pub(crate) bool);
+
 /// What one connection needs.
 struct Connection {
     router: Router,
@@ -205,6 +210,12 @@ impl Connection {
                     .await
                 {
                     Ok(Ok(tls)) => {
+                        let verified =
+                            ClientCertificate(tls.get_ref().1.peer_certificates().is_some());
+                        let service = hyper::service::service_fn(move |mut request| {
+                            request.extensions_mut().insert(verified);
+                            hyper::service::Service::call(&service, request)
+                        });
                         let conn = builder.serve_connection(TokioIo::new(tls), service);
                         let _ = watcher.watch(conn).await;
                     }

@@ -183,10 +183,21 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Basic authentication (same answer whatever was wrong) and the configured response headers.
+/// Client certificates where required, basic authentication (same answer whatever was wrong), and
+/// the configured response headers. The health checks need neither credential.
 async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let open_path = UNAUTHENTICATED_PATHS.contains(&request.uri().path());
+    let certified = request
+        .extensions()
+        .get::<listen::ClientCertificate>()
+        .is_some_and(|c| c.0);
     let mut response = match &state.options.web.auth {
-        Some(auth) if !UNAUTHENTICATED_PATHS.contains(&request.uri().path()) => {
+        _ if state.options.web.require_client_cert && !certified && !open_path => (
+            StatusCode::FORBIDDEN,
+            "Forbidden: a client certificate is required (client_auth_type RequireAndVerifyClientCert); only /-/healthy and /-/ready answer without one\n",
+        )
+            .into_response(),
+        Some(auth) if !open_path => {
             let given = request
                 .headers()
                 .get(header::AUTHORIZATION)

@@ -50,6 +50,10 @@ struct RawHttpServer {
 #[derive(Clone, Default)]
 pub struct WebConfig {
     pub(crate) tls: Option<Arc<ServerConfig>>,
+    /// `RequireAndVerifyClientCert`: every request but the health checks needs a verified client
+    /// certificate. The handshake lets a client without one through (a certificate that is
+    /// given is still verified), so orchestrators can reach `/-/healthy` and `/-/ready`.
+    pub(crate) require_client_cert: bool,
     pub(crate) auth: Option<Arc<BasicAuth>>,
     /// Extra response headers (`http_server_config.headers`).
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
@@ -91,6 +95,11 @@ impl WebConfig {
         let err = |field: &str, message: String| file.err(field, message);
         let resolve = |p: &str| file.path(p);
 
+        let require_client_cert = raw
+            .tls_server_config
+            .as_ref()
+            .and_then(|t| t.client_auth_type.as_deref())
+            == Some("RequireAndVerifyClientCert");
         let tls = match raw.tls_server_config {
             None => None,
             Some(t) => Some(Arc::new(tls_config(t, &resolve, &err)?)),
@@ -123,7 +132,12 @@ impl WebConfig {
                 headers.push((header, value));
             }
         }
-        Ok(WebConfig { tls, auth, headers })
+        Ok(WebConfig {
+            tls,
+            require_client_cert,
+            auth,
+            headers,
+        })
     }
 }
 
@@ -215,13 +229,10 @@ fn tls_config(
                     .add(ca)
                     .map_err(|e| err("tls_server_config.client_ca_file", e.to_string()))?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-            let verifier = if auth_type == "VerifyClientCertIfGiven" {
-                verifier.allow_unauthenticated()
-            } else {
-                verifier
-            };
-            let verifier = verifier
+            // Both verify a certificate that is given; a missing one is refused per request for
+            // RequireAndVerifyClientCert (health checks excepted), see `WebConfig`.
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .allow_unauthenticated()
                 .build()
                 .map_err(|e| err("tls_server_config.client_ca_file", e.to_string()))?;
             builder.with_client_cert_verifier(verifier)

@@ -4,10 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
 use serde_yaml_ng::Value;
 use tokio::process::Command;
 
 use crate::docs::tool;
+use crate::e2e::{Daemon, get_json, wait_for};
+use firepower_cloud_testkit::request_tls;
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -354,4 +359,107 @@ async fn the_many_sites_configurations_pass_promtool() {
         }
     }
     assert!(yaml("deploy/many-sites/agent.yml")["global"]["external_labels"]["site"].is_string());
+}
+
+/// `deploy/web-config.example.yml` as shipped, with certificates from the documented recipe
+/// (`scripts/make-web-certificates`): promtool accepts it, the exporter starts with it, a real
+/// Prometheus scrapes it with the recipe's client certificate and the example's basic-auth user,
+/// and the health check answers without any credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_configuration_example_runs_as_shipped_with_the_certificate_recipe() {
+    let (Some(promtool), Some(prometheus)) = (tool("promtool"), tool("prometheus")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let web = dir.path().join("web-config.yml");
+    std::fs::copy(repo("deploy/web-config.example.yml"), &web).expect("copy");
+    let check = |promtool: PathBuf, web: PathBuf| async move {
+        Command::new(promtool)
+            .args(["check", "web-config"])
+            .arg(web)
+            .output()
+            .await
+            .expect("promtool")
+    };
+    // Without the certificates the example is refused (what a new user met before the recipe).
+    assert!(!check(promtool.clone(), web.clone()).await.status.success());
+    let made = Command::new(repo("scripts/make-web-certificates"))
+        .arg(dir.path().join("tls"))
+        .args(["localhost", "127.0.0.1"])
+        .output()
+        .await
+        .expect("recipe");
+    assert!(made.status.success(), "{made:?}");
+    let checked = check(promtool, web.clone()).await;
+    assert!(checked.status.success(), "{checked:?}");
+
+    let port = crate::e2e::free_port();
+    let exporter = Daemon::spawn(
+        "exporter",
+        Path::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter")),
+        &[
+            format!(
+                "--config.file={}",
+                repo("deploy/config.example.yml").display()
+            ),
+            format!("--web.config.file={}", web.display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ],
+        dir.path(),
+    );
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let tls = dir.path().join("tls");
+    let ca = rustls::pki_types::CertificateDer::from_pem_file(tls.join("ca.crt")).expect("ca");
+    // Health without a client certificate or a password.
+    let healthy = wait_for(
+        "the exporter to answer /-/healthy",
+        Duration::from_secs(20),
+        &[&exporter],
+        || async { request_tls(addr, "/-/healthy", &ca, None, &[]).await.ok() },
+    )
+    .await;
+    assert_eq!(healthy.0, 200);
+    let (status, _) = request_tls(addr, "/metrics", &ca, None, &[])
+        .await
+        .expect("TLS");
+    assert_eq!(status, 403, "no client certificate");
+
+    // Prometheus with the recipe's client certificate and the example's placeholder password.
+    let prom_port = crate::e2e::free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: firepower-cloud-exporter\n    scheme: https\n    tls_config:\n      ca_file: {tls}/ca.crt\n      cert_file: {tls}/prometheus.crt\n      key_file: {tls}/prometheus.key\n    basic_auth:\n      username: prometheus\n      password: change-me\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n",
+            tls = tls.display()
+        ),
+    )
+    .expect("write");
+    let prom = Daemon::spawn(
+        "prometheus",
+        &prometheus,
+        &[
+            format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{prom_port}"),
+        ],
+        dir.path(),
+    );
+    let prom_addr: std::net::SocketAddr = format!("127.0.0.1:{prom_port}").parse().expect("addr");
+    wait_for(
+        "Prometheus to scrape the exporter over TLS with its client certificate",
+        Duration::from_secs(60),
+        &[&prom, &exporter],
+        || async {
+            let v = get_json(
+                prom_addr,
+                "/api/v1/query?query=firepower_cloud_build_info%20*%20on(instance)%20up",
+            )
+            .await?;
+            (v["data"]["result"][0]["value"][1] == "1").then_some(())
+        },
+    )
+    .await;
 }

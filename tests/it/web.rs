@@ -62,11 +62,22 @@ async fn tls_with_a_required_client_certificate() {
     assert_eq!(status, 200);
     assert!(body.contains(names::BUILD_INFO));
 
-    let refused = request_tls(exporter.addr, "/metrics", &server_pki.ca_der, None, &[]).await;
-    assert!(
-        refused.is_err(),
-        "no client certificate must be refused: {refused:?}"
-    );
+    // Without a client certificate only the health checks answer (orchestrators probe them
+    // without credentials); every other path is refused.
+    for path in ["/metrics", "/probe", "/", "/debug?target=sse", "/runbook"] {
+        let (status, body) = request_tls(exporter.addr, path, &server_pki.ca_der, None, &[])
+            .await
+            .expect("the handshake completes without a client certificate");
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("client certificate is required"), "{body}");
+        assert!(!body.contains(names::BUILD_INFO));
+    }
+    for path in ["/-/healthy", "/-/ready"] {
+        let (status, _) = request_tls(exporter.addr, path, &server_pki.ca_der, None, &[])
+            .await
+            .expect("health without a client certificate");
+        assert_eq!(status, 200, "{path}");
+    }
     let stranger = Pki::new(dir, "Someone Else CA").leaf(&["intruder"]);
     let refused = request_tls(
         exporter.addr,
