@@ -30,7 +30,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// A configuration file whose one target, `sse`, is a healthy api-sse.cisco.com; the servers are
 /// returned so they live as long as the test.
-async fn healthy_config_file(
+pub(crate) async fn healthy_config_file(
     world: &World,
 ) -> (String, crate::util::TlsServer, std::net::SocketAddr) {
     let (server, plain) = healthy_sse(world, "api-sse.cisco.com").await;

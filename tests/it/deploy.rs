@@ -32,7 +32,7 @@ fn prometheus_rule() -> String {
     let mut out = String::from(
         "# Generated from alerts/firepower-cloud.rules.yml (the tests keep them equal; regenerate with\n\
          # `UPDATE_DOCS=1 cargo test --test it deploy`).\n\
-         apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: firepower-cloud-exporter\n  labels:\n    app.kubernetes.io/name: firepower-cloud-exporter\nspec:\n",
+         apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: firepower-cloud-exporter\n  labels:\n    app.kubernetes.io/name: firepower-cloud-exporter\n    # kube-prometheus-stack loads rules labelled with its Helm release name (the chart's\n    # default selector); set yours here or in kustomization.yaml.\n    release: kube-prometheus-stack\nspec:\n",
     );
     for line in rules
         .lines()
@@ -119,6 +119,14 @@ fn the_deployment_is_hardened_and_probed() {
 #[test]
 fn the_service_monitor_scrapes_probe_and_metrics_under_the_job_names_the_alerts_expect() {
     let sm = yaml("deploy/kubernetes/servicemonitor.yaml");
+    // kube-prometheus-stack selects both by its Helm release label.
+    let rule = yaml("deploy/kubernetes/prometheusrule.yaml");
+    for object in [&sm, &rule] {
+        assert_eq!(
+            object["metadata"]["labels"]["release"].as_str(),
+            Some("kube-prometheus-stack")
+        );
+    }
     let endpoints = sm["spec"]["endpoints"].as_sequence().expect("endpoints");
     let jobs: Vec<(&str, &str)> = endpoints
         .iter()
@@ -301,8 +309,11 @@ async fn the_systemd_unit_is_hardened_and_verifies() {
     std::fs::write(
         &path,
         unit.replace(
-            "/usr/local/bin/firepower-cloud-exporter",
-            env!("CARGO_BIN_EXE_firepower-cloud-exporter"),
+            "ExecStart=firepower-cloud-exporter ",
+            &format!(
+                "ExecStart={} ",
+                env!("CARGO_BIN_EXE_firepower-cloud-exporter")
+            ),
         ),
     )
     .expect("write");

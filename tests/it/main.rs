@@ -13,6 +13,7 @@ mod hostile;
 mod input;
 mod layers;
 mod middleboxes;
+mod package;
 mod probes;
 mod service;
 mod sites;
