@@ -4,6 +4,7 @@
 //! field and what was expected.
 
 mod connector;
+mod indent;
 mod model;
 mod raw;
 #[cfg(test)]

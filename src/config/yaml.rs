@@ -119,16 +119,41 @@ impl FileContext {
                 .location()
                 .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
                 .unwrap_or_default();
+            let error_line = inner.location().map(|l| l.line());
+            // The parser stops where it gave up; a mis-indented key at or before that point is
+            // the cause, named on its own line.
+            if let Some(key) = super::indent::misindented(text)
+                .filter(|m| error_line.is_none_or(|line| m.line <= line + 1))
+            {
+                return self.err(
+                    key.path,
+                    format!(
+                        "line {}: `{}` is indented {} space{}: {}",
+                        key.line,
+                        key.key,
+                        key.indent,
+                        if key.indent == 1 { "" } else { "s" },
+                        key.why
+                    ),
+                );
+            }
             let message = inner.to_string();
             // serde_yaml_ng prefixes the field path and appends " at line L column C": both are
             // shown once, by this error.
             let message = message
                 .find(" at line ")
                 .map_or(message.as_str(), |i| &message[..i]);
-            let message = message
-                .strip_prefix(field.as_str())
-                .and_then(|m| m.strip_prefix(": "))
-                .unwrap_or(message);
+            // The prefix is the field's path or that of the mapping holding it.
+            let message = match message.split_once(": ") {
+                Some((head, rest))
+                    if field == head
+                        || field.starts_with(&format!("{head}."))
+                        || field.starts_with(&format!("{head}[")) =>
+                {
+                    rest
+                }
+                _ => message,
+            };
             let hint = if message.ends_with("expected a duration") {
                 " such as `3s`, `500ms` or `1m`"
             } else {

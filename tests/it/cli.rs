@@ -327,6 +327,22 @@ async fn configuration_errors_name_the_field_once_with_an_example_and_exit_2_eve
             "defaults:\n  timeout: 3\n",
             "defaults.timeout: invalid value: string \"3\", expected a duration such as `3s`, `500ms` or `1m` (line 2, column 12)",
         ),
+        // An unknown key of a nested mapping: the path once, not the mapping's path again.
+        (
+            "defaults:\n  dns:\n    protocol: udp\n  resolv_conf: /etc/resolv.conf\n",
+            "defaults.resolv_conf: unknown field `resolv_conf`, expected one of `timeout`, `min_interval`, `max_clock_skew`, `ip_preference`, `dns`, `tls`, `http`, `proxy` (line 4, column 3)",
+        ),
+        // A key indented deeper than the scalar above it: YAML reads it as part of that value
+        // and the parser complains about line 3; the key is on line 4.
+        (
+            "region: us\ndefaults:\n  timeout: 3s\n    min_interval: 5s\n",
+            "defaults.min_interval: line 4: `min_interval` is indented 4 spaces: it is indented deeper than `timeout` above it, so YAML reads it as part of the value of `timeout`; indent it like `timeout`",
+        ),
+        // A key between two levels.
+        (
+            "defaults:\n  dns:\n    protocol: udp\n   servers: [192.0.2.53]\n",
+            "defaults.dns.servers: line 4: `servers` is indented 3 spaces: no mapping around it is indented that way (the keys around it are at 0, 2 or 4 spaces); indent it like the other keys of the mapping it belongs to",
+        ),
     ];
     for (i, (yaml, expected)) in cases.into_iter().enumerate() {
         let config = write(&world, &format!("bad{i}.yml"), yaml);
