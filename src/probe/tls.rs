@@ -296,11 +296,50 @@ fn verify_detail(reason: Reason, err: &rustls::Error) -> String {
             "the server presented a self-signed CA certificate as its own, which nobody trusted vouches for".to_string()
         }
         rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
-            format!("the certificate is not usable for a TLS server ({})", other.0)
+            format!(
+                "the certificate is not usable for a TLS server ({})",
+                words(&other.0.to_string())
+            )
         }
+        // rustls words its variants with context; these it prints as bare Rust names.
+        rustls::Error::InvalidCertificate(plain) => match plain {
+            CertificateError::UnknownIssuer => {
+                "it was issued by a CA this host does not trust".to_string()
+            }
+            CertificateError::BadEncoding => "it is not a well-formed X.509 certificate".into(),
+            CertificateError::Expired => "it has expired".into(),
+            CertificateError::NotValidYet => "it is not valid yet".into(),
+            CertificateError::Revoked => "it has been revoked".into(),
+            CertificateError::BadSignature => "its signature does not verify".into(),
+            CertificateError::UnhandledCriticalExtension => {
+                "it carries a critical extension this client does not know".into()
+            }
+            CertificateError::NotValidForName => "it is not valid for this name".into(),
+            other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
+        },
         err => err.to_string(),
     };
     format!("certificate verification failed: {what}")
+}
+
+/// `EndEntityUsedAsCa` as `end entity used as CA`: a Rust variant name in words (text with spaces
+/// is kept as it is).
+fn words(name: &str) -> String {
+    if name.contains(' ') || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return name.to_string();
+    }
+    let mut spaced = String::new();
+    for (i, c) in name.char_indices() {
+        if i > 0 && c.is_ascii_uppercase() {
+            spaced.push(' ');
+        }
+        spaced.push(c.to_ascii_lowercase());
+    }
+    spaced
+        .split(' ')
+        .map(|w| if w == "ca" { "CA" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Accepts any chain during the handshake (the chain is verified afterwards, see
@@ -385,9 +424,16 @@ mod tests {
             ),
         ];
         for (err, reason) in cases {
-            assert_eq!(
-                classify_verify_error(&rustls::Error::InvalidCertificate(err)),
-                reason
+            let err = rustls::Error::InvalidCertificate(err);
+            assert_eq!(classify_verify_error(&err), reason);
+            // The detail is words, never a Rust name such as `UnknownIssuer`.
+            let detail = verify_detail(reason, &err);
+            assert!(
+                !detail
+                    .as_bytes()
+                    .windows(2)
+                    .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase()),
+                "{detail}"
             );
         }
     }

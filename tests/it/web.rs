@@ -311,28 +311,74 @@ async fn the_status_page_shows_the_fmc_table_and_escapes_peer_text() {
     assert_eq!(exporter.get("/debug?target=elsewhere.example").await.0, 400);
 }
 
+/// The status page of a mixed world (one healthy row, one DNS failure, one TLS inspection, one
+/// TCP 8989 drop) rendered by headless chromium: the DOM carries the rows and reasons, and
+/// screenshots at 1280 and 412 px are taken. With `UPDATE_DOCS=1` they replace the ones under
+/// `artifacts/` that the README shows; otherwise they go to `target/` and the committed ones are
+/// checked to exist at those widths.
 #[tokio::test]
 async fn the_status_page_renders_in_headless_chromium() {
     let Some(chromium) = tool("chromium") else {
         return;
     };
     let world = World::new().await;
-    let (sse, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let (sse, _plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let (dropped, _fillers, _queue) = servers::black_hole().await;
     world.dns.set("cloud-sa.amp.cisco.com", Answer::NxDomain);
+    world.resolve_via_cname("panacea.threatgrid.com");
+    let inspected = TlsServer::start(
+        Pki::new(world.dir.path(), "Corp TLS Inspection CA").leaf(&["panacea.threatgrid.com"]),
+        Behaviour::Http {
+            status: 403,
+            date_offset_secs: 0,
+        },
+    )
+    .await;
+    world.resolve_via_cname("updates.vrt.sourcefire.com");
+    let signatures = world
+        .https(
+            "updates.vrt.sourcefire.com",
+            Behaviour::Http {
+                status: 403,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
     let exporter = Exporter::start(&world.config(
         "",
         &[
-            sse_target("sse", "api-sse.cisco.com", sse.port(), plain.port()),
-            tls_target("amp", "cloud-sa.amp.cisco.com", "amp_cloud_lookups", 443),
+            sse_target("sse", "api-sse.cisco.com", sse.port(), dropped.port()),
+            tls_target(
+                "amp-cloud",
+                "cloud-sa.amp.cisco.com",
+                "amp_cloud_lookups",
+                443,
+            ),
+            tls_target(
+                "threatgrid",
+                "panacea.threatgrid.com",
+                "amp_dynamic_analysis",
+                inspected.port(),
+            ),
+            tls_target(
+                "malware-signatures",
+                "updates.vrt.sourcefire.com",
+                "local_malware_analysis_signatures",
+                signatures.port(),
+            ),
         ],
     ))
     .await;
     let url = format!("http://{}/", exporter.addr);
     let profile = tempfile::tempdir().expect("profile");
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
-    std::fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let screenshot = artifacts.join("status-page.png");
-    let _ = std::fs::remove_file(&screenshot);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let update = std::env::var_os("UPDATE_DOCS").is_some();
+    let shots = if update {
+        root.join("artifacts")
+    } else {
+        root.join("target/screenshots")
+    };
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
     let common = |extra: &[String]| {
         let mut args: Vec<String> = [
             "--headless",
@@ -374,29 +420,51 @@ async fn the_status_page_renders_in_headless_chromium() {
         "chromium rendered: {dom_text}\n{}",
         String::from_utf8_lossy(&dom.stderr)
     );
-    assert!(
-        dom_text.contains("<tr class=\"row success\"><td>Cisco Cloud Configuration</td>"),
-        "{dom_text}"
-    );
-    assert!(
-        dom_text.contains("<tr class=\"row failure\"><td>AMP Cloud Lookups</td>"),
-        "{dom_text}"
-    );
-    assert!(dom_text.contains("dns_nxdomain"));
-    // A phone-sized screenshot, kept as an artefact.
-    let shot = run(common(&[
-        format!("--screenshot={}", screenshot.display()),
-        "--window-size=412,1400".into(),
-        "--hide-scrollbars".into(),
-    ]))
-    .await;
-    let png = std::fs::read(&screenshot)
-        .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&shot.stderr)));
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 10_000,
-        "{} bytes",
-        png.len()
-    );
+    for (row, status) in [
+        ("Cisco Cloud Configuration", "failure"),
+        ("AMP Cloud Lookups", "failure"),
+        ("AMP Dynamic Analysis", "failure"),
+        ("Local Malware Analysis Signatures", "success"),
+    ] {
+        assert!(
+            dom_text.contains(&format!("<tr class=\"row {status}\"><td>{row}</td>")),
+            "{row} {status}: {dom_text}"
+        );
+    }
+    for reason in [
+        "tcp_timeout",
+        "dns_nxdomain",
+        "tls_cert_untrusted",
+        "Corp TLS Inspection CA",
+    ] {
+        assert!(dom_text.contains(reason), "{reason}");
+    }
+    for width in [1280, 412] {
+        let screenshot = shots.join(format!("status-page-{width}.png"));
+        let _ = std::fs::remove_file(&screenshot);
+        let shot = run(common(&[
+            format!("--screenshot={}", screenshot.display()),
+            format!("--window-size={width},2400"),
+            "--hide-scrollbars".into(),
+        ]))
+        .await;
+        let png = std::fs::read(&screenshot)
+            .unwrap_or_else(|_| panic!("no screenshot: {}", String::from_utf8_lossy(&shot.stderr)));
+        assert_eq!(png_width(&png), Some(width), "{}", screenshot.display());
+        assert!(png.len() > 10_000, "{} bytes", png.len());
+        // The README shows the committed pair.
+        let committed = std::fs::read(root.join(format!("artifacts/status-page-{width}.png")))
+            .expect("artifacts/ holds the screenshot (UPDATE_DOCS=1 makes it)");
+        assert_eq!(png_width(&committed), Some(width));
+    }
+}
+
+/// The width from a PNG's IHDR chunk.
+fn png_width(png: &[u8]) -> Option<u32> {
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") || png.get(12..16) != Some(b"IHDR".as_slice()) {
+        return None;
+    }
+    Some(u32::from_be_bytes(png.get(16..20)?.try_into().ok()?))
 }
 
 async fn spawn_exporter(args: &[&str]) -> (tokio::process::Child, std::net::SocketAddr) {
