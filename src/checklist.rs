@@ -109,10 +109,10 @@ reasons! {
         "The configured DNS server cannot reach its upstream or failed DNSSEC validation: check its forwarders and its own Internet access (`nslookup <host> <dns-server>`).";
     DnsRefused => "dns_refused", Some(Stage::Dns),
         "The DNS server refused to answer (REFUSED).",
-        "The DNS server does not allow recursion for this host: allow the device's management address in its recursion ACL or configure a resolver that does.";
+        "The DNS server does not allow recursion for this host: allow the device's management address in its recursion ACL or configure a resolver that does (device CLI: `show network`, then `configure network dns servers`). Test with `nslookup <host> <dns-server>`.";
     DnsTimeout => "dns_timeout", Some(Stage::Dns),
         "No DNS server answered within the timeout.",
-        "Check that the configured DNS servers are up, that UDP and TCP port 53 to them is allowed from the management interface, and that they reach their own upstream servers (a forwarder such as dnsmasq stays silent while its upstream is down).";
+        "Check that the configured DNS servers are up (device CLI: `show network` lists them), that UDP and TCP port 53 to them is allowed from the management interface, and that they reach their own upstream servers (a forwarder such as dnsmasq stays silent while its upstream is down). Test with `nslookup <host> <dns-server>`.";
     DnsNoAnswer => "dns_no_answer", Some(Stage::Dns),
         "The name exists but has no address of the requested family.",
         "Check `ip_preference`: the name may have only IPv4 (A) or only IPv6 (AAAA) records; otherwise check the DNS server's filtering.";
@@ -124,13 +124,13 @@ reasons! {
         "Capture the DNS traffic (`tcpdump port 53`): a middlebox or a broken resolver is answering with malformed data.";
     TcpRefused => "tcp_refused", Some(Stage::Tcp),
         "The connection was actively refused (RST or ICMP reject).",
-        "A firewall or the peer rejects this port: allow outbound TCP to the Cisco cloud on this port (443, and 8989 for api-sse.cisco.com) on every firewall in the path.";
+        "A firewall or the peer rejects TCP <port> to <host>: allow outbound TCP to the Cisco cloud on this port (443, and 8989 for api-sse.cisco.com) on every firewall in the path, then test from the device with `telnet <host> <port>`.";
     TcpTimeout => "tcp_timeout", Some(Stage::Tcp),
         "The connection attempt got no answer (packets silently dropped).",
-        "A firewall silently drops this port: allow outbound TCP to the Cisco cloud on this port (443, and 8989/tcp for api-sse.cisco.com) and check the route and NAT for the management network.";
+        "A firewall silently drops TCP <port> to <host>: allow outbound TCP to the Cisco cloud on this port (443, and 8989 for api-sse.cisco.com), check the route and NAT for the management network, then test from the device with `telnet <host> <port>`.";
     TcpUnreachable => "tcp_unreachable", Some(Stage::Tcp),
         "The network or host is unreachable from here.",
-        "The host has no route to the destination: check the default gateway and routing of the management interface.";
+        "The host has no route to <host>: check the default gateway and routing of the management interface (device CLI: `show network`), then test with `telnet <host> <port>`.";
     TcpError => "tcp_error", Some(Stage::Tcp),
         "The connection failed for another reason.",
         "Read the detail of this failure (`check` or the status page) and test with `telnet <host> <port>` from the same network.";
@@ -163,13 +163,13 @@ reasons! {
         "The Cisco cloud answers `curl -v -k https://<host>` without a client certificate: a server that demands one is not the Cisco endpoint, or a TLS inspection device with client authentication sits in the path. Check what the name resolves to and who presents the certificate (`openssl s_client -connect <host>:<port> -servername <host>`).";
     TlsCertUntrusted => "tls_cert_untrusted", Some(Stage::Tls),
         "The certificate chain does not lead to a trusted root; the issuer shown is who really answered.",
-        "If the issuer is not a public CA, TLS inspection is decrypting this traffic: exempt the Cisco cloud hosts from decryption (Cisco requires it); otherwise add the CA with `tls.ca_file` only if the inspection is intended.";
+        "The certificate for <host> was issued by <issuer>. If that is not a public CA, TLS inspection is decrypting this traffic: exempt the Cisco cloud hosts from decryption (Cisco requires it); otherwise add the CA with `tls.ca_file` only if the inspection is intended. `curl -v -k https://<host>` shows the issuer from the device.";
     TlsCertExpired => "tls_cert_expired", Some(Stage::Tls),
         "The presented certificate has expired.",
-        "If the device clock is right, something in the path presents a stale certificate (TLS inspection appliance): renew its certificate or exempt the Cisco hosts; otherwise fix the clock (NTP).";
+        "The certificate for <host>, issued by <issuer>, has expired. If the device clock is right, something in the path presents a stale certificate (TLS inspection appliance): renew its certificate or exempt the Cisco hosts; otherwise fix the clock (NTP). `curl -v -k https://<host>` shows the dates.";
     TlsHostnameMismatch => "tls_hostname_mismatch", Some(Stage::Tls),
         "The certificate is not valid for the name that was asked for.",
-        "A different server answered (DNS points elsewhere, captive portal or TLS inspection): check what the name resolves to and the certificate subject.";
+        "A different server answered for <host> (DNS points elsewhere, captive portal or TLS inspection; the certificate's issuer is <issuer>): check what the name resolves to with `nslookup <host> <dns-server>` and who answers with `curl -v -k https://<host>`.";
     TlsCertInvalid => "tls_cert_invalid", Some(Stage::Tls),
         "The certificate is malformed, revoked or not usable for TLS servers.",
         "Read the certificate details (`openssl s_client -connect <host>:443 -servername <host>`) and report the presenting party.";

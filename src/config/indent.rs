@@ -241,8 +241,13 @@ mod tests {
 
     #[test]
     fn well_indented_files_pass() {
+        let example = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/config.example.yml"
+        ))
+        .expect("example");
         for text in [
-            include_str!("../../deploy/config.example.yml"),
+            example.as_str(),
             "targets:\n  - name: a\n    host: a.example\n    http: { path: /,\n      expected_status: [403] }\n  - name: b\n    host: b.example\n",
             "targets:\n- name: a\n  host: a.example\nregion: us\n",
             "note: |\n  free text\n    indented more: still text\nregion: us\n",

@@ -124,13 +124,12 @@ impl Collector for ProbeReport {
         let mut e = gauge(
             &mut encoder,
             names::TARGET_VERDICT,
-            "Always 1: the target's verdict, the first failing stage in checklist order and its reason (reason=\"ok\", stage=\"\" when healthy).",
+            "Always 1: the target's verdict, the first failing stage in checklist order, its reason and the remedy for this host, port and DNS server (reason=\"ok\", stage=\"\" when healthy).",
         )?;
         for t in targets {
-            let (stage, port) = t
-                .cause
-                .as_ref()
-                .map_or(("", None), |c| (c.stage.as_str(), c.port));
+            let (stage, port, remedy) = t.cause.as_ref().map_or(("", None, ""), |c| {
+                (c.stage.as_str(), c.port, c.remedy.as_ref())
+            });
             let port = port.map(|p| p.to_string()).unwrap_or_default();
             let labels = [
                 ("target", t.name.as_str()),
@@ -138,6 +137,7 @@ impl Collector for ProbeReport {
                 ("stage", stage),
                 ("port", port.as_str()),
                 ("reason", t.reason.as_str()),
+                ("remedy", remedy),
             ];
             ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
         }

@@ -97,7 +97,9 @@ async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAILURE: tcp_refused"), "{stdout}");
     assert!(
-        stdout.contains("Remedy: A firewall or the peer rejects this port"),
+        stdout.contains(&format!(
+            "Remedy: A firewall or the peer rejects TCP {closed} to api-sse.cisco.com"
+        )) && stdout.contains(&format!("`telnet api-sse.cisco.com {closed}`")),
         "{stdout}"
     );
 
