@@ -200,3 +200,30 @@ fn the_selector_scanner_finds_bare_and_filtered_metrics() {
         ]
     );
 }
+
+/// A panel that reads a recorded series says so, since it is empty without the rule file.
+#[test]
+fn panels_that_need_the_recording_rules_say_so() {
+    let mut found = 0;
+    for file in dashboard_files() {
+        for panel in panels(&load(&file)) {
+            let reads_recorded = panel["targets"].as_array().into_iter().flatten().any(|t| {
+                t["expr"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("firepower_cloud:")
+            });
+            if reads_recorded {
+                found += 1;
+                let description = panel["description"].as_str().unwrap_or_default();
+                assert!(
+                    description.contains("alerts/firepower-cloud.rules.yml"),
+                    "{}: panel {:?} reads a recorded series without saying so",
+                    file.display(),
+                    panel["title"]
+                );
+            }
+        }
+    }
+    assert!(found >= 3, "{found}");
+}
