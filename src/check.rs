@@ -59,7 +59,17 @@ async fn run(config: Config, timeout: Duration) -> Report {
         Arc::new(Logged(Discard)),
     );
     let outcomes = prober.probe_all(Instant::now() + timeout).await;
-    Report::build(&config, outcomes, &RowScope::Whole)
+    // Where the path breaks, for the failures a trace explains: run now, since there is no next
+    // scrape to show it.
+    let tracer = prober.tracer();
+    let failures = outcomes
+        .iter()
+        .map(|(o, _)| tracer.traceable_count(o))
+        .sum();
+    let patience = tracer.patience(failures);
+    futures_util::future::join_all(outcomes.iter().map(|(o, _)| tracer.wait_for(o, patience)))
+        .await;
+    Report::build(&config, outcomes, &RowScope::Whole, tracer)
 }
 
 struct Paint {
@@ -187,6 +197,31 @@ fn render_text(report: &Report, colour: bool) -> String {
                 .map(|s| format!(", clock skew {s:+.0} s"))
                 .unwrap_or_default();
             let _ = writeln!(out, "  http: status {}{skew}", http.status);
+        }
+        for path in &t.paths {
+            let _ = writeln!(out, "  path {}: {}", path.step, path.summary);
+            let rows: Vec<(String, &str, String)> = path
+                .trace
+                .hops
+                .iter()
+                .map(|hop| {
+                    let rtt = hop
+                        .rtt
+                        .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
+                        .unwrap_or_default();
+                    let from = hop.from.map_or_else(|| "*".to_string(), |a| a.to_string());
+                    (from, hop.answer.words(), rtt)
+                })
+                .collect();
+            let from_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(1);
+            let answer_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(1);
+            for (hop, (from, answer, rtt)) in path.trace.hops.iter().zip(&rows) {
+                let line = format!(
+                    "    {:>2}  {from:<from_width$}  {answer:<answer_width$}  {rtt}",
+                    hop.ttl
+                );
+                let _ = writeln!(out, "{}", line.trim_end());
+            }
         }
         if !t.success {
             let _ = writeln!(out, "  Reason: {}", t.reason.summary());

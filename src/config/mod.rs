@@ -15,7 +15,9 @@ mod yaml;
 use std::path::PathBuf;
 
 pub use model::Region;
-pub(crate) use model::{Config, Credentials, ProxySpec, ResolverSpec, Target, TlsCheck};
+pub(crate) use model::{
+    Config, Credentials, PathTraceSettings, ProxySpec, ResolverSpec, Target, TlsCheck,
+};
 pub(crate) use raw::{DnsProtocol, IpPreference};
 pub use yaml::ConfigError;
 pub(crate) use yaml::{FileContext, clip};

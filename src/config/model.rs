@@ -64,6 +64,32 @@ pub struct Config {
     pub(crate) cloud_integration_enabled: bool,
     pub(crate) max_concurrent_probes: usize,
     pub(crate) targets: Vec<Arc<Target>>,
+    pub(crate) path_trace: PathTraceSettings,
+}
+
+/// When and how far the path to a failing port is traced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PathTraceSettings {
+    pub(crate) enabled: bool,
+    /// At most one trace per target and port in this time.
+    pub(crate) interval: Duration,
+    pub(crate) max_hops: u8,
+    /// How long each hop's attempt waits for an answer.
+    pub(crate) hop_timeout: Duration,
+    /// Traces running at once, across targets.
+    pub(crate) max_concurrent: usize,
+}
+
+impl Default for PathTraceSettings {
+    fn default() -> Self {
+        PathTraceSettings {
+            enabled: true,
+            interval: Duration::from_secs(600),
+            max_hops: 30,
+            hop_timeout: Duration::from_secs(2),
+            max_concurrent: 4,
+        }
+    }
 }
 
 /// One endpoint and the checks run against it.

@@ -18,6 +18,21 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) defaults: RawSettings,
     pub(crate) targets: Option<Vec<RawTarget>>,
+    /// Where the path breaks: traces after a TCP failure.
+    pub(crate) path_trace: Option<RawPathTrace>,
+}
+
+/// `path_trace:` of the configuration.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPathTrace {
+    pub(crate) enabled: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    pub(crate) interval: Option<Duration>,
+    pub(crate) max_hops: Option<u8>,
+    #[serde(default, with = "humantime_serde")]
+    pub(crate) hop_timeout: Option<Duration>,
+    pub(crate) max_concurrent: Option<usize>,
 }
 
 /// Settings a target can set itself or inherit from `defaults`.

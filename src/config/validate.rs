@@ -11,10 +11,10 @@ use rustls::pki_types::{CertificateDer, ServerName};
 
 use super::model::{
     Config, Credentials, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_CONCURRENT_PROBES,
-    DEFAULT_MIN_INTERVAL, DEFAULT_RESOLV_CONF, DEFAULT_TIMEOUT, HttpCheck, ProxySpec, Region,
-    ResolverSpec, Target, TlsCheck, needs_dns,
+    DEFAULT_MIN_INTERVAL, DEFAULT_RESOLV_CONF, DEFAULT_TIMEOUT, HttpCheck, PathTraceSettings,
+    ProxySpec, Region, ResolverSpec, Target, TlsCheck, needs_dns,
 };
-use super::raw::{Check, RawConfig, RawSettings, RawTarget};
+use super::raw::{Check, RawConfig, RawPathTrace, RawSettings, RawTarget};
 use super::yaml::{ConfigError, FileContext, clip};
 use crate::checklist::Service;
 
@@ -93,12 +93,41 @@ fn validate(
         targets.push(Arc::new(validate_target(ctx, &field, rt, &settings)?));
     }
 
+    let path_trace = validate_path_trace(ctx, raw.path_trace.unwrap_or_default())?;
     Ok(Config {
         source: ctx.name.clone(),
         cloud_integration_enabled,
         max_concurrent_probes,
         targets,
+        path_trace,
     })
+}
+
+fn validate_path_trace(
+    ctx: &FileContext,
+    raw: RawPathTrace,
+) -> Result<PathTraceSettings, ConfigError> {
+    let d = PathTraceSettings::default();
+    let settings = PathTraceSettings {
+        enabled: raw.enabled.unwrap_or(d.enabled),
+        interval: raw.interval.unwrap_or(d.interval),
+        max_hops: raw.max_hops.unwrap_or(d.max_hops),
+        hop_timeout: raw.hop_timeout.unwrap_or(d.hop_timeout),
+        max_concurrent: raw.max_concurrent.unwrap_or(d.max_concurrent),
+    };
+    if !(1..=64).contains(&settings.max_hops) {
+        return Err(ctx.err("path_trace.max_hops", "must be between 1 and 64"));
+    }
+    if settings.hop_timeout.is_zero() || settings.hop_timeout > std::time::Duration::from_secs(10) {
+        return Err(ctx.err(
+            "path_trace.hop_timeout",
+            "must be more than 0 and at most `10s`",
+        ));
+    }
+    if settings.max_concurrent == 0 {
+        return Err(ctx.err("path_trace.max_concurrent", "must be at least 1"));
+    }
+    Ok(settings)
 }
 
 fn validate_target(

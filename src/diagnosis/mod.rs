@@ -3,6 +3,7 @@
 //! every renderer reads: `check`'s text and JSON, the status and step-by-step pages, and the
 //! metrics' row series.
 
+mod remedy;
 mod view;
 
 use crate::checklist::{Reason, RowStatus, Service, checklist_rank};

@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::remedy::{RemedyFacts, remedy};
 use super::{reason, rows, verdict};
 use crate::checklist::{Reason, RowStatus, Service, Stage};
 use crate::config::Config;
-use crate::probe::{Freshness, StageOutcome, TargetOutcome, stage_label};
+use crate::probe::{
+    Freshness, PathTrace, StageOutcome, TargetOutcome, Tracer, stage_label, traceable,
+};
 
 /// Everything one answer shows.
 #[derive(Debug, Serialize)]
@@ -34,6 +37,7 @@ impl Report {
         config: &Config,
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
         scope: &RowScope,
+        tracer: &Tracer,
     ) -> Report {
         let cloud_integration_enabled = config.cloud_integration_enabled;
         let rows: Vec<RowView> = rows(
@@ -57,7 +61,7 @@ impl Report {
         let common_cause = common_cause(&rows);
         let targets = outcomes
             .into_iter()
-            .map(|(outcome, freshness)| TargetView::new(outcome, freshness))
+            .map(|(outcome, freshness)| TargetView::new(outcome, freshness, tracer))
             .collect();
         Report {
             source: config.source.clone(),
@@ -136,48 +140,6 @@ impl Cause {
     }
 }
 
-/// What a remedy's commands are filled with: this failure's host, port, the DNS server that
-/// answered (`ip:port`) and the issuer of the certificate presented.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct RemedyFacts<'a> {
-    pub(crate) host: &'a str,
-    pub(crate) port: Option<u16>,
-    pub(crate) dns_server: Option<&'a str>,
-    pub(crate) issuer: Option<&'a str>,
-}
-
-/// The reason's remedy with this failure's facts in place of the table's placeholders, so its
-/// commands can be pasted as they are. An unknown DNS server is left out (`nslookup` then asks
-/// the host's own); an unknown issuer is said as such.
-pub(crate) fn remedy(reason: Reason, facts: RemedyFacts<'_>) -> Cow<'static, str> {
-    let text = reason.remedy();
-    if !text.contains('<') {
-        return Cow::Borrowed(text);
-    }
-    let host = facts.host;
-    // `nslookup [-port=N] host [server]`: options come before the name.
-    let nslookup = match facts
-        .dns_server
-        .and_then(|s| s.parse::<std::net::SocketAddr>().ok())
-    {
-        Some(s) if s.port() == 53 => format!("nslookup {host} {}", s.ip()),
-        Some(s) => format!("nslookup -port={} {host} {}", s.port(), s.ip()),
-        None => format!("nslookup {host}"),
-    };
-    let issuer = match facts.issuer.filter(|i| !i.is_empty()) {
-        Some(issuer) => format!("`{issuer}`"),
-        None => "an issuer not known here (no certificate was read)".to_string(),
-    };
-    let text = text
-        .replace("nslookup <host> <dns-server>", &nslookup)
-        .replace("<host>", host)
-        .replace("<issuer>", &issuer);
-    Cow::Owned(match facts.port {
-        Some(p) => text.replace("<port>", &p.to_string()),
-        None => text.replace(":<port>", ":443").replace(" <port>", " 443"),
-    })
-}
-
 /// One FMC row.
 #[derive(Debug, Serialize)]
 pub(crate) struct RowView {
@@ -226,14 +188,45 @@ pub(crate) struct TargetView {
     pub(crate) cause: Option<Cause>,
     #[serde(skip)]
     pub(crate) freshness: Freshness,
+    /// Where the path breaks, for each failing step a trace explains (traced after an earlier
+    /// probe failed the same way; empty until one finished).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) paths: Vec<PathView>,
     #[serde(flatten)]
     pub(crate) outcome: Arc<TargetOutcome>,
 }
 
+/// A failing step's path trace.
+#[derive(Debug, Serialize)]
+pub(crate) struct PathView {
+    /// `tcp/8989`.
+    pub(crate) step: String,
+    pub(crate) summary: String,
+    pub(crate) trace: Arc<PathTrace>,
+}
+
 impl TargetView {
-    fn new(outcome: Arc<TargetOutcome>, freshness: Freshness) -> TargetView {
+    fn new(outcome: Arc<TargetOutcome>, freshness: Freshness, tracer: &Tracer) -> TargetView {
         let cause = verdict(&outcome).map(|s| Cause::of(&outcome, s));
         let reason = reason(&outcome);
+        let mut paths: Vec<PathView> = Vec::new();
+        for stage in outcome
+            .stages
+            .iter()
+            .filter(|s| traceable(s.stage, s.reason))
+        {
+            let Some(port) = stage.port else { continue };
+            if paths.iter().any(|p| p.trace.destination.port() == port) {
+                continue;
+            }
+            if let Some(trace) = tracer.latest(&outcome.target.name, port) {
+                paths.push(PathView {
+                    step: stage_label(stage.stage, stage.port),
+                    summary: trace.summary(),
+                    trace,
+                });
+            }
+        }
         TargetView {
             name: outcome.target.name.clone(),
             host: outcome.target.host.clone(),
@@ -245,6 +238,7 @@ impl TargetView {
                 .map_or(Cow::Borrowed(reason.remedy()), |c| c.remedy.clone()),
             cause,
             freshness,
+            paths,
             outcome,
         }
     }
@@ -376,72 +370,4 @@ fn trace(o: &TargetOutcome, s: &StageOutcome) -> Vec<String> {
 pub(crate) fn format_unix(secs: i64) -> String {
     let secs = u64::try_from(secs).unwrap_or(0);
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs)).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FACTS: RemedyFacts<'static> = RemedyFacts {
-        host: "api-sse.cisco.com",
-        port: Some(8989),
-        dns_server: Some("10.0.0.2:53"),
-        issuer: Some("CN=Corp TLS Inspection CA"),
-    };
-
-    #[test]
-    fn every_remedy_renders_without_placeholders() {
-        for &reason in Reason::ALL {
-            for facts in [
-                FACTS,
-                RemedyFacts {
-                    port: None,
-                    dns_server: None,
-                    issuer: None,
-                    ..FACTS
-                },
-            ] {
-                let text = remedy(reason, facts);
-                assert!(!text.contains('<'), "{reason}: {text}");
-            }
-        }
-    }
-
-    #[test]
-    fn remedies_carry_the_commands_of_the_cisco_checklist_for_this_failure() {
-        let cases = [
-            (Reason::TcpTimeout, "`telnet api-sse.cisco.com 8989`"),
-            (Reason::TcpRefused, "`telnet api-sse.cisco.com 8989`"),
-            (Reason::DnsNxdomain, "`nslookup api-sse.cisco.com 10.0.0.2`"),
-            (Reason::DnsTimeout, "`show network`"),
-            (Reason::DnsNotConfigured, "`configure network dns servers`"),
-            (
-                Reason::TlsCertUntrusted,
-                "issued by `CN=Corp TLS Inspection CA`",
-            ),
-            (
-                Reason::TlsCertUntrusted,
-                "`curl -v -k https://api-sse.cisco.com`",
-            ),
-            (
-                Reason::TlsHostnameMismatch,
-                "`nslookup api-sse.cisco.com 10.0.0.2`",
-            ),
-        ];
-        for (reason, command) in cases {
-            let text = remedy(reason, FACTS);
-            assert!(text.contains(command), "{reason}: {text}");
-        }
-        let unknown = remedy(
-            Reason::TlsCertUntrusted,
-            RemedyFacts {
-                issuer: None,
-                ..FACTS
-            },
-        );
-        assert!(
-            unknown.contains("issued by an issuer not known here"),
-            "{unknown}"
-        );
-    }
 }

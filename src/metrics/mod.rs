@@ -5,6 +5,7 @@
 mod labels;
 pub mod names;
 mod own;
+mod path;
 mod process;
 mod report;
 

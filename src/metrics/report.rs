@@ -212,6 +212,7 @@ impl Collector for ProbeReport {
         }
 
         Self::encode_facts(&mut encoder, targets)?;
+        super::path::encode_paths(&mut encoder, targets)?;
         self.encode_rows(&mut encoder)
     }
 }

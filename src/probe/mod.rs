@@ -15,6 +15,8 @@ mod settle;
 mod share;
 mod tcp;
 mod tls;
+mod trace;
+mod tracer;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -25,6 +27,8 @@ pub(crate) use outcome::{StageOutcome, TargetOutcome, unix_seconds};
 pub(crate) use plan::{label as stage_label, plan};
 pub(crate) use share::Prober;
 pub(crate) use share::{Freshness, OutcomeSink};
+pub(crate) use trace::PathTrace;
+pub(crate) use tracer::{Tracer, traceable};
 
 /// A byte stream a TLS session can run over: a TCP connection or a proxy tunnel.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}

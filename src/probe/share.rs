@@ -14,6 +14,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use super::Clients;
 use super::outcome::{Recorder, TargetOutcome};
 use super::run::{Deadline, execute};
+use super::tracer::Tracer;
 use crate::config::{Config, Target};
 
 /// How long a scrape waits past its deadline for a probe that ends at that same deadline: the
@@ -67,6 +68,7 @@ pub(crate) struct Prober {
     slots: HashMap<String, Arc<Mutex<Slot>>>,
     limiter: Arc<Semaphore>,
     sink: Arc<dyn OutcomeSink>,
+    tracer: Arc<Tracer>,
 }
 
 #[derive(Default)]
@@ -94,17 +96,24 @@ impl Prober {
             .map(|t| (t.name.clone(), Arc::new(Mutex::new(Slot::default()))))
             .collect();
         let limiter = Arc::new(Semaphore::new(config.max_concurrent_probes));
+        let tracer = Arc::new(Tracer::new(config.path_trace));
         Prober {
             config,
             clients,
             slots,
             limiter,
             sink,
+            tracer,
         }
     }
 
     pub(crate) fn config(&self) -> &Arc<Config> {
         &self.config
+    }
+
+    /// Where the path traces after failures are kept.
+    pub(crate) fn tracer(&self) -> &Arc<Tracer> {
+        &self.tracer
     }
 
     /// Probes every target; results come back in configuration order.
@@ -183,6 +192,7 @@ impl Prober {
         let clients = self.clients.clone();
         let limiter = self.limiter.clone();
         let sink = self.sink.clone();
+        let tracer = self.tracer.clone();
         let recorder = Arc::new(Recorder::new(target));
         let deadline = Arc::new(Deadline::new(deadline));
         let (task_recorder, task_deadline) = (recorder.clone(), deadline.clone());
@@ -199,6 +209,8 @@ impl Prober {
             }
             let outcome = Arc::new(task_recorder.snapshot());
             sink.record(&outcome, ran);
+            // Traced in the background: the next scrape shows where the path breaks.
+            tracer.after(&outcome);
             let mut state = slot
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -106,7 +106,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
     let prober = state.prober();
     let config = prober.config().clone();
     let outcomes = prober.probe_all(page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, &RowScope::Whole);
+    let report = Report::build(&config, outcomes, &RowScope::Whole, prober.tracer());
 
     let mut body = String::new();
     let _ = write!(
@@ -241,6 +241,7 @@ fn target_section(body: &mut String, view: &TargetView) {
         format_unix(started),
         o.duration.as_secs_f64() * 1000.0
     );
+    super::hops::hop_tables(body, view);
     if !view.success {
         let _ = writeln!(
             body,
@@ -270,7 +271,7 @@ pub(crate) async fn debug(
         Err(message) => return bad_request(message),
     };
     let outcomes = prober.probe_many(&targets, page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, &RowScope::Whole);
+    let report = Report::build(&config, outcomes, &RowScope::Whole, prober.tracer());
     let mut body = String::new();
     let _ = writeln!(
         body,

@@ -14,6 +14,7 @@ mod input;
 mod layers;
 mod middleboxes;
 mod package;
+mod paths;
 mod probes;
 mod service;
 mod sites;

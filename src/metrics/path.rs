@@ -1,0 +1,80 @@
+//! Where the path breaks, on `/probe`: for each failing target and port with a finished trace,
+//! how many hops it listed, the last hop that answered, how the path ends and when it was traced.
+//! One series per failing target and port at most (bounded by the configuration).
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use super::names;
+use crate::diagnosis::TargetView;
+use crate::probe::unix_seconds;
+
+pub(super) fn encode_paths(
+    encoder: &mut DescriptorEncoder,
+    targets: &[TargetView],
+) -> Result<(), std::fmt::Error> {
+    let paths: Vec<_> = targets
+        .iter()
+        .flat_map(|t| {
+            t.paths
+                .iter()
+                .map(move |p| (t.name.as_str(), p.trace.destination.port().to_string(), p))
+        })
+        .collect();
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut e = encoder.encode_descriptor(
+        names::PATH_HOPS,
+        "Hops the last path trace of a failing target and port listed, up to where the path ends.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (target, port, p) in &paths {
+        let hops = i64::try_from(p.trace.hops.len()).unwrap_or(i64::MAX);
+        ConstGauge::new(hops)
+            .encode(e.encode_family(&[("target", *target), ("port", port.as_str())])?)?;
+    }
+    let mut e = encoder.encode_descriptor(
+        names::PATH_LAST_HOP,
+        "The last hop that answered (a router's ICMP, or the destination); 0 when none did.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (target, port, p) in &paths {
+        let last = p.trace.last_answer().map_or(0, |(hop, _)| i64::from(hop));
+        ConstGauge::new(last)
+            .encode(e.encode_family(&[("target", *target), ("port", port.as_str())])?)?;
+    }
+    let mut e = encoder.encode_descriptor(
+        names::PATH_INFO,
+        "Always 1: how the traced path ends (silent, rejected_admin_prohibited, rejected_host_unreachable, rejected_net_unreachable, refused, reached) and the last answering hop's address.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (target, port, p) in &paths {
+        let address = p
+            .trace
+            .last_answer()
+            .map(|(_, a)| a.to_string())
+            .unwrap_or_default();
+        ConstGauge::new(1).encode(e.encode_family(&[
+            ("target", *target),
+            ("port", port.as_str()),
+            ("end", p.trace.end.label()),
+            ("last_hop_address", address.as_str()),
+        ])?)?;
+    }
+    let mut e = encoder.encode_descriptor(
+        names::PATH_TRACED_AT,
+        "When the path was traced, as Unix seconds (one trace per target and port per path_trace.interval).",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (target, port, p) in &paths {
+        ConstGauge::new(unix_seconds(p.trace.at))
+            .encode(e.encode_family(&[("target", *target), ("port", port.as_str())])?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! When paths are traced: after a TCP failure, at most once per target and port per interval, a
+//! bounded number at once, in the background; the results kept for the next scrape.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::TargetOutcome;
+use super::trace::{PathTrace, trace};
+use crate::checklist::{Reason, Stage};
+use crate::config::PathTraceSettings;
+
+/// Runs traces after TCP failures: at most one per target and port per interval, a bounded
+/// number at once, in the background (a scrape never waits for one: the next scrape shows it).
+pub(crate) struct Tracer {
+    settings: PathTraceSettings,
+    limiter: Arc<Semaphore>,
+    traces: Mutex<HashMap<(String, u16), Traced>>,
+}
+
+/// A target and port's last trace: when it started, and its result once done.
+struct Traced {
+    started: Instant,
+    result: Option<Arc<PathTrace>>,
+}
+
+impl Tracer {
+    pub(crate) fn new(settings: PathTraceSettings) -> Tracer {
+        Tracer {
+            settings,
+            limiter: Arc::new(Semaphore::new(settings.max_concurrent)),
+            traces: Mutex::default(),
+        }
+    }
+
+    /// The failures of `outcome` a trace can explain: the port and the address that was tried.
+    fn wanted(&self, outcome: &TargetOutcome) -> Vec<(u16, SocketAddr)> {
+        if !self.settings.enabled {
+            return Vec::new();
+        }
+        let ip = outcome
+            .dns
+            .as_ref()
+            .and_then(|d| d.addresses.first().copied())
+            .or_else(|| outcome.target.host.parse().ok());
+        let Some(ip) = ip else { return Vec::new() };
+        outcome
+            .stages
+            .iter()
+            .filter(|s| traceable(s.stage, s.reason))
+            .filter_map(|s| s.port.map(|p| (p, SocketAddr::new(ip, p))))
+            .collect()
+    }
+
+    /// Claims the traces `outcome` is due for (none within the interval), marking them started.
+    fn claim(&self, outcome: &TargetOutcome) -> Vec<SocketAddr> {
+        let mut traces = self
+            .traces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.wanted(outcome)
+            .into_iter()
+            .filter(|(port, _)| {
+                let key = (outcome.target.name.clone(), *port);
+                let due = traces
+                    .get(&key)
+                    .is_none_or(|t| t.started.elapsed() >= self.settings.interval);
+                if due {
+                    let result = traces.remove(&key).and_then(|t| t.result);
+                    traces.insert(
+                        key,
+                        Traced {
+                            started: Instant::now(),
+                            result,
+                        },
+                    );
+                }
+                due
+            })
+            .map(|(_, addr)| addr)
+            .collect()
+    }
+
+    async fn run(&self, target: &str, destination: SocketAddr) {
+        let Ok(_permit) = self.limiter.acquire().await else {
+            return;
+        };
+        let path = trace(
+            destination,
+            self.settings.max_hops,
+            self.settings.hop_timeout,
+        )
+        .await;
+        tracing::info!(
+            probe = target,
+            %destination,
+            end = path.end.label(),
+            summary = %path.summary(),
+            "path traced"
+        );
+        let mut traces = self
+            .traces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(t) = traces.get_mut(&(target.to_string(), destination.port())) {
+            t.result = Some(Arc::new(path));
+        }
+    }
+
+    /// Starts the traces `outcome` is due for, in the background.
+    pub(crate) fn after(self: &Arc<Self>, outcome: &TargetOutcome) {
+        for destination in self.claim(outcome) {
+            let (tracer, target) = (self.clone(), outcome.target.name.clone());
+            tokio::spawn(async move { tracer.run(&target, destination).await });
+        }
+    }
+
+    /// Starts the traces `outcome` is due for and waits until every failure it can explain has
+    /// a finished trace, or `limit` passes (`check` has no next scrape to show them).
+    pub(crate) async fn wait_for(self: &Arc<Self>, outcome: &TargetOutcome, limit: Duration) {
+        self.after(outcome);
+        let until = Instant::now() + limit;
+        let target = outcome.target.name.as_str();
+        while Instant::now() < until
+            && self
+                .wanted(outcome)
+                .iter()
+                .any(|(port, _)| self.latest(target, *port).is_none())
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// How long `check` may wait for the traces of `failures` failing ports.
+    pub(crate) fn patience(&self, failures: usize) -> Duration {
+        let rounds = failures.div_ceil(self.settings.max_concurrent).max(1);
+        self.settings.hop_timeout * u32::try_from(rounds).unwrap_or(u32::MAX)
+            + Duration::from_secs(1)
+    }
+
+    /// How many failures of `outcome` a trace can explain.
+    pub(crate) fn traceable_count(&self, outcome: &TargetOutcome) -> usize {
+        self.wanted(outcome).len()
+    }
+
+    /// The last finished trace of this target and port.
+    pub(crate) fn latest(&self, target: &str, port: u16) -> Option<Arc<PathTrace>> {
+        self.traces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(target.to_string(), port))
+            .and_then(|t| t.result.clone())
+    }
+}
+
+/// The failures a path trace explains: TCP that does not connect, TLS that stalls after it did.
+pub(crate) fn traceable(stage: Stage, reason: Reason) -> bool {
+    matches!(
+        (stage, reason),
+        (
+            Stage::Tcp,
+            Reason::TcpTimeout | Reason::TcpUnreachable | Reason::TcpRefused
+        ) | (Stage::Tls, Reason::TlsTimeout)
+    )
+}

@@ -1,0 +1,335 @@
+//! Where the path breaks, on real multi-hop paths: network namespaces made by the test (a client,
+//! three routers with IPv4 forwarding, a server), joined by veth pairs. The exporter's `check`
+//! runs inside the client namespace against the server's TCP 8989 while a router drops, rejects or
+//! lets it through. The addresses exist only inside these namespaces, and every namespace (with
+//! its links) is deleted when the test ends, also when it fails.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::docs::tool;
+
+/// The namespaces of one test, deleted on drop.
+struct Lab {
+    names: Vec<String>,
+}
+
+impl Lab {
+    /// client ─ r1 ─ r2 ─ r3 ─ server, on 10.77.1.0/24 … 10.77.4.0/24 (server 10.77.4.2).
+    fn new(case: &str) -> Lab {
+        let tag = format!("fce{}{case}", std::process::id() % 100_000);
+        let names: Vec<String> = ["c", "r1", "r2", "r3", "s"]
+            .iter()
+            .map(|n| format!("{tag}{n}"))
+            .collect();
+        let lab = Lab { names };
+        for ns in &lab.names {
+            ip(&["netns", "add", ns]);
+            netns_exec(ns, &["ip", "link", "set", "lo", "up"]);
+        }
+        let [c, r1, r2, r3, s] = [0, 1, 2, 3, 4].map(|i| lab.names[i].as_str());
+        Lab::link(c, "10.77.1.2/24", r1, "10.77.1.1/24", "a");
+        Lab::link(r1, "10.77.2.1/24", r2, "10.77.2.2/24", "b");
+        Lab::link(r2, "10.77.3.1/24", r3, "10.77.3.2/24", "c");
+        Lab::link(r3, "10.77.4.1/24", s, "10.77.4.2/24", "d");
+        for router in [r1, r2, r3] {
+            netns_exec(router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        }
+        netns_exec(c, &["ip", "route", "add", "default", "via", "10.77.1.1"]);
+        netns_exec(r1, &["ip", "route", "add", "default", "via", "10.77.2.2"]);
+        netns_exec(
+            r2,
+            &["ip", "route", "add", "10.77.1.0/24", "via", "10.77.2.1"],
+        );
+        netns_exec(
+            r2,
+            &["ip", "route", "add", "10.77.4.0/24", "via", "10.77.3.2"],
+        );
+        netns_exec(r3, &["ip", "route", "add", "default", "via", "10.77.3.1"]);
+        netns_exec(s, &["ip", "route", "add", "default", "via", "10.77.4.1"]);
+        lab
+    }
+
+    fn ns(&self, name: &str) -> &str {
+        let i = ["c", "r1", "r2", "r3", "s"]
+            .iter()
+            .position(|n| *n == name)
+            .expect("namespace");
+        &self.names[i]
+    }
+
+    /// A veth pair between two namespaces with an address on each end.
+    fn link(left: &str, left_addr: &str, right: &str, right_addr: &str, id: &str) {
+        let (l, r) = (format!("{left}{id}"), format!("{right}{id}"));
+        // Interface names are at most 15 bytes: keep the tag's tail.
+        let short = |n: &str| n[n.len().saturating_sub(15)..].to_string();
+        let (l, r) = (short(&l), short(&r));
+        ip(&[
+            "link", "add", &l, "netns", left, "type", "veth", "peer", "name", &r, "netns", right,
+        ]);
+        netns_exec(left, &["ip", "addr", "add", left_addr, "dev", &l]);
+        netns_exec(left, &["ip", "link", "set", &l, "up"]);
+        netns_exec(right, &["ip", "addr", "add", right_addr, "dev", &r]);
+        netns_exec(right, &["ip", "link", "set", &r, "up"]);
+    }
+
+    /// `check --output json` of the exporter inside the client namespace.
+    fn check(&self, config: &std::path::Path) -> Value {
+        let out = Command::new("ip")
+            .args(["netns", "exec", self.ns("c")])
+            .arg(env!("CARGO_BIN_EXE_firepower-cloud-exporter"))
+            .args(["check", "--output", "json", "--config.file"])
+            .arg(config)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("check ran");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    /// A TCP listener on the server's 8989, bound inside the server namespace.
+    fn listen(&self) -> std::net::TcpListener {
+        let path = format!("/var/run/netns/{}", self.ns("s"));
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(path).expect("namespace file");
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            std::net::TcpListener::bind("10.77.4.2:8989").expect("bind in the server namespace")
+        })
+        .join()
+        .expect("listener thread")
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes its veth ends, and with them their peers.
+        for ns in &self.names {
+            let _ = Command::new("ip").args(["netns", "delete", ns]).output();
+        }
+    }
+}
+
+fn netns_exec(ns: &str, args: &[&str]) {
+    let mut all = vec!["netns", "exec", ns];
+    all.extend_from_slice(args);
+    ip(&all);
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip ran");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Namespaces need root and `ip`; CI has both (the test fails there rather than skip).
+fn can_make_namespaces() -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    let ready = root && tool("ip").is_some();
+    assert!(
+        ready || std::env::var_os("FCE_REQUIRE_TOOLS").is_none(),
+        "the path tests need root and iproute2 (CI runs as root)"
+    );
+    ready
+}
+
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("config.yml");
+    std::fs::write(
+        &path,
+        "path_trace: { max_hops: 5, hop_timeout: 1s }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [8989]\n    timeout: 1500ms\n",
+    )
+    .expect("write");
+    path
+}
+
+/// The target's verdict and its path for tcp/8989 (Null when none was traced).
+fn verdict(report: &Value) -> (String, Value) {
+    let target = &report["targets"][0];
+    let reason = target["reason"].as_str().unwrap_or_default().to_string();
+    let path = target["paths"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["step"] == "tcp/8989"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    (reason, path)
+}
+
+#[test]
+fn a_router_that_blackholes_the_server_is_silence_after_hop_2() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("bh");
+    netns_exec(
+        lab.ns("r3"),
+        &["ip", "route", "add", "blackhole", "10.77.4.2/32"],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let (reason, path) = verdict(&lab.check(&config(dir.path())));
+    assert_eq!(reason, "tcp_timeout", "{path}");
+    assert_eq!(path["trace"]["end"]["kind"], "silent", "{path}");
+    let hops = path["trace"]["hops"].as_array().expect("hops");
+    assert_eq!(hops[0]["from"], "10.77.1.1", "{path}");
+    assert_eq!(hops[1]["from"], "10.77.2.2", "{path}");
+    assert_eq!(hops[2]["answer"], "silent", "{path}");
+    assert_eq!(
+        path["summary"],
+        "the path answers up to hop 2 (10.77.2.2), then nothing: the device or network after 10.77.2.2 drops TCP 8989"
+    );
+}
+
+#[test]
+fn a_router_with_a_prohibit_route_rejects_at_hop_2() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("pr");
+    netns_exec(
+        lab.ns("r2"),
+        &["ip", "route", "add", "prohibit", "10.77.4.2/32"],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let (reason, path) = verdict(&lab.check(&config(dir.path())));
+    assert_eq!(reason, "tcp_unreachable", "{path}");
+    assert_eq!(path["trace"]["end"]["kind"], "rejected", "{path}");
+    assert_eq!(path["trace"]["end"]["hop"], 2, "{path}");
+    assert_eq!(
+        path["trace"]["end"]["rejection"], "admin_prohibited",
+        "{path}"
+    );
+    assert_eq!(path["trace"]["hops"][1]["from"], "10.77.2.2", "{path}");
+    assert!(
+        path["summary"].as_str().unwrap_or_default().starts_with(
+            "10.77.2.2 at hop 2 rejects TCP 8989 to 10.77.4.2 (ICMP administratively prohibited)"
+        ),
+        "{path}"
+    );
+}
+
+#[test]
+fn a_destination_that_refuses_is_told_apart_from_the_routers() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("rf");
+    let dir = tempfile::tempdir().expect("dir");
+    let (reason, path) = verdict(&lab.check(&config(dir.path())));
+    assert_eq!(reason, "tcp_refused", "{path}");
+    assert_eq!(path["trace"]["end"]["kind"], "refused", "{path}");
+    assert_eq!(path["trace"]["end"]["hop"], 4, "{path}");
+    let hops = path["trace"]["hops"].as_array().expect("hops");
+    let routers: Vec<&str> = hops[..3]
+        .iter()
+        .filter_map(|h| h["from"].as_str())
+        .collect();
+    assert_eq!(routers, ["10.77.1.1", "10.77.2.2", "10.77.3.2"], "{path}");
+    assert_eq!(hops[3]["from"], "10.77.4.2");
+}
+
+#[test]
+fn a_healthy_path_is_not_traced() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("ok");
+    let _listener = lab.listen();
+    let dir = tempfile::tempdir().expect("dir");
+    let report = lab.check(&config(dir.path()));
+    let (reason, path) = verdict(&report);
+    assert_eq!(reason, "ok", "{report}");
+    assert!(path.is_null(), "{report}");
+}
+
+/// On loopback (no namespaces needed): a refused port is traced after the scrape that saw it, the
+/// next scrape and the status page show the path, and the interval holds further traces back.
+#[tokio::test]
+async fn the_next_scrape_carries_the_trace_and_the_interval_holds_the_next_one() {
+    use firepower_cloud_exporter::metrics::names;
+
+    use crate::util::{Exporter, servers};
+
+    let port = servers::closed_port();
+    let exporter = Exporter::start(&format!(
+        "path_trace: {{ max_hops: 3, hop_timeout: 1s, interval: 10m }}\ntargets:\n  - name: sse\n    host: 127.0.0.1\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [{port}]\n    min_interval: 0s\n"
+    ))
+    .await;
+    let first = exporter.probe("sse").await;
+    assert!(
+        first.all(names::PATH_INFO, &[]).is_empty(),
+        "traced after this answer"
+    );
+    let port_label = port.to_string();
+    let labels = [("target", "sse"), ("port", port_label.as_str())];
+    let mut second = exporter.probe("sse").await;
+    for _ in 0..40 {
+        if !second.all(names::PATH_INFO, &[]).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        second = exporter.probe("sse").await;
+    }
+    assert_eq!(second.label(names::PATH_INFO, &labels, "end"), "refused");
+    assert_eq!(
+        second.label(names::PATH_INFO, &labels, "last_hop_address"),
+        "127.0.0.1"
+    );
+    assert_eq!(second.value(names::PATH_LAST_HOP, &labels), 1.0);
+    assert_eq!(second.value(names::PATH_HOPS, &labels), 1.0);
+    let traced_at = second.value(names::PATH_TRACED_AT, &labels);
+    // Within the interval the same trace is served, not a new one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let third = exporter.probe("sse").await;
+    assert_eq!(third.value(names::PATH_TRACED_AT, &labels), traced_at);
+    let (status, page) = exporter.get("/").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<table class=\"hops\">")
+            && page.contains(&format!("a reset for TCP {port} comes from hop 1")),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn check_prints_the_path_under_the_failing_step() {
+    let port = crate::util::servers::closed_port();
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("c.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "path_trace: {{ max_hops: 3, hop_timeout: 1s }}\ntargets:\n  - name: sse\n    host: 127.0.0.1\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [{port}]\n"
+        ),
+    )
+    .expect("write");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter"))
+        .args(["check", "--config.file"])
+        .arg(&config)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("check");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "  path tcp/{port}: a reset for TCP {port} comes from hop 1: 127.0.0.1 refuses the port"
+        )) && text.contains("     1  127.0.0.1  reset (refused)"),
+        "{text}"
+    );
+}
