@@ -22,8 +22,18 @@ pub(crate) struct ConnectorProperties {
     pub(crate) fqdn: Option<String>,
     pub(crate) port: Option<u16>,
     pub(crate) region_discovery_endpoint: Option<url::Url>,
+    /// Checked, not used for probing: docs/configuration.md says why.
     pub(crate) registration_interval: Option<u64>,
 }
+
+/// The keys read from the file; docs/configuration.md says what each is used for (a test keeps
+/// the two equal).
+pub const KNOWN_KEYS: [&str; 4] = [
+    "connector_fqdn",
+    "connector_port",
+    "region_discovery_endpoint",
+    "registration_interval",
+];
 
 /// Reads and parses the file at `path`.
 pub(crate) fn load(path: &Path) -> Result<ConnectorProperties, ConfigError> {

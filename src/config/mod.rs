@@ -14,6 +14,7 @@ mod yaml;
 
 use std::path::PathBuf;
 
+pub use connector::KNOWN_KEYS as CONNECTOR_KEYS;
 pub use model::Region;
 pub(crate) use model::{
     Config, Credentials, PathTraceSettings, ProxySpec, ResolverSpec, Target, TlsCheck,

@@ -194,3 +194,23 @@ fn the_readme_per_target_list_names_the_example_configuration_targets() {
     configured.sort_unstable();
     assert_eq!(readme_names, configured);
 }
+
+/// Every connector.properties key the exporter reads is in the table of docs/configuration.md,
+/// with whether it is used.
+#[test]
+fn every_connector_properties_key_is_documented_as_used_or_not() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"),
+    )
+    .expect("docs/configuration.md");
+    let section = &doc[doc.find("## connector.properties").expect("section")..];
+    for key in firepower_cloud_exporter::config::CONNECTOR_KEYS {
+        let row = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{key}` |")))
+            .unwrap_or_else(|| panic!("{key} has no row in docs/configuration.md"));
+        let used = row.split('|').nth(2).unwrap_or_default().trim();
+        assert!(used.starts_with("yes") || used.starts_with("no"), "{row}");
+    }
+    assert!(section.contains("| any other key | no |"));
+}
