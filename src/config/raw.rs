@@ -18,6 +18,10 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) defaults: RawSettings,
     pub(crate) targets: Option<Vec<RawTarget>>,
+    /// Without `targets`: the region's embedded targets to leave out, by name.
+    pub(crate) targets_disabled: Option<Vec<String>>,
+    /// Without `targets`: targets added to the region's embedded list.
+    pub(crate) targets_extra: Option<Vec<RawTarget>>,
     /// Where the path breaks: traces after a TCP failure.
     pub(crate) path_trace: Option<RawPathTrace>,
 }

@@ -184,3 +184,39 @@ fn a_proxied_target_leaves_name_resolution_to_the_proxy() {
         .expect("valid");
     assert!(!config.targets[0].dns);
 }
+
+#[test]
+fn the_embedded_list_takes_additions_and_removals_without_being_copied() {
+    let embedded = parse_str("region: us\n").expect("valid");
+    let config = parse_str(
+        "region: us\ntargets_disabled: [malware-signatures]\ntargets_extra:\n  - name: amp-updates\n    host: amp.updates.vrt.sourcefire.com\n    service: local_malware_analysis_signatures\n",
+    )
+    .expect("valid");
+    let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
+    assert!(!names.contains(&"malware-signatures"), "{names:?}");
+    assert_eq!(names.last(), Some(&"amp-updates"));
+    assert_eq!(config.targets.len(), embedded.targets.len());
+    // The added target inherits the defaults like any other.
+    assert_eq!(
+        config.targets.last().map(|t| t.timeout),
+        embedded.targets.first().map(|t| t.timeout)
+    );
+}
+
+#[test]
+fn overrides_of_the_embedded_list_name_what_is_wrong() {
+    let err = parse_str("targets_disabled: [nope]\n").expect_err("unknown name");
+    assert_eq!(err.field, "targets_disabled[0]");
+    assert!(
+        err.message.contains("`nope` is not an embedded target") && err.message.contains("sse"),
+        "{err}"
+    );
+    let err = parse_str("targets_extra:\n  - name: x\n    service: cisco_cloud_configuration\n")
+        .expect_err("missing host");
+    assert!(err.field.starts_with("targets_extra[0]"), "{err}");
+    let err = parse_str(
+        "targets_disabled: [sse]\ntargets:\n  - name: a\n    host: a.example\n    service: cisco_cloud_configuration\n",
+    )
+    .expect_err("with targets");
+    assert_eq!(err.field, "targets_disabled");
+}

@@ -64,14 +64,47 @@ fn validate(
         return Err(ctx.err("max_concurrent_probes", "must be at least 1"));
     }
 
-    let (raw_targets, targets_field) = match raw.targets {
-        Some(t) => (t, "targets".to_string()),
+    let (raw_targets, extra_from) = match raw.targets {
+        Some(t) => {
+            for field in ["targets_disabled", "targets_extra"] {
+                let given = match field {
+                    "targets_disabled" => raw.targets_disabled.is_some(),
+                    _ => raw.targets_extra.is_some(),
+                };
+                if given {
+                    return Err(ctx.err(
+                        field,
+                        "only applies to the embedded list: with `targets`, edit that list instead",
+                    ));
+                }
+            }
+            (t, None)
+        }
         None => {
             let embedded: RawConfig =
                 FileContext::embedded("embedded targets").parse(region.embedded())?;
-            (embedded.targets.unwrap_or_default(), "targets".to_string())
+            let mut list = embedded.targets.unwrap_or_default();
+            for (i, name) in raw.targets_disabled.iter().flatten().enumerate() {
+                let before = list.len();
+                list.retain(|t| &t.name != name);
+                if list.len() == before {
+                    let known = embedded_names(region);
+                    return Err(ctx.err(
+                        format!("targets_disabled[{i}]"),
+                        format!(
+                            "`{}` is not an embedded target of this region; they are: {}",
+                            clip(name, QUOTE_CHARS),
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+            let extra_from = list.len();
+            list.extend(raw.targets_extra.iter().flatten().cloned());
+            (list, Some(extra_from))
         }
     };
+    let targets_field = "targets";
     if raw_targets.is_empty() {
         return Err(ctx.err(targets_field, "at least one target is required"));
     }
@@ -79,7 +112,11 @@ fn validate(
     let mut names = HashSet::new();
     let mut targets = Vec::with_capacity(raw_targets.len());
     for (i, rt) in raw_targets.iter().enumerate() {
-        let field = format!("targets[{i}]");
+        // Errors in an added target name it where it was written.
+        let field = match extra_from {
+            Some(from) if i >= from => format!("targets_extra[{}]", i - from),
+            _ => format!("targets[{i}]"),
+        };
         if !names.insert(rt.name.clone()) {
             return Err(ctx.err(
                 format!("{field}.name"),
@@ -101,6 +138,16 @@ fn validate(
         targets,
         path_trace,
     })
+}
+
+/// The names of the region's embedded targets (for the error that lists them).
+fn embedded_names(region: Region) -> Vec<&'static str> {
+    region
+        .embedded()
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("- name: "))
+        .map(str::trim)
+        .collect()
 }
 
 fn validate_path_trace(
