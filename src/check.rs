@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::checklist::{Reason, RowStatus};
+use crate::checklist::{Module, Reason, RowStatus};
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Config;
 use crate::diagnosis::{Discard, Logged, Report, RowScope, format_unix};
@@ -106,7 +106,23 @@ fn render_text(report: &Report, colour: bool) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "  {:<36} Status", "Data Update");
-    for row in &report.rows {
+    let mut module = Module::ThreatDataUpdates;
+    for line in report.fmc_lines() {
+        if line.module != module {
+            module = line.module;
+            let _ = writeln!(out);
+            let _ = writeln!(out, "  {:<36} Status", "Health module");
+        }
+        let Some(row) = line.row else {
+            let note = line.why_not_probed();
+            let _ = writeln!(
+                out,
+                "  {:<36} {}",
+                line.title,
+                p.dim(&format!("{:<8}  {note}", "—"))
+            );
+            continue;
+        };
         let status = match row.status {
             RowStatus::Success => p.good(&format!("{:<8}", row.status.title())),
             RowStatus::Failure => p.bad(&format!("{:<8}", row.status.title())),
@@ -119,7 +135,7 @@ fn render_text(report: &Report, colour: bool) -> String {
             _ if row.status == RowStatus::Disabled => format!("  {}", row.reason()),
             _ => String::new(),
         };
-        let _ = writeln!(out, "  {:<36} {status}{why}", row.title);
+        let _ = writeln!(out, "  {:<36} {status}{why}", line.title);
     }
     for t in &report.targets {
         let o = &t.outcome;

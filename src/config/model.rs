@@ -98,6 +98,10 @@ pub(crate) struct Target {
     pub(crate) name: String,
     pub(crate) host: String,
     pub(crate) service: Service,
+    /// Where the host name comes from (`configured` for your own targets).
+    pub(crate) source: &'static str,
+    /// Who talks to it (empty when not said).
+    pub(crate) used_by: &'static str,
     pub(crate) dns: bool,
     pub(crate) tcp_ports: Vec<u16>,
     pub(crate) tls: Option<TlsCheck>,

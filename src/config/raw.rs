@@ -95,6 +95,11 @@ pub(crate) struct RawTarget {
     pub(crate) name: String,
     pub(crate) host: String,
     pub(crate) service: String,
+    /// Where the host name comes from: `cisco` (a Cisco document), `secondary` (another source
+    /// only), `seed` (the troubleshooting note only); absent for your own targets.
+    pub(crate) source: Option<Provenance>,
+    /// Who talks to the host: `device`, `management_center` or `both`.
+    pub(crate) used_by: Option<UsedBy>,
     pub(crate) checks: Option<Vec<Check>>,
     pub(crate) tcp_ports: Option<Vec<u16>>,
     pub(crate) tls_port: Option<u16>,
@@ -198,6 +203,44 @@ impl RawSettings {
                     password_file: o.password_file.clone().or_else(|| p.password_file.clone()),
                 }
             }),
+        }
+    }
+}
+
+/// Where an embedded host name comes from (`firepower_cloud_target_info{source}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Provenance {
+    Cisco,
+    Secondary,
+    Seed,
+}
+
+impl Provenance {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Cisco => "cisco",
+            Provenance::Secondary => "secondary",
+            Provenance::Seed => "seed",
+        }
+    }
+}
+
+/// Who talks to a Cisco cloud host: the managed device, the management center, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum UsedBy {
+    Device,
+    ManagementCenter,
+    Both,
+}
+
+impl UsedBy {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            UsedBy::Device => "device",
+            UsedBy::ManagementCenter => "management_center",
+            UsedBy::Both => "both",
         }
     }
 }

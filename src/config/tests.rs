@@ -68,7 +68,7 @@ targets:
     dns: { protocol: udp }
   - name: b
     host: b.example
-    service: amp_cloud_lookups
+    service: amp_connection_status
     timeout: 500ms
 "#,
     )
@@ -92,7 +92,7 @@ fn error_of(text: &str) -> String {
 #[test]
 fn a_typo_names_the_file_and_the_field() {
     let msg = error_of(
-        "targets:\n  - name: a\n    host: a.example\n    service: amp_cloud_lookups\n    timout: 3s\n",
+        "targets:\n  - name: a\n    host: a.example\n    service: amp_connection_status\n    timout: 3s\n",
     );
     assert!(msg.starts_with("test.yaml: targets[0]"), "{msg}");
     assert!(msg.contains("unknown field `timout`"), "{msg}");
@@ -108,7 +108,7 @@ fn a_wrong_type_names_the_field() {
 #[test]
 fn an_unknown_check_lists_the_known_ones() {
     let msg = error_of(
-        "targets:\n  - {name: a, host: a.example, service: amp_cloud_lookups, checks: [dns, ping]}\n",
+        "targets:\n  - {name: a, host: a.example, service: amp_connection_status, checks: [dns, ping]}\n",
     );
     assert!(msg.contains("targets[0].checks[1]"), "{msg}");
     assert!(
@@ -120,7 +120,7 @@ fn an_unknown_check_lists_the_known_ones() {
 #[test]
 fn a_bad_dns_server_address_is_named() {
     let msg = error_of(
-        "targets:\n  - {name: a, host: a.example, service: amp_cloud_lookups, dns: {servers: [\"1.2.3.4:99999\"]}}\n",
+        "targets:\n  - {name: a, host: a.example, service: amp_connection_status, dns: {servers: [\"1.2.3.4:99999\"]}}\n",
     );
     assert!(msg.contains("targets[0].dns.servers[0]"), "{msg}");
     assert!(msg.contains("`ip:port`"), "{msg}");
@@ -132,10 +132,12 @@ fn unknown_service_duplicate_names_and_bad_names_are_refused() {
         error_of("targets:\n  - {name: a, host: a.example, service: smtp}\n")
             .contains("targets[0].service")
     );
-    assert!(error_of("targets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n  - {name: a, host: b.example, service: amp_cloud_lookups}\n").contains("duplicate target name"));
+    assert!(error_of("targets:\n  - {name: a, host: a.example, service: amp_connection_status}\n  - {name: a, host: b.example, service: amp_connection_status}\n").contains("duplicate target name"));
     assert!(
-        error_of("targets:\n  - {name: \"a b\", host: a.example, service: amp_cloud_lookups}\n")
-            .contains("targets[0].name")
+        error_of(
+            "targets:\n  - {name: \"a b\", host: a.example, service: amp_connection_status}\n"
+        )
+        .contains("targets[0].name")
     );
     assert!(error_of("region: mars\n").contains("region"));
 }
@@ -143,7 +145,7 @@ fn unknown_service_duplicate_names_and_bad_names_are_refused() {
 #[test]
 fn proxy_password_is_never_printed() {
     let config = parse_str(
-            "defaults:\n  proxy: { url: \"http://fmc:s3cr%40t@proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+            "defaults:\n  proxy: { url: \"http://fmc:s3cr%40t@proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_connection_status}\n",
         )
         .expect("valid");
     let proxy = config.targets[0].proxy.clone().expect("proxy");
@@ -155,7 +157,7 @@ fn proxy_password_is_never_printed() {
     let debug = format!("{config:?}");
     assert!(!debug.contains("s3cr"), "{debug}");
     let err = error_of(
-        "defaults:\n  proxy: { url: \"socks5://u:hunter2@p:1\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+        "defaults:\n  proxy: { url: \"socks5://u:hunter2@p:1\" }\ntargets:\n  - {name: a, host: a.example, service: amp_connection_status}\n",
     );
     assert!(
         !err.contains("hunter2") && err.contains("proxy.url"),
@@ -166,7 +168,7 @@ fn proxy_password_is_never_printed() {
 #[test]
 fn a_plus_in_the_proxy_password_stays_a_plus() {
     let config = parse_str(
-            "defaults:\n  proxy: { url: \"http://fmc:a+b%2Bc@proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+            "defaults:\n  proxy: { url: \"http://fmc:a+b%2Bc@proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_connection_status}\n",
         )
         .expect("valid");
     let proxy = config.targets[0].proxy.clone().expect("proxy");
@@ -179,7 +181,7 @@ fn a_plus_in_the_proxy_password_stays_a_plus() {
 #[test]
 fn a_proxied_target_leaves_name_resolution_to_the_proxy() {
     let config = parse_str(
-            "defaults:\n  proxy: { url: \"http://proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n",
+            "defaults:\n  proxy: { url: \"http://proxy.example:3128\" }\ntargets:\n  - {name: a, host: a.example, service: amp_connection_status}\n",
         )
         .expect("valid");
     assert!(!config.targets[0].dns);
@@ -219,4 +221,40 @@ fn overrides_of_the_embedded_list_name_what_is_wrong() {
     )
     .expect_err("with targets");
     assert_eq!(err.field, "targets_disabled");
+}
+
+#[test]
+fn the_former_service_name_still_reads_as_the_amp_connection_status_module() {
+    let config =
+        parse_str("targets:\n  - {name: a, host: a.example, service: amp_cloud_lookups}\n")
+            .expect("still read");
+    assert_eq!(config.targets[0].service, Service::AmpConnectionStatus);
+    assert_eq!(config.targets[0].source, "configured");
+}
+
+#[test]
+fn embedded_targets_say_where_their_names_come_from_and_who_uses_them() {
+    for region in [Region::Us, Region::Eu, Region::Apjc] {
+        let config = Source {
+            region: Some(region),
+            ..Source::default()
+        }
+        .load()
+        .expect("valid");
+        for t in &config.targets {
+            assert!(
+                ["cisco", "secondary", "seed"].contains(&t.source),
+                "{region:?} {}",
+                t.name
+            );
+            assert!(!t.used_by.is_empty(), "{region:?} {}", t.name);
+        }
+        let sse = &config.targets[0];
+        let expected = if region == Region::Us {
+            "cisco"
+        } else {
+            "secondary"
+        };
+        assert_eq!(sse.source, expected, "{region:?}");
+    }
 }

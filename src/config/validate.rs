@@ -14,7 +14,7 @@ use super::model::{
     DEFAULT_MIN_INTERVAL, DEFAULT_RESOLV_CONF, DEFAULT_TIMEOUT, HttpCheck, PathTraceSettings,
     ProxySpec, Region, ResolverSpec, Target, TlsCheck, needs_dns,
 };
-use super::raw::{Check, RawConfig, RawPathTrace, RawSettings, RawTarget};
+use super::raw::{Check, Provenance, RawConfig, RawPathTrace, RawSettings, RawTarget, UsedBy};
 use super::yaml::{ConfigError, FileContext, clip};
 use crate::checklist::Service;
 
@@ -201,17 +201,28 @@ fn validate_target(
             ),
         ));
     }
-    let service = Service::from_name(&rt.service).ok_or_else(|| {
-        let known: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
-        ctx.err(
-            format!("{field}.service"),
-            format!(
-                "unknown service `{}`, expected one of {}",
-                rt.service,
-                known.join(", ")
-            ),
-        )
-    })?;
+    let former = Service::former_name(&rt.service);
+    if let Some(now) = former {
+        tracing::warn!(
+            file = %ctx.name,
+            field = %format!("{field}.service"),
+            "service `{}` is now `{now}`: \"AMP Cloud Lookups\" is no FMC row; malware cloud lookups belong to the AMP Connection Status health module",
+            rt.service
+        );
+    }
+    let service = former
+        .or_else(|| Service::from_name(&rt.service))
+        .ok_or_else(|| {
+            let known: Vec<&str> = Service::ALL.iter().map(|s| s.as_str()).collect();
+            ctx.err(
+                format!("{field}.service"),
+                format!(
+                    "unknown service `{}`, expected one of {}",
+                    rt.service,
+                    known.join(", ")
+                ),
+            )
+        })?;
     let checks = rt
         .checks
         .clone()
@@ -296,6 +307,8 @@ fn validate_target(
         name: rt.name.clone(),
         host: rt.host.clone(),
         service,
+        source: rt.source.map_or("configured", Provenance::as_str),
+        used_by: rt.used_by.map_or("", UsedBy::as_str),
         // Name resolution comes first whenever anything connects (a proxy resolves for itself).
         dns: needs_dns(&rt.host, proxy.as_ref()),
         tcp_ports,

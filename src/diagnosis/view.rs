@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::remedy::{RemedyFacts, remedy};
 use super::{reason, rows, verdict};
-use crate::checklist::{Reason, RowStatus, Service, Stage};
+use crate::checklist::{Module, Reason, RowStatus, Service, Stage, THREAT_DATA_UPDATES_ROWS};
 use crate::config::Config;
 use crate::probe::{
     Freshness, PathTrace, StageOutcome, TargetOutcome, Tracer, stage_label, traceable,
@@ -70,6 +70,59 @@ impl Report {
             rows,
             targets,
         }
+    }
+}
+
+/// One line of the FMC's tables, in the FMC's order: a row of "Threat Data Updates on Devices"
+/// (observed through targets, or not observable from the network), then the other modules.
+#[derive(Debug)]
+pub(crate) struct FmcLine<'a> {
+    pub(crate) module: Module,
+    /// The name the FMC shows.
+    pub(crate) title: &'static str,
+    /// What the exporter saw; `None` for a row no target can stand for, or with no target.
+    pub(crate) row: Option<&'a RowView>,
+    /// Whether a target can stand for this row at all (false: the device's business).
+    pub(crate) observable: bool,
+}
+
+impl FmcLine<'_> {
+    /// Why a line has no status: nothing can stand for the row, or nothing configured does.
+    pub(crate) fn why_not_probed(&self) -> &'static str {
+        if self.observable {
+            "no target configured for this row"
+        } else {
+            "not probed: threat intelligence the management center pushes to the device"
+        }
+    }
+}
+
+impl Report {
+    /// The FMC's tables as it shows them: every row of "Threat Data Updates on Devices" in its
+    /// order, then each other module the answer has a row for.
+    pub(crate) fn fmc_lines(&self) -> Vec<FmcLine<'_>> {
+        let find = |service: Service| self.rows.iter().find(|r| r.service == service);
+        let mut lines: Vec<FmcLine<'_>> = THREAT_DATA_UPDATES_ROWS
+            .iter()
+            .map(|&(title, service)| FmcLine {
+                module: Module::ThreatDataUpdates,
+                title,
+                row: service.and_then(find),
+                observable: service.is_some(),
+            })
+            .collect();
+        lines.extend(
+            self.rows
+                .iter()
+                .filter(|r| r.service.module() != Module::ThreatDataUpdates)
+                .map(|r| FmcLine {
+                    module: r.service.module(),
+                    title: r.title,
+                    row: Some(r),
+                    observable: true,
+                }),
+        );
+        lines
     }
 }
 

@@ -8,6 +8,7 @@ mod own;
 mod path;
 mod process;
 mod report;
+mod rows;
 
 pub(crate) use own::{Metrics, RunbookLink};
 

@@ -18,6 +18,7 @@ pub const CONFIG_RELOADS: &str = "firepower_cloud_config_reloads";
 pub const REASON_INFO: &str = "firepower_cloud_reason_info";
 pub const PROBE_SUCCESS: &str = "firepower_cloud_probe_success";
 pub const PROBE_DURATION: &str = "firepower_cloud_probe_duration_seconds";
+pub const TARGET_INFO: &str = "firepower_cloud_target_info";
 pub const TARGET_SUCCESS: &str = "firepower_cloud_target_success";
 pub const TARGET_DURATION: &str = "firepower_cloud_target_duration_seconds";
 pub const TARGET_VERDICT: &str = "firepower_cloud_target_verdict";

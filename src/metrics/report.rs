@@ -10,8 +10,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 
 use super::labels::{HistogramFamily, Port, StageLabels};
 use super::{MAX_PEER_LABEL_CHARS, names};
-use crate::checklist::{RowStatus, Stage};
-use crate::diagnosis::{Report, RowView, TargetView};
+use crate::checklist::Stage;
+use crate::diagnosis::{Report, TargetView};
 use crate::probe::StageOutcome;
 
 /// One scrape's results.
@@ -22,7 +22,7 @@ pub(super) struct ProbeReport {
     pub(super) report: Report,
 }
 
-fn gauge<'a>(
+pub(super) fn gauge<'a>(
     encoder: &'a mut DescriptorEncoder,
     name: &'a str,
     help: &str,
@@ -213,7 +213,8 @@ impl Collector for ProbeReport {
 
         Self::encode_facts(&mut encoder, targets)?;
         super::path::encode_paths(&mut encoder, targets)?;
-        self.encode_rows(&mut encoder)
+        super::rows::encode_target_info(&mut encoder, targets)?;
+        super::rows::encode_rows(&mut encoder, &self.report.rows)
     }
 }
 
@@ -297,74 +298,4 @@ impl ProbeReport {
             |t| t.outcome.http.as_ref().and_then(|h| h.clock_skew_seconds),
         )
     }
-
-    /// The FMC rows (only when the scrape covers whole rows).
-    fn encode_rows(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let rows = &self.report.rows;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut e = gauge(
-            encoder,
-            names::SERVICE_SUCCESS,
-            "The FMC health row (Threat Data Updates on Devices): 1 Success, 0 Failure. Absent while cloud integration is disabled.",
-        )?;
-        for row in rows.iter().filter(|r| r.status != RowStatus::Disabled) {
-            let labels = [("service", row.service.as_str()), ("title", row.title)];
-            ConstGauge::new(i64::from(row.status == RowStatus::Success))
-                .encode(e.encode_family(&(labels, part_label(row)))?)?;
-        }
-        let mut e = gauge(
-            encoder,
-            names::SERVICE_STATUS,
-            "The FMC health row as a state set: 1 for the current status (success, failure or disabled), 0 for the others.",
-        )?;
-        for row in rows {
-            for status in RowStatus::ALL {
-                let labels = [
-                    ("service", row.service.as_str()),
-                    ("status", status.as_str()),
-                ];
-                ConstGauge::new(i64::from(row.status == status))
-                    .encode(e.encode_family(&(labels, part_label(row)))?)?;
-            }
-        }
-        let mut e = gauge(
-            encoder,
-            names::SERVICE_VERDICT,
-            "Always 1: why the FMC row has its status: the target and stage that decide it (earliest in the checklist), the reason and the remedy.",
-        )?;
-        for row in rows {
-            let reason = row.reason();
-            let cause = row
-                .decided_by
-                .as_ref()
-                .filter(|_| row.status != RowStatus::Disabled);
-            let port = cause
-                .and_then(|c| c.port)
-                .map(|p| p.to_string())
-                .unwrap_or_default();
-            let labels = [
-                ("service", row.service.as_str()),
-                ("title", row.title),
-                ("target", cause.map_or("", |c| c.target.as_str())),
-                ("stage", cause.map_or("", |c| c.stage.as_str())),
-                ("port", port.as_str()),
-                ("reason", reason.as_str()),
-                ("remedy", &row.remedy()),
-            ];
-            ConstGauge::new(1).encode(e.encode_family(&(labels, part_label(row)))?)?;
-        }
-        Ok(())
-    }
-}
-
-/// `row_target="NAME"` on the row series of a one-target scrape (none for a whole row): the
-/// alerts' look-ups match it, and the dashboards put a row together from its parts.
-fn part_label(row: &RowView) -> Vec<(&'static str, &str)> {
-    row.part_of
-        .as_deref()
-        .map(|t| ("row_target", t))
-        .into_iter()
-        .collect()
 }

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::{AppState, bad_request, page_budget, select_targets};
-use crate::checklist::{Reason, RowStatus};
+use crate::checklist::{Module, Reason, RowStatus};
 use crate::diagnosis::{Report, RowScope, TargetView, format_unix};
 use crate::probe::unix_seconds;
 
@@ -22,7 +22,7 @@ h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:1.6rem}h3{font-size:1rem;mar
 table{border-collapse:collapse;width:100%;display:block;overflow-x:auto;margin:.4rem 0}td,th{border:1px solid #d0d0d0;padding:.3rem .5rem;text-align:left;vertical-align:top}\
 p.common{background:#fde2e1;color:#7f1d1d;padding:.4rem .6rem;border-radius:.3rem}th{background:#f3f3f3}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;font-size:.85rem}code{background:#f4f4f4}\
 .status{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600}\
-.success{background:#dff3e2;color:#14532d}.failure{background:#fde2e1;color:#7f1d1d}.disabled,.skipped{background:#ececec;color:#444}\
+.success{background:#dff3e2;color:#14532d}tr.unobserved{color:#6b6b6b}.failure{background:#fde2e1;color:#7f1d1d}.disabled,.skipped{background:#ececec;color:#444}\
 section.target{border:1px solid #d0d0d0;border-radius:.4rem;padding:.5rem .75rem;margin:.8rem 0}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .8rem;margin:.4rem 0}dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}\
 nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem}small{color:#555}\
@@ -124,8 +124,33 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
             with_code(&html_escape(cause))
         );
     }
-    body.push_str("<h2>Threat Data Updates on Devices</h2>\n<table class=\"rows\"><thead><tr><th>Data Update</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>\n");
-    for row in &report.rows {
+    let mut module = None;
+    for line in report.fmc_lines() {
+        if module != Some(line.module) {
+            if module.is_some() {
+                body.push_str("</tbody></table>\n");
+            }
+            module = Some(line.module);
+            let first = if line.module == Module::ThreatDataUpdates {
+                "Data Update"
+            } else {
+                "Health module"
+            };
+            let _ = writeln!(
+                body,
+                "<h2>{}</h2>\n<table class=\"rows\"><thead><tr><th>{first}</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>",
+                line.module.title()
+            );
+        }
+        let Some(row) = line.row else {
+            let note = line.why_not_probed();
+            let _ = writeln!(
+                body,
+                "<tr class=\"row unobserved\"><td>{}</td><td data-label=\"Status\">—</td><td data-label=\"Reason\" colspan=\"2\"><small>{note}</small></td></tr>",
+                html_escape(line.title)
+            );
+            continue;
+        };
         let why = match &row.decided_by {
             Some(c) if row.status == RowStatus::Failure => format!(
                 "{} at <a href=\"#target-{t}\">{t}</a> ({})",
@@ -145,7 +170,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
             body,
             "<tr class=\"row {}\"><td>{}</td><td data-label=\"Status\">{}</td><td data-label=\"Reason\">{why}</td><td data-label=\"Next step\">{remedy}</td></tr>",
             row.status.as_str(),
-            html_escape(row.title),
+            html_escape(line.title),
             status_badge(row.status)
         );
     }

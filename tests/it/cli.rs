@@ -431,7 +431,12 @@ async fn check_says_a_shared_cause_once_before_the_table() {
             "",
             &[
                 sse_target("sse", "api-sse.cisco.com", 443, 8989),
-                crate::tls_target("amp", "cloud-sa.amp.cisco.com", "amp_cloud_lookups", 443),
+                crate::tls_target(
+                    "amp",
+                    "cloud-sa.amp.cisco.com",
+                    "amp_connection_status",
+                    443,
+                ),
             ],
         ),
     );

@@ -214,3 +214,59 @@ fn every_connector_properties_key_is_documented_as_used_or_not() {
     }
     assert!(section.contains("| any other key | no |"));
 }
+
+/// Every embedded host has a row in docs/endpoints.md under its region: its FMC module and row,
+/// who uses it and where the name comes from, the same as the embedded list says, citing a source
+/// the page defines (a secondary-only name says so).
+#[test]
+fn every_embedded_host_cites_its_source_in_docs_endpoints_md() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/endpoints.md")).expect("endpoints.md");
+    let sources = &doc[doc.find("### Sources").expect("a Sources section")..];
+    for (region, heading) in [("us", "### US"), ("eu", "### EU"), ("apjc", "### APJC")] {
+        let text = std::fs::read_to_string(root.join(format!("src/config/defaults/{region}.yaml")))
+            .expect("embedded list");
+        let list: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("yaml");
+        let section = &doc[doc.find(heading).unwrap_or_else(|| panic!("{heading}"))..];
+        let section = &section[..section[4..].find("\n### ").map_or(section.len(), |i| i + 4)];
+        for target in list["targets"].as_sequence().expect("targets") {
+            let field = |k: &str| target[k].as_str().unwrap_or_default().to_string();
+            let (name, host, source) = (field("name"), field("host"), field("source"));
+            let row = section
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{name}` | {host} |")))
+                .unwrap_or_else(|| {
+                    panic!("{region}: {name} ({host}) has no row in docs/endpoints.md")
+                });
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let (module_row, used_by, cited) = (cells[3], cells[4], cells[5]);
+            assert_eq!(used_by.replace(' ', "_"), field("used_by"), "{row}");
+            assert!(
+                cited.starts_with(&source),
+                "{region}: {row} says not `{source}`"
+            );
+            let service = field("service");
+            let title = match service.as_str() {
+                "cisco_cloud_configuration" => "Cisco Cloud Configuration",
+                "amp_dynamic_analysis" => "AMP Dynamic Analysis",
+                "local_malware_analysis_signatures" => "Local Malware Analysis Signatures",
+                _ => "AMP Connection Status",
+            };
+            assert!(module_row.ends_with(title), "{row}");
+            if source == "secondary" {
+                continue;
+            }
+            let ids: Vec<&str> = cited
+                .match_indices('[')
+                .filter_map(|(i, _)| cited[i..].find(']').map(|j| &cited[i..=i + j]))
+                .collect();
+            assert!(!ids.is_empty(), "{region}: {row} cites no source");
+            for id in ids {
+                assert!(
+                    sources.contains(&format!("- **{id}**")),
+                    "{row} cites {id}, which the Sources list does not define"
+                );
+            }
+        }
+    }
+}

@@ -201,7 +201,7 @@ pub(crate) async fn three_rows(world: &World) -> ThreeRows {
             tls_target(
                 "amp",
                 "cloud-sa.amp.cisco.com",
-                "amp_cloud_lookups",
+                "amp_connection_status",
                 amp.port(),
             ),
             proxied,

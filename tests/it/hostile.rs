@@ -260,7 +260,7 @@ async fn dns_verdict(answer: Answer) -> (String, String, Exposition) {
         &[tls_target(
             "amp",
             "cloud-sa.amp.cisco.com",
-            "amp_cloud_lookups",
+            "amp_connection_status",
             servers::closed_port(),
         )],
     );
@@ -335,7 +335,7 @@ async fn a_cname_loop_is_a_dns_error_that_says_so() {
         &[tls_target(
             "amp",
             "cloud-sa.amp.cisco.com",
-            "amp_cloud_lookups",
+            "amp_connection_status",
             443,
         )],
     );
@@ -356,7 +356,7 @@ async fn a_dns_answer_with_another_query_id_is_ignored_until_the_timeout() {
             &[tls_target(
                 "amp",
                 "cloud-sa.amp.cisco.com",
-                "amp_cloud_lookups",
+                "amp_connection_status",
                 443,
             )],
         )

@@ -79,7 +79,7 @@ async fn a_huge_value_is_cut_in_the_error_and_a_huge_file_is_refused() {
     let host = "h".repeat(2 * 1024 * 1024);
     std::fs::write(
         &exporter.config_path,
-        format!("targets:\n  - {{name: a, host: {host}, service: amp_cloud_lookups}}\n"),
+        format!("targets:\n  - {{name: a, host: {host}, service: amp_connection_status}}\n"),
     )
     .expect("write");
     let (status, body) = reload(&exporter).await;
@@ -105,7 +105,7 @@ async fn repeated_parameters_are_refused() {
     for query in [
         "/probe?target=sse&target=sse",
         "/probe?target=sse&target=other",
-        "/probe?service=cisco_cloud_configuration&service=amp_cloud_lookups",
+        "/probe?service=cisco_cloud_configuration&service=amp_connection_status",
         "/debug?target=sse&target=sse",
     ] {
         let (status, body) = exporter.get(query).await;
@@ -118,7 +118,7 @@ async fn repeated_parameters_are_refused() {
 async fn an_unknown_target_among_ten_thousand_gets_a_short_answer() {
     let world = World::new().await;
     let targets: Vec<String> = (0..10_000)
-        .map(|i| tls_target(&format!("t{i}"), "127.0.0.1", "amp_cloud_lookups", 443))
+        .map(|i| tls_target(&format!("t{i}"), "127.0.0.1", "amp_connection_status", 443))
         .collect();
     let exporter = Exporter::start(&world.config("", &targets)).await;
     let (status, body) = exporter.get("/probe?target=nope").await;

@@ -152,7 +152,12 @@ async fn squid_that_cannot_reach_or_resolve_the_host() {
                 "cisco_cloud_configuration",
                 closed,
             ),
-            tls_target("amp", "cloud-sa.amp.cisco.com", "amp_cloud_lookups", closed),
+            tls_target(
+                "amp",
+                "cloud-sa.amp.cisco.com",
+                "amp_connection_status",
+                closed,
+            ),
         ],
     );
     let exporter = Exporter::start(&config).await;
@@ -228,7 +233,7 @@ async fn through_dnsmasq(world: &World, dnsmasq: &Daemon, port: u16) -> Exporter
             &[tls_target(
                 "amp",
                 "cloud-sa.amp.cisco.com",
-                "amp_cloud_lookups",
+                "amp_connection_status",
                 port,
             )],
         )
@@ -317,7 +322,7 @@ async fn openssl_verdict(
         &[tls_target(
             "amp",
             "cloud-sa.amp.cisco.com",
-            "amp_cloud_lookups",
+            "amp_connection_status",
             server.addr.port(),
         )],
     );

@@ -468,7 +468,7 @@ async fn a_scrape_with_a_two_second_budget_answers_in_time_while_a_target_stalls
                 tls_target(
                     "amp",
                     "cloud-sa.amp.cisco.com",
-                    "amp_cloud_lookups",
+                    "amp_connection_status",
                     healthy.port(),
                 ),
             ],
@@ -576,7 +576,7 @@ async fn ipv6_preference_uses_the_aaaa_record() {
             "::1".parse().expect("v6"),
         ]),
     );
-    let target = "  - name: v6\n    host: v6.test\n    service: amp_cloud_lookups\n    checks: [dns]\n    ip_preference: ipv6_only\n".to_string();
+    let target = "  - name: v6\n    host: v6.test\n    service: amp_connection_status\n    checks: [dns]\n    ip_preference: ipv6_only\n".to_string();
     let e = single_failure(&world, target, "v6").await;
     assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "v6")]), 1.0);
     assert_eq!(e.value(names::TARGET_SUCCESS, &[("target", "v6")]), 1.0);

@@ -30,7 +30,7 @@ async fn the_cloud_configuration_row_fails_with_the_earliest_reason_in_the_check
             tls_target(
                 "amp",
                 "cloud-sa.amp.cisco.com",
-                "amp_cloud_lookups",
+                "amp_connection_status",
                 amp.port(),
             ),
         ],
@@ -74,7 +74,7 @@ async fn the_cloud_configuration_row_fails_with_the_earliest_reason_in_the_check
         ),
         0.0
     );
-    let amp_row = [("service", "amp_cloud_lookups")];
+    let amp_row = [("service", "amp_connection_status")];
     assert_eq!(
         e.label(names::SERVICE_VERDICT, &amp_row, "reason"),
         "tls_timeout"
@@ -102,7 +102,7 @@ async fn the_cloud_configuration_row_fails_with_the_earliest_reason_in_the_check
     );
     // A row can be scraped on its own.
     let (status, body) = exporter
-        .scrape("/probe?service=amp_cloud_lookups", 10.0)
+        .scrape("/probe?service=amp_connection_status", 10.0)
         .await;
     assert_eq!(status, 200);
     let row = Exposition::parse(&body);
@@ -383,7 +383,7 @@ async fn health_readiness_and_own_metrics() {
 async fn a_broken_reload_keeps_the_running_configuration() {
     let world = World::new().await;
     let (exporter, server, _plain) = healthy_exporter(&world).await;
-    std::fs::write(&exporter.config_path, "targets:\n  - name: x\n    host: x.test\n    service: amp_cloud_lookups\n    tcp_ports: [eighty]\n").expect("write");
+    std::fs::write(&exporter.config_path, "targets:\n  - name: x\n    host: x.test\n    service: amp_connection_status\n    tcp_ports: [eighty]\n").expect("write");
     let (status, body) =
         firepower_cloud_testkit::request(exporter.addr, "POST", "/-/reload", &[]).await;
     assert_eq!(status, 500);
@@ -406,7 +406,7 @@ async fn a_broken_reload_keeps_the_running_configuration() {
         &[tls_target(
             "amp",
             "api-sse.cisco.com",
-            "amp_cloud_lookups",
+            "amp_connection_status",
             server.port(),
         )],
     );

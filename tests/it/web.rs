@@ -269,7 +269,7 @@ async fn the_status_page_shows_the_fmc_table_and_escapes_peer_text() {
             tls_target(
                 "amp",
                 "cloud-sa.amp.cisco.com",
-                "amp_cloud_lookups",
+                "amp_connection_status",
                 amp.port(),
             ),
         ],
@@ -291,7 +291,7 @@ async fn the_status_page_shows_the_fmc_table_and_escapes_peer_text() {
         "{html}"
     );
     assert!(
-        html.contains("<tr class=\"row failure\"><td>AMP Cloud Lookups</td>"),
+        html.contains("<tr class=\"row failure\"><td>AMP Connection Status</td>"),
         "{html}"
     );
     assert!(html.contains("href=\"/reasons#tls_cert_untrusted\""));
@@ -351,7 +351,7 @@ async fn the_status_page_renders_in_headless_chromium() {
             tls_target(
                 "amp-cloud",
                 "cloud-sa.amp.cisco.com",
-                "amp_cloud_lookups",
+                "amp_connection_status",
                 443,
             ),
             tls_target(
@@ -422,7 +422,7 @@ async fn the_status_page_renders_in_headless_chromium() {
     );
     for (row, status) in [
         ("Cisco Cloud Configuration", "failure"),
-        ("AMP Cloud Lookups", "failure"),
+        ("AMP Connection Status", "failure"),
         ("AMP Dynamic Analysis", "failure"),
         ("Local Malware Analysis Signatures", "success"),
     ] {
@@ -549,7 +549,7 @@ async fn sighup_reloads_and_a_broken_file_keeps_the_running_configuration() {
             &[tls_target(
                 "amp",
                 "api-sse.cisco.com",
-                "amp_cloud_lookups",
+                "amp_connection_status",
                 sse.port(),
             )],
         ),
@@ -724,7 +724,12 @@ async fn one_cause_for_several_rows_is_said_once_with_remedies_for_the_real_host
         "",
         &[
             sse_target("sse", "api-sse.cisco.com", 443, 8989),
-            tls_target("amp", "cloud-sa.amp.cisco.com", "amp_cloud_lookups", 443),
+            tls_target(
+                "amp",
+                "cloud-sa.amp.cisco.com",
+                "amp_connection_status",
+                443,
+            ),
         ],
     );
     let exporter = Exporter::start(&config).await;
@@ -757,5 +762,96 @@ async fn one_cause_for_several_rows_is_said_once_with_remedies_for_the_real_host
     assert!(
         remedy.contains(&nslookup) && !remedy.contains('<'),
         "{remedy}"
+    );
+}
+
+/// The page reads like the FMC: every row of "Threat Data Updates on Devices" in the FMC's order
+/// and names (the ones no target stands for marked as not probed), then the AMP Connection Status
+/// module; `/probe` says what each target stands for and where its name comes from.
+#[tokio::test]
+async fn the_status_page_lists_the_fmc_rows_in_the_fmc_order_and_names() {
+    let world = World::new().await;
+    let (sse, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    world.dns.set("cloud-sa.amp.cisco.com", Answer::NxDomain);
+    let secondary = format!(
+        "{}    source: secondary\n    used_by: device\n",
+        sse_target("sse", "api-sse.cisco.com", sse.port(), plain.port())
+    );
+    let exporter = Exporter::start(&world.config(
+        "",
+        &[
+            secondary,
+            tls_target(
+                "amp-cloud",
+                "cloud-sa.amp.cisco.com",
+                "amp_connection_status",
+                443,
+            ),
+        ],
+    ))
+    .await;
+    let (status, html) = exporter.get("/").await;
+    assert_eq!(status, 200);
+    let fmc = [
+        "SI URL Lists and Feeds",
+        "URL Category and Reputation",
+        "Threat Configuration",
+        "SI SHA Lists (From TID)",
+        "SI Network Lists and Feeds",
+        "Local Malware Analysis Signatures",
+        "Cisco Cloud Configuration",
+        "SI DNS Lists and Feeds",
+        "URL Category and Reputation",
+        "AMP Dynamic Analysis",
+    ];
+    let tdu = &html[html
+        .find("<h2>Threat Data Updates on Devices</h2>")
+        .expect("module")..];
+    let tdu = &tdu[..tdu.find("</table>").expect("table end")];
+    let names: Vec<&str> = tdu
+        .match_indices("<tr class=\"row ")
+        .filter_map(|(i, _)| {
+            let cell = &tdu[i..];
+            let start = cell.find("<td>")? + 4;
+            Some(&cell[start..start + cell[start..].find("</td>")?])
+        })
+        .collect();
+    assert_eq!(names, fmc);
+    assert!(tdu.contains("<tr class=\"row success\"><td>Cisco Cloud Configuration</td>"));
+    assert!(tdu.contains("<tr class=\"row unobserved\"><td>SI DNS Lists and Feeds</td>"));
+    let other = &html[html
+        .find("<h2>AMP Connection Status</h2>")
+        .expect("the other module")..];
+    assert!(other.contains("<tr class=\"row failure\"><td>AMP Connection Status</td>"));
+    assert!(!html.contains("AMP Cloud Lookups"));
+
+    let e = exporter.probe("sse").await;
+    let info = [("target", "sse")];
+    assert_eq!(e.label(names::TARGET_INFO, &info, "source"), "secondary");
+    assert_eq!(e.label(names::TARGET_INFO, &info, "used_by"), "device");
+    assert_eq!(
+        e.label(names::TARGET_INFO, &info, "module"),
+        "threat_data_updates"
+    );
+    assert_eq!(
+        e.label(
+            names::SERVICE_SUCCESS,
+            &[("service", "cisco_cloud_configuration")],
+            "module"
+        ),
+        "threat_data_updates"
+    );
+    let amp = exporter.probe("amp-cloud").await;
+    assert_eq!(
+        amp.label(names::TARGET_INFO, &[("target", "amp-cloud")], "source"),
+        "configured"
+    );
+    assert_eq!(
+        amp.label(
+            names::SERVICE_VERDICT,
+            &[("service", "amp_connection_status")],
+            "title"
+        ),
+        "AMP Connection Status"
     );
 }

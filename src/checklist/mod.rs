@@ -8,6 +8,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+mod fmc;
+
+pub(crate) use fmc::{Module, RowStatus, Service, THREAT_DATA_UPDATES_ROWS};
+
 /// One step of the manual checklist, in the order an engineer works through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -218,55 +222,6 @@ impl Serialize for Reason {
     }
 }
 
-/// The rows of the FMC "Threat Data Updates on Devices" table that depend on the Cisco cloud.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Service {
-    CiscoCloudConfiguration,
-    AmpCloudLookups,
-    AmpDynamicAnalysis,
-    LocalMalwareAnalysisSignatures,
-}
-
-impl Service {
-    pub(crate) const ALL: [Service; 4] = [
-        Service::CiscoCloudConfiguration,
-        Service::AmpCloudLookups,
-        Service::AmpDynamicAnalysis,
-        Service::LocalMalwareAnalysisSignatures,
-    ];
-
-    /// The label value.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Service::CiscoCloudConfiguration => "cisco_cloud_configuration",
-            Service::AmpCloudLookups => "amp_cloud_lookups",
-            Service::AmpDynamicAnalysis => "amp_dynamic_analysis",
-            Service::LocalMalwareAnalysisSignatures => "local_malware_analysis_signatures",
-        }
-    }
-
-    /// The row as the FMC health table names it.
-    pub(crate) fn title(self) -> &'static str {
-        match self {
-            Service::CiscoCloudConfiguration => "Cisco Cloud Configuration",
-            Service::AmpCloudLookups => "AMP Cloud Lookups",
-            Service::AmpDynamicAnalysis => "AMP Dynamic Analysis",
-            Service::LocalMalwareAnalysisSignatures => "Local Malware Analysis Signatures",
-        }
-    }
-
-    pub(crate) fn from_name(name: &str) -> Option<Service> {
-        Service::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Where in the checklist a failure sits: the lowest rank is *the* reason. DNS not configured comes
 /// before any other name-resolution failure, then TCP, proxy, TLS, HTTP and the clock.
 pub(crate) fn checklist_rank(stage: Stage, reason: Reason) -> u8 {
@@ -278,37 +233,6 @@ pub(crate) fn checklist_rank(stage: Stage, reason: Reason) -> u8 {
         (Stage::Tls, _) => 4,
         (Stage::Http, _) => 5,
         (Stage::Clock, _) => 6,
-    }
-}
-
-/// The status of one FMC row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum RowStatus {
-    Success,
-    Failure,
-    Disabled,
-}
-
-impl RowStatus {
-    pub(crate) const ALL: [RowStatus; 3] =
-        [RowStatus::Success, RowStatus::Failure, RowStatus::Disabled];
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            RowStatus::Success => "success",
-            RowStatus::Failure => "failure",
-            RowStatus::Disabled => "disabled",
-        }
-    }
-
-    /// As the FMC table shows it.
-    pub(crate) fn title(self) -> &'static str {
-        match self {
-            RowStatus::Success => "Success",
-            RowStatus::Failure => "Failure",
-            RowStatus::Disabled => "Disabled",
-        }
     }
 }
 
@@ -376,12 +300,5 @@ mod tests {
         let clock = checklist_rank(Stage::Clock, Reason::ClockSkew);
         assert!(dns_missing < nx && nx < tcp && tcp < proxy && proxy < tls);
         assert!(tls < http && http < clock);
-    }
-
-    #[test]
-    fn services_round_trip() {
-        for service in Service::ALL {
-            assert_eq!(Service::from_name(service.as_str()), Some(service));
-        }
     }
 }
