@@ -297,13 +297,16 @@ async fn the_next_scrape_carries_the_trace_and_the_interval_holds_the_next_one()
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let third = exporter.probe("sse").await;
     assert_eq!(third.value(names::PATH_TRACED_AT, &labels), traced_at);
-    let (status, page) = exporter.get("/").await;
-    assert_eq!(status, 200);
-    assert!(
-        page.contains("<table class=\"hops\">")
-            && page.contains(&format!("a reset for TCP {port} comes from hop 1")),
-        "{page}"
-    );
+    for path in ["/", "/debug?target=sse"] {
+        let (status, page) = exporter.get(path).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("<table class=\"hops\">")
+                && page.contains(&format!("a reset for TCP {port} comes from hop 1"))
+                && page.contains("<tr><td>1</td><td>127.0.0.1</td><td>reset (refused)</td>"),
+            "{path}: {page}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -332,4 +335,45 @@ async fn check_prints_the_path_under_the_failing_step() {
         )) && text.contains("     1  127.0.0.1  reset (refused)"),
         "{text}"
     );
+}
+
+/// TLS that stalls after the connection opened is traced too: the path reaches the destination,
+/// which points above TCP (TLS inspection, an IPS).
+#[tokio::test]
+async fn a_stalled_tls_handshake_is_traced_to_a_reached_destination() {
+    use firepower_cloud_exporter::metrics::names;
+
+    use crate::util::{Behaviour, Exporter};
+    use crate::{World, tls_target};
+
+    let world = World::new().await;
+    world.resolve_via_cname("cloud-sa.amp.cisco.com");
+    let stalled = world
+        .https("cloud-sa.amp.cisco.com", Behaviour::Stall)
+        .await;
+    let exporter = Exporter::start(&world.config(
+        "path_trace: { max_hops: 3, hop_timeout: 1s }\n",
+        &[tls_target(
+            "amp",
+            "cloud-sa.amp.cisco.com",
+            "amp_connection_status",
+            stalled.port(),
+        )],
+    ))
+    .await;
+    let port = stalled.port().to_string();
+    let labels = [("target", "amp"), ("port", port.as_str())];
+    let mut e = exporter.probe("amp").await;
+    for _ in 0..40 {
+        if !e.all(names::PATH_INFO, &[]).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        e = exporter.probe("amp").await;
+    }
+    assert_eq!(
+        e.label(names::TARGET_VERDICT, &[("target", "amp")], "reason"),
+        "tls_timeout"
+    );
+    assert_eq!(e.label(names::PATH_INFO, &labels, "end"), "reached");
 }
