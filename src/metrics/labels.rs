@@ -4,7 +4,9 @@
 
 use std::fmt::{self, Write as _};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{
+    EncodeLabel, EncodeLabelSet, EncodeLabelValue, LabelSetEncoder, LabelValueEncoder,
+};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
@@ -62,11 +64,23 @@ impl Outcome {
 /// Latency histograms per target, stage and port.
 pub(crate) type HistogramFamily = Family<StageLabels, Histogram, fn() -> Histogram>;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+/// A histogram's labels: `port` only for the stages that have one.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub(crate) struct StageLabels {
     pub(crate) target: String,
     pub(crate) stage: Stage,
     pub(crate) port: Port,
+}
+
+impl EncodeLabelSet for StageLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        ("target", self.target.as_str()).encode(encoder.encode_label())?;
+        ("stage", self.stage).encode(encoder.encode_label())?;
+        if self.port.0.is_some() {
+            ("port", self.port).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -91,4 +105,19 @@ pub(crate) struct ResultLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct FreshnessLabels {
     pub(crate) freshness: Freshness,
+}
+
+/// A label set without its empty values: to Prometheus an empty label is no label, so sending it
+/// only costs bytes (a healthy target's verdict has no stage, port or remedy).
+pub(crate) struct Present<'a, const N: usize>(pub(crate) [(&'static str, &'a str); N]);
+
+impl<const N: usize> EncodeLabelSet for Present<'_, N> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        for &(key, value) in &self.0 {
+            if !value.is_empty() {
+                (key, value).encode(encoder.encode_label())?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -12,7 +12,14 @@ mod rows;
 
 pub(crate) use own::{Metrics, RunbookLink};
 
-/// Latency buckets from sub-millisecond loopback to multi-second WAN paths.
+/// The stage latency histograms' buckets, from the round trips a probe to the Cisco cloud sees:
+/// one WAN round trip is 10–300 ms, a stage takes one or two (DNS through a forwarder, TCP, the TLS
+/// handshake, the request), and anything past 1.6 s is a path in trouble (the +Inf bucket). Seven
+/// doubling bounds keep a target at 10 series per histogram (docs/performance.md).
+pub(crate) const STAGE_BUCKETS: [f64; 7] = [0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6];
+
+/// Latency buckets from sub-millisecond loopback to multi-second WAN paths (the exporter's own
+/// `/probe` request durations).
 pub(crate) const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];

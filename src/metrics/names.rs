@@ -20,7 +20,6 @@ pub const PROBE_SUCCESS: &str = "firepower_cloud_probe_success";
 pub const PROBE_DURATION: &str = "firepower_cloud_probe_duration_seconds";
 pub const TARGET_INFO: &str = "firepower_cloud_target_info";
 pub const TARGET_SUCCESS: &str = "firepower_cloud_target_success";
-pub const TARGET_DURATION: &str = "firepower_cloud_target_duration_seconds";
 pub const TARGET_VERDICT: &str = "firepower_cloud_target_verdict";
 pub const TARGET_RESULT_AGE: &str = "firepower_cloud_target_result_age_seconds";
 pub const STAGE_SUCCESS: &str = "firepower_cloud_stage_success";

@@ -20,14 +20,36 @@ use super::labels::{
     StageLabels,
 };
 use super::report::ProbeReport;
-use super::{LATENCY_BUCKETS, names};
+use super::{LATENCY_BUCKETS, STAGE_BUCKETS, names};
 use crate::checklist::{Reason, Stage};
 use crate::config::Config;
 use crate::diagnosis::{Report, verdict};
 use crate::probe::{Freshness, OutcomeSink, TargetOutcome, plan, unix_seconds};
 
 fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS)
+    Histogram::new(STAGE_BUCKETS)
+}
+
+/// Whether a stage gets a latency histogram. TCP gets one for the TLS port (or the first port):
+/// connecting to 443 and to 8989 of the same host takes the same round trip, so a second
+/// histogram would say nothing new (each port keeps its success, verdict and duration gauges).
+pub(crate) fn has_histogram(
+    target: &crate::config::Target,
+    stage: Stage,
+    port: Option<u16>,
+) -> bool {
+    match stage {
+        Stage::Clock => false,
+        Stage::Tcp => {
+            let main = target
+                .tls
+                .as_ref()
+                .map(|t| t.port)
+                .or_else(|| target.tcp_ports.first().copied());
+            port == main
+        }
+        _ => true,
+    }
 }
 
 /// The exporter's long-lived metrics.
@@ -211,7 +233,7 @@ impl OutcomeSink for Metrics {
             })
             .inc();
         for stage in &outcome.stages {
-            if stage.ran() {
+            if stage.ran() && has_histogram(&outcome.target, stage.stage, stage.port) {
                 self.latency
                     .get_or_create(&StageLabels {
                         target: target.clone(),

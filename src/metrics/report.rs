@@ -8,7 +8,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::labels::{HistogramFamily, Port, StageLabels};
+use super::labels::{HistogramFamily, Port, Present, StageLabels};
 use super::{MAX_PEER_LABEL_CHARS, names};
 use crate::checklist::Stage;
 use crate::diagnosis::{Report, TargetView};
@@ -61,16 +61,28 @@ fn per_stage<V: EncodeGaugeValue>(
         for s in &t.outcome.stages {
             if let Some(v) = value(s) {
                 let port = s.port.map(|p| p.to_string()).unwrap_or_default();
-                let labels = [
-                    ("target", t.name.as_str()),
-                    ("stage", s.stage.as_str()),
-                    ("port", port.as_str()),
-                ];
+                let labels = stage_labels(&t.name, s, &port);
                 ConstGauge::new(v).encode(e.encode_family(&labels)?)?;
             }
         }
     }
     Ok(())
+}
+
+/// `target`, `stage` and, for stages that have one, `port` (an empty label is no label to
+/// Prometheus, so it is left out rather than sent).
+fn stage_labels<'a>(
+    target: &'a str,
+    stage: &StageOutcome,
+    port: &'a str,
+) -> Vec<(&'static str, &'a str)> {
+    let mut labels = Vec::with_capacity(4);
+    labels.push(("target", target));
+    labels.push(("stage", stage.stage.as_str()));
+    if !port.is_empty() {
+        labels.push(("port", port));
+    }
+    labels
 }
 
 /// Cuts peer-supplied text for use as a label value.
@@ -113,16 +125,6 @@ impl Collector for ProbeReport {
 
         let mut e = gauge(
             &mut encoder,
-            names::TARGET_DURATION,
-            "Wall time of the target's probe.",
-        )?;
-        for t in targets {
-            let labels = [("target", t.name.as_str()), ("service", t.service.as_str())];
-            ConstGauge::new(t.outcome.duration.as_secs_f64()).encode(e.encode_family(&labels)?)?;
-        }
-
-        let mut e = gauge(
-            &mut encoder,
             names::TARGET_VERDICT,
             "Always 1: the target's verdict, the first failing stage in checklist order, its reason and the remedy for this host, port and DNS server (reason=\"ok\", stage=\"\" when healthy).",
         )?;
@@ -139,7 +141,7 @@ impl Collector for ProbeReport {
                 ("reason", t.reason.as_str()),
                 ("remedy", remedy),
             ];
-            ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+            ConstGauge::new(1).encode(e.encode_family(&Present(labels))?)?;
         }
 
         per_target(
@@ -174,12 +176,8 @@ impl Collector for ProbeReport {
         for t in targets {
             for s in &t.outcome.stages {
                 let port = s.port.map(|p| p.to_string()).unwrap_or_default();
-                let labels = [
-                    ("target", t.name.as_str()),
-                    ("stage", s.stage.as_str()),
-                    ("port", port.as_str()),
-                    ("reason", s.reason.as_str()),
-                ];
+                let mut labels = stage_labels(&t.name, s, &port);
+                labels.push(("reason", s.reason.as_str()));
                 ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
             }
         }
@@ -251,7 +249,7 @@ impl ProbeReport {
                     ("server", dns.server.as_deref().unwrap_or("")),
                     ("cname_chain", chain.as_str()),
                 ];
-                ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+                ConstGauge::new(1).encode(e.encode_family(&Present(labels))?)?;
             }
         }
 
@@ -273,7 +271,7 @@ impl ProbeReport {
                     ("issuer", issuer.as_str()),
                     ("verify", tls.verify.as_str()),
                 ];
-                ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+                ConstGauge::new(1).encode(e.encode_family(&Present(labels))?)?;
             }
         }
         per_target(

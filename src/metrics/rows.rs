@@ -4,6 +4,7 @@
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 
+use super::labels::Present;
 use super::names;
 use super::report::gauge;
 use crate::checklist::RowStatus;
@@ -22,7 +23,7 @@ pub(super) fn encode_target_info(
     )?;
     for t in targets {
         let target = &t.outcome.target;
-        ConstGauge::new(1).encode(e.encode_family(&[
+        ConstGauge::new(1).encode(e.encode_family(&Present([
             ("target", target.name.as_str()),
             ("host", target.host.as_str()),
             ("service", target.service.as_str()),
@@ -30,7 +31,7 @@ pub(super) fn encode_target_info(
             ("title", target.service.title()),
             ("used_by", target.used_by),
             ("source", target.source),
-        ])?)?;
+        ]))?)?;
     }
     Ok(())
 }

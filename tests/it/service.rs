@@ -453,3 +453,36 @@ async fn the_exporter_serves_the_usual_process_metrics() {
         "{started} vs {now}"
     );
 }
+
+/// What one healthy `sse`-style target (DNS, TCP 443 and 8989, TLS, HTTPS, clock) costs
+/// Prometheus: its own series (those labelled with it first, `{target="sse",…}`) and their bytes
+/// in the exposition; HELP and TYPE lines and the row series are per scrape, not per target. A
+/// count of series and bytes, not a time (docs/performance.md publishes the same figures).
+#[tokio::test]
+async fn a_healthy_sse_target_costs_at_most_70_series_and_6_kb() {
+    let world = World::new().await;
+    let (exporter, _server, _plain) = healthy_exporter(&world).await;
+    // Twice, so the histograms have observations (their buckets are all there either way).
+    let _ = exporter.probe("sse").await;
+    let (status, body) = exporter.scrape("/probe", 10.0).await;
+    assert_eq!(status, 200);
+    let own: Vec<&str> = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains("{target=\"sse\""))
+        .collect();
+    let series = own.len();
+    let bytes: usize = own.iter().map(|l| l.len() + 1).sum();
+    eprintln!(
+        "one healthy sse target: {series} series, {bytes} bytes ({} bytes for the whole scrape)",
+        body.len()
+    );
+    let parsed = Exposition::parse(&body);
+    let labelled = parsed
+        .samples
+        .iter()
+        .filter(|s| s.labels.get("target").map(String::as_str) == Some("sse"))
+        .count();
+    assert_eq!(series, labelled, "every series of the target is counted");
+    assert!(series <= 70, "{series} series:\n{body}");
+    assert!(bytes <= 6 * 1024, "{bytes} bytes:\n{body}");
+}

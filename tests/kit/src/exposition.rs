@@ -43,7 +43,8 @@ impl Exposition {
                 s.name == name
                     && labels
                         .iter()
-                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+                        // As in PromQL: `label=""` matches a series without the label.
+                        .all(|(k, v)| s.labels.get(*k).map_or("", String::as_str) == *v)
             })
             .collect()
     }
