@@ -13,6 +13,7 @@ use firepower_cloud_exporter::{AppState, WebOptions, bind, run};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Keep the blocking threads that encode large scrapes from one scrape to the next.
@@ -133,5 +134,21 @@ fn init_logging(cli: &Cli) {
                     .with_writer(std::io::stderr),
             )
             .init(),
+    }
+}
+
+/// Raises the soft limit of open files to the hard one (as Go programs such as the other
+/// exporters do at start): every probe in flight holds a socket or two, and a soft limit of 1024
+/// would cut `max_concurrent_probes` short with "too many open files".
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!(soft, hard, error = %e, "cannot raise the open-files limit");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::debug!(error = %e, "cannot read the open-files limit"),
     }
 }

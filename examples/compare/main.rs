@@ -1,17 +1,21 @@
 //! Side-by-side benchmark: firepower-cloud-exporter against prometheus-blackbox-exporter and a
 //! floor, on loopback targets. Run it with `scripts/bench` (see docs/performance.md).
 //!
-//! `compare [--targets 1,100,1000,10000] [--exporter PATH] [--blackbox PATH] [--soak SCRAPES]`
-//! prints a Markdown table of ratios from one run. `compare floor …` is the floor process itself.
+//! `compare [--targets 1,100,1000,10000] [--wan-targets 1,10,100,1000,10000] [--wan-ms 80]
+//! [--exporter PATH] [--blackbox PATH] [--soak SCRAPES] [--svg DIR] [--quick]` prints Markdown
+//! tables of ratios from one run and, with `--svg`, draws them. `compare floor …` is the floor
+//! process itself.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use firepower_cloud_testkit::bench::{
     Floor, FloorArgs, Lab, Measurement, cpu_seconds, cpu_split, run_blackbox, run_floor, run_ours,
-    status_bytes,
+    run_ours_with, status_bytes,
 };
+
+mod plot;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -83,19 +87,43 @@ fn ms(seconds: f64) -> String {
     format!("{:.1} ms", seconds * 1e3)
 }
 
+fn numbers(text: &str) -> Vec<usize> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().expect("a list of numbers"))
+        .collect()
+}
+
 async fn compare(args: &[String]) {
-    let targets: Vec<usize> = arg(args, "--targets")
-        .unwrap_or_else(|| "1,100,1000,10000".into())
-        .split(',')
-        .map(|s| s.trim().parse().expect("--targets takes numbers"))
-        .collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let targets = numbers(&arg(args, "--targets").unwrap_or_else(|| {
+        if quick {
+            "1,10,100"
+        } else {
+            "1,100,1000,10000"
+        }
+        .into()
+    }));
+    let wan_targets = numbers(&arg(args, "--wan-targets").unwrap_or_else(|| {
+        if quick {
+            "1,10,100"
+        } else {
+            "1,10,100,1000,10000"
+        }
+        .into()
+    }));
+    let wan_rtt =
+        Duration::from_millis(arg(args, "--wan-ms").map_or(80, |s| s.parse().expect("--wan-ms")));
+    let svg = arg(args, "--svg").map(PathBuf::from);
     let exporter = PathBuf::from(
         arg(args, "--exporter").unwrap_or_else(|| "target/release/firepower-cloud-exporter".into()),
     );
     let blackbox = PathBuf::from(
         arg(args, "--blackbox").unwrap_or_else(|| "/usr/bin/prometheus-blackbox-exporter".into()),
     );
-    let soak: usize = arg(args, "--soak").map_or(10_000, |s| s.parse().expect("--soak"));
+    let soak: usize = arg(args, "--soak").map_or(if quick { 500 } else { 10_000 }, |s| {
+        s.parse().expect("--soak")
+    });
     let me = std::env::current_exe().expect("current exe");
 
     println!(
@@ -103,6 +131,7 @@ async fn compare(args: &[String]) {
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut scrape_by_n: Vec<(usize, f64)> = Vec::new();
+    let mut cpu_by_n: Vec<(usize, [f64; 3])> = Vec::new();
     for &n in &targets {
         let lab = Lab::new(n).await;
         let rounds = rounds_for(n);
@@ -110,6 +139,10 @@ async fn compare(args: &[String]) {
         let bb: Measurement = run_blackbox(&lab, &blackbox, rounds).await;
         let fl: Measurement = run_floor(&lab, &me, rounds).await;
         scrape_by_n.push((n, ours.scrape_seconds));
+        cpu_by_n.push((
+            n,
+            [ours.cpu_per_check(), bb.cpu_per_check(), fl.cpu_per_check()],
+        ));
         println!(
             "| {n} | {rounds} | {} | {} | {:.2} | {} | {:.2} | {} | {} | {:.2} | {} | {} | {:.2} | {}/{}/{} |",
             split(&ours),
@@ -139,9 +172,64 @@ async fn compare(args: &[String]) {
             ms(*one)
         );
     }
+    let wan = wan_sweep(&exporter, &wan_targets, wan_rtt).await;
+    if let Some(dir) = svg {
+        std::fs::create_dir_all(&dir).expect("svg dir");
+        plot::cpu(&dir.join("performance-cpu.svg"), &cpu_by_n);
+        plot::wan(&dir.join("performance-wan.svg"), &wan, wan_rtt);
+        println!(
+            "\nPictures: {}/performance-cpu.svg, performance-wan.svg",
+            dir.display()
+        );
+    }
     if soak > 0 {
         soak_test(&exporter, soak).await;
     }
+}
+
+/// Scrape wall time against N in the WAN lab, with the exporter's default limits and a 10 s
+/// scrape budget (the timeout header says 10.5 s, minus the default 0.5 s offset).
+async fn wan_sweep(exporter: &Path, targets: &[usize], rtt: Duration) -> Vec<(usize, f64)> {
+    println!(
+        "\nWAN lab: every exchange waits {} ms (DNS answer, each TLS flight, the request); TCP connects stay loopback-fast.\n",
+        rtt.as_millis()
+    );
+    println!(
+        "| targets | rounds | scrape | ÷ one target | budget_exhausted | failures | peak RSS | RSS per target |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut out: Vec<(usize, f64)> = Vec::new();
+    let mut baseline_rss = None;
+    for &n in targets {
+        let lab = Lab::wan(n, rtt).await;
+        let rounds = if n >= 1000 { 1 } else { 3 };
+        let m = run_ours_with(
+            &lab,
+            exporter,
+            rounds,
+            &lab.exporter_config_with(""),
+            "10.5",
+        )
+        .await;
+        let one = out.first().map_or(m.scrape_seconds, |(_, s)| *s);
+        let base = *baseline_rss.get_or_insert(m.peak_rss_bytes);
+        let per_target = (m.peak_rss_bytes.saturating_sub(base)) as f64 / n.max(1) as f64;
+        out.push((n, m.scrape_seconds));
+        println!(
+            "| {n} | {rounds} | {} | {:.2}× | {} | {} | {} | {} |",
+            ms(m.scrape_seconds),
+            m.scrape_seconds / one,
+            m.budget_exhausted,
+            m.failures,
+            mib(m.peak_rss_bytes),
+            if n > 1 {
+                format!("{:.1} KiB", per_target / 1024.0)
+            } else {
+                "—".into()
+            },
+        );
+    }
+    out
 }
 
 /// Resident memory of the exporter over many scrapes of one target: after a warm-up tenth, and at

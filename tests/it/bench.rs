@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::docs::tool;
 use crate::util::{Answer, Behaviour};
-use firepower_cloud_testkit::bench::{Floor, FloorArgs, Lab, run_blackbox, run_ours};
+use firepower_cloud_testkit::bench::{
+    Floor, FloorArgs, Lab, run_blackbox, run_ours, run_ours_with,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_benchmark_measures_real_successes_and_counts_failures() {
@@ -18,8 +20,8 @@ async fn the_benchmark_measures_real_successes_and_counts_failures() {
     let floor_args = || FloorArgs {
         dns: lab.dns.addr,
         targets: 3,
-        tls_port: lab.tls.port(),
-        plain_port: lab.plain.port(),
+        tls_port: lab.tls_port,
+        plain_port: lab.plain_port,
         ca: lab.pki.ca_file.clone(),
         rounds: 1,
     };
@@ -56,4 +58,24 @@ async fn the_benchmark_measures_real_successes_and_counts_failures() {
     lab.dns.set("t1.bench.test", Answer::NxDomain);
     assert_eq!(run_ours(&lab, ours_binary, 1).await.failures, 1);
     assert_eq!(Arc::new(Floor::new(floor_args())).round().await, 1);
+}
+
+/// The WAN lab (a delaying relay in front of the TLS and "8989" ports, DNS answers held back) is a
+/// lab every check still succeeds against, with the exporter's default limits and a 10 s budget,
+/// as `scripts/bench` measures it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wan_lab_delays_every_exchange_and_every_check_still_succeeds() {
+    let ours_binary = Path::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter"));
+    let lab = Lab::wan(3, std::time::Duration::from_millis(20)).await;
+    assert_ne!(
+        lab.tls_port,
+        lab.tls.port(),
+        "the targets go through the relay"
+    );
+    let ours = run_ours_with(&lab, ours_binary, 1, &lab.exporter_config_with(""), "10.5").await;
+    assert_eq!(
+        (ours.checks, ours.failures, ours.budget_exhausted),
+        (3, 0, 0),
+        "{ours:?}"
+    );
 }

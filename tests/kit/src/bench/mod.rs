@@ -17,6 +17,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
 use crate::client::request;
+use crate::servers::DelayRelay;
 use crate::{Answer, Behaviour, DnsServer, Pki, TlsServer, servers};
 
 mod floor;
@@ -37,18 +38,36 @@ pub struct Lab {
     pub pki: Pki,
     pub tls: TlsServer,
     pub plain: SocketAddr,
+    /// The ports the targets use: the servers' own, or the delaying relays' in a WAN lab.
+    pub tls_port: u16,
+    pub plain_port: u16,
+    /// The round trip every exchange costs (zero on plain loopback).
+    pub rtt: Duration,
+    _relays: Vec<DelayRelay>,
     pub dir: tempfile::TempDir,
 }
 
 impl Lab {
+    /// N targets on plain loopback.
     pub async fn new(n: usize) -> Lab {
+        Lab::wan(n, Duration::ZERO).await
+    }
+
+    /// N targets a wide-area round trip away: the DNS server answers `rtt` late, and the TLS and
+    /// "8989" ports sit behind relays that hold every chunk `rtt / 2` each way (the TCP handshake
+    /// itself stays loopback-fast: the kernel completes it).
+    pub async fn wan(n: usize, rtt: Duration) -> Lab {
         let dir = tempfile::tempdir().expect("tempdir");
         let dns = DnsServer::start().await;
+        let late_ms = u64::try_from(rtt.as_millis()).unwrap_or(u64::MAX);
         for i in 0..n.max(1) {
-            dns.set(
-                &format!("t{i}.bench.test"),
-                Answer::Addresses(vec![[127, 0, 0, 1].into()]),
-            );
+            let addresses = vec![[127, 0, 0, 1].into()];
+            let answer = if rtt.is_zero() {
+                Answer::Addresses(addresses)
+            } else {
+                Answer::Late(late_ms, addresses)
+            };
+            dns.set(&format!("t{i}.bench.test"), answer);
         }
         let pki = Pki::new(dir.path(), "Bench CA");
         // One wildcard certificate covers every target name (10 000 names would not fit in one).
@@ -62,29 +81,46 @@ impl Lab {
         )
         .await;
         let plain = servers::tcp_listener().await;
+        let mut relays = Vec::new();
+        let (tls_port, plain_port) = if rtt.is_zero() {
+            (tls.port(), plain.port())
+        } else {
+            let tls_relay = DelayRelay::start(tls.addr, rtt).await;
+            let plain_relay = DelayRelay::start(plain, rtt).await;
+            let ports = (tls_relay.addr.port(), plain_relay.addr.port());
+            relays.extend([tls_relay, plain_relay]);
+            ports
+        };
         Lab {
             n,
             dns,
             pki,
             tls,
             plain,
+            tls_port,
+            plain_port,
+            rtt,
+            _relays: relays,
             dir,
         }
     }
 
     /// firepower-cloud-exporter's configuration: N targets doing the full check.
     pub fn exporter_config(&self) -> String {
+        self.exporter_config_with(&format!("max_concurrent_probes: {CLIENT_CONCURRENCY}\n"))
+    }
+
+    /// The same with `top` as the configuration's first lines (empty: the exporter's defaults).
+    pub fn exporter_config_with(&self, top: &str) -> String {
         let mut yaml = format!(
-            "max_concurrent_probes: {CLIENT_CONCURRENCY}\ndefaults:\n  timeout: 30s\n  min_interval: 0s\n  dns: {{ servers: [\"{}\"] }}\n  tls: {{ ca_file: \"{}\" }}\ntargets:\n",
+            "{top}defaults:\n  timeout: 30s\n  min_interval: 0s\n  dns: {{ servers: [\"{}\"] }}\n  tls: {{ ca_file: \"{}\" }}\ntargets:\n",
             self.dns.addr,
             self.pki.ca_file.display()
         );
         for i in 0..self.n {
             yaml.push_str(&format!(
                 "  - {{ name: t{i}, host: t{i}.bench.test, service: cisco_cloud_configuration, checks: [dns, tcp, tls, http], tcp_ports: [{}, {}], tls_port: {}, http: {{ expected_status: [403] }} }}\n",
-                self.tls.port(),
-                self.plain.port(),
-                self.tls.port()
+                self.tls_port, self.plain_port, self.tls_port
             ));
         }
         yaml
@@ -102,8 +138,8 @@ impl Lab {
     /// request per target and module (DNS, TCP 443, TCP 8989, TLS, HTTPS).
     pub fn blackbox_requests(&self) -> Vec<String> {
         let dns = self.dns.addr;
-        let tls = format!("127.0.0.1:{}", self.tls.port());
-        let plain = format!("127.0.0.1:{}", self.plain.port());
+        let tls = format!("127.0.0.1:{}", self.tls_port);
+        let plain = format!("127.0.0.1:{}", self.plain_port);
         let mut out = Vec::with_capacity(self.n * 5);
         for _ in 0..self.n {
             out.push(format!("/probe?module=dns&target={dns}"));
@@ -120,8 +156,8 @@ impl Lab {
             "floor".into(),
             format!("--dns={}", self.dns.addr),
             format!("--targets={}", self.n),
-            format!("--tls-port={}", self.tls.port()),
-            format!("--plain-port={}", self.plain.port()),
+            format!("--tls-port={}", self.tls_port),
+            format!("--plain-port={}", self.plain_port),
             format!("--ca={}", self.pki.ca_file.display()),
             format!("--rounds={rounds}"),
         ]
@@ -223,6 +259,8 @@ pub struct Measurement {
     pub scrape_seconds: f64,
     /// Targets (or probes) that did not succeed.
     pub failures: usize,
+    /// Stages reported `budget_exhausted` (the scrape budget ran out before they could run).
+    pub budget_exhausted: usize,
 }
 
 impl Measurement {
@@ -260,20 +298,34 @@ where
         peak_rss_bytes: status_bytes(pid, "VmHWM"),
         scrape_seconds: median(walls),
         failures,
+        budget_exhausted: 0,
     }
 }
 
 /// Runs `rounds` scrapes of every target through firepower-cloud-exporter (one `/probe` request
 /// for all N targets each), after one warm-up round.
 pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
-    let c = Contender::with_config(binary, lab, "exporter.yml", &lab.exporter_config()).await;
+    run_ours_with(lab, binary, rounds, &lab.exporter_config(), "120").await
+}
+
+/// The same with this configuration and `X-Prometheus-Scrape-Timeout-Seconds` value; counts the
+/// targets that failed and the stages the budget left out.
+pub async fn run_ours_with(
+    lab: &Lab,
+    binary: &Path,
+    rounds: usize,
+    config: &str,
+    scrape_timeout: &str,
+) -> Measurement {
+    let c = Contender::with_config(binary, lab, "exporter.yml", config).await;
+    let budget_exhausted = std::sync::atomic::AtomicUsize::new(0);
     let scrape = || async {
         let started = Instant::now();
         let (status, body) = request(
             c.addr,
             "GET",
             "/probe",
-            &[("X-Prometheus-Scrape-Timeout-Seconds", "120")],
+            &[("X-Prometheus-Scrape-Timeout-Seconds", scrape_timeout)],
         )
         .await;
         assert_eq!(status, 200);
@@ -281,9 +333,19 @@ pub async fn run_ours(lab: &Lab, binary: &Path, rounds: usize) -> Measurement {
             .lines()
             .filter(|l| l.starts_with("firepower_cloud_target_success{") && l.ends_with(" 1"))
             .count();
+        let exhausted = body
+            .lines()
+            .filter(|l| {
+                l.starts_with("firepower_cloud_stage_verdict{")
+                    && l.contains("reason=\"budget_exhausted\"")
+            })
+            .count();
+        budget_exhausted.fetch_add(exhausted, std::sync::atomic::Ordering::Relaxed);
         (started.elapsed().as_secs_f64(), lab.n - ok)
     };
-    measure(c.pid, lab.n, rounds, scrape).await
+    let mut m = measure(c.pid, lab.n, rounds, scrape).await;
+    m.budget_exhausted = budget_exhausted.into_inner();
+    m
 }
 
 /// The same through `blackbox_exporter`: N×5 `/probe` requests per round, `CLIENT_CONCURRENCY` at
@@ -347,5 +409,6 @@ pub async fn run_floor(lab: &Lab, program: &Path, rounds: usize) -> Measurement 
             .as_u64()
             .and_then(|f| usize::try_from(f).ok())
             .unwrap_or(0),
+        budget_exhausted: 0,
     }
 }

@@ -7,10 +7,12 @@ use tokio::net::TcpListener;
 
 mod pki;
 mod proxy;
+mod relay;
 mod tls;
 
 pub use pki::{Leaf, Pki, self_signed_ca_leaf};
 pub use proxy::{Proxy, ProxyMode};
+pub use relay::DelayRelay;
 pub use tls::{Behaviour, TlsServer};
 
 /// A plain TCP listener that accepts and closes (what `telnet host 8989` needs to see).
