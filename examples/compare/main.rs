@@ -195,11 +195,13 @@ async fn wan_sweep(exporter: &Path, targets: &[usize], rtt: Duration) -> Vec<(us
         rtt.as_millis()
     );
     println!(
-        "| targets | rounds | scrape | ÷ one target | budget_exhausted | failures | peak RSS | RSS per target |"
+        "| targets | rounds | scrape | ÷ one target | budget_exhausted | failures | peak RSS | peak RSS per added target |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut out: Vec<(usize, f64)> = Vec::new();
-    let mut baseline_rss = None;
+    // The previous row's N and peak RSS: the growth per added target between two rows (both
+    // with their probes in flight) is what a target costs, not the runtime's own baseline.
+    let mut previous: Option<(usize, u64)> = None;
     for &n in targets {
         let lab = Lab::wan(n, rtt).await;
         let rounds = if n >= 1000 { 1 } else { 3 };
@@ -212,8 +214,11 @@ async fn wan_sweep(exporter: &Path, targets: &[usize], rtt: Duration) -> Vec<(us
         )
         .await;
         let one = out.first().map_or(m.scrape_seconds, |(_, s)| *s);
-        let base = *baseline_rss.get_or_insert(m.peak_rss_bytes);
-        let per_target = (m.peak_rss_bytes.saturating_sub(base)) as f64 / n.max(1) as f64;
+        let per_target = previous.map(|(prev_n, prev_rss)| {
+            m.peak_rss_bytes.saturating_sub(prev_rss) as f64
+                / (n.saturating_sub(prev_n)).max(1) as f64
+        });
+        previous = Some((n, m.peak_rss_bytes));
         out.push((n, m.scrape_seconds));
         println!(
             "| {n} | {rounds} | {} | {:.2}× | {} | {} | {} | {} |",
@@ -222,11 +227,7 @@ async fn wan_sweep(exporter: &Path, targets: &[usize], rtt: Duration) -> Vec<(us
             m.budget_exhausted,
             m.failures,
             mib(m.peak_rss_bytes),
-            if n > 1 {
-                format!("{:.1} KiB", per_target / 1024.0)
-            } else {
-                "—".into()
-            },
+            per_target.map_or_else(|| "—".into(), |b| format!("{:.1} KiB", b / 1024.0)),
         );
     }
     out

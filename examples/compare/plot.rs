@@ -17,7 +17,7 @@ pub fn cpu(path: &Path, rows: &[(usize, [f64; 3])]) {
     let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).expect("fill");
     let max_n = rows.iter().map(|r| r.0).max().unwrap_or(1).max(10) as f64;
-    let max_us = rows.iter().flat_map(|r| r.1).fold(1.0f64, f64::max) * 1e6 * 2.0;
+    let max_us = rows.iter().flat_map(|r| r.1).fold(0.0f64, f64::max) * 1e6 * 8.0;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "CPU per full check (DNS, 2 connects, TLS, HTTPS)",
@@ -32,6 +32,8 @@ pub fn cpu(path: &Path, rows: &[(usize, [f64; 3])]) {
         .configure_mesh()
         .x_desc("targets per scrape")
         .y_desc("µs of CPU per check")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()
         .expect("mesh");
     let names = [
@@ -88,6 +90,7 @@ pub fn wan(path: &Path, rows: &[(usize, f64)], rtt: Duration) {
         .configure_mesh()
         .x_desc("targets per scrape")
         .y_desc("seconds")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .draw()
         .expect("mesh");
     let points: Vec<(f64, f64)> = rows.iter().map(|r| (r.0 as f64, r.1)).collect();

@@ -341,6 +341,10 @@ pub async fn run_ours_with(
             })
             .count();
         budget_exhausted.fetch_add(exhausted, std::sync::atomic::Ordering::Relaxed);
+        // For a look at where a scrape's time went: FCE_BENCH_DUMP=path keeps the last answer.
+        if let Some(path) = std::env::var_os("FCE_BENCH_DUMP") {
+            let _ = std::fs::write(path, &body);
+        }
         (started.elapsed().as_secs_f64(), lab.n - ok)
     };
     let mut m = measure(c.pid, lab.n, rounds, scrape).await;

@@ -15,9 +15,19 @@ pub use proxy::{Proxy, ProxyMode};
 pub use relay::DelayRelay;
 pub use tls::{Behaviour, TlsServer};
 
+/// A loopback listener with room for thousands of connections arriving at once (the benchmark's
+/// labs), so a full accept queue never turns into a one-second SYN retransmission.
+pub fn wide_listener() -> TcpListener {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    socket.listen(8192).expect("listen")
+}
+
 /// A plain TCP listener that accepts and closes (what `telnet host 8989` needs to see).
 pub async fn tcp_listener() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = wide_listener();
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -26,12 +26,7 @@ impl Drop for DelayRelay {
 impl DelayRelay {
     /// Relays connections to `upstream`, delaying each direction by `rtt / 2`.
     pub async fn start(upstream: SocketAddr, rtt: Duration) -> DelayRelay {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket
-            .bind("127.0.0.1:0".parse().expect("addr"))
-            .expect("bind");
-        // Room for many connections arriving at once (thousands of targets).
-        let listener = socket.listen(4096).expect("listen");
+        let listener = super::wide_listener();
         let addr = listener.local_addr().expect("addr");
         let one_way = rtt / 2;
         let task = tokio::spawn(async move {

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use rustls::pki_types::PrivateKeyDer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 use super::Leaf;
@@ -62,7 +62,7 @@ impl TlsServer {
         .with_single_cert(leaf.chain, PrivateKeyDer::Pkcs8(leaf.key))
         .expect("server config");
         let acceptor = TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = super::wide_listener();
         let addr = listener.local_addr().expect("addr");
         let behaviour = Arc::new(Mutex::new(behaviour));
         let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
