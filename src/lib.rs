@@ -12,6 +12,7 @@ pub mod checklist;
 pub mod cli;
 pub mod config;
 mod diagnosis;
+mod heap;
 pub mod metrics;
 mod probe;
 pub mod server;

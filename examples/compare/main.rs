@@ -195,13 +195,13 @@ async fn wan_sweep(exporter: &Path, targets: &[usize], rtt: Duration) -> Vec<(us
         rtt.as_millis()
     );
     println!(
-        "| targets | rounds | scrape | ÷ one target | budget_exhausted | failures | peak RSS | peak RSS per added target |"
+        "| targets | rounds | scrape | ÷ one target | budget_exhausted | failures | peak RSS | peak RSS per added target | heap kept per added target |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut out: Vec<(usize, f64)> = Vec::new();
     // The previous row's N and peak RSS: the growth per added target between two rows (both
     // with their probes in flight) is what a target costs, not the runtime's own baseline.
-    let mut previous: Option<(usize, u64)> = None;
+    let mut previous: Option<(usize, u64, Option<u64>)> = None;
     for &n in targets {
         let lab = Lab::wan(n, rtt).await;
         let rounds = if n >= 1000 { 1 } else { 3 };
@@ -214,20 +214,28 @@ async fn wan_sweep(exporter: &Path, targets: &[usize], rtt: Duration) -> Vec<(us
         )
         .await;
         let one = out.first().map_or(m.scrape_seconds, |(_, s)| *s);
-        let per_target = previous.map(|(prev_n, prev_rss)| {
+        let per_target = previous.map(|(prev_n, prev_rss, _)| {
             m.peak_rss_bytes.saturating_sub(prev_rss) as f64
                 / (n.saturating_sub(prev_n)).max(1) as f64
         });
-        previous = Some((n, m.peak_rss_bytes));
+        // The heap kept once the scrapes are over (the `heap-stats` build serves it).
+        let heap_per_target = match (previous, m.heap_after_bytes) {
+            (Some((prev_n, _, Some(prev_heap))), Some(heap)) => Some(
+                heap.saturating_sub(prev_heap) as f64 / (n.saturating_sub(prev_n)).max(1) as f64,
+            ),
+            _ => None,
+        };
+        previous = Some((n, m.peak_rss_bytes, m.heap_after_bytes));
         out.push((n, m.scrape_seconds));
         println!(
-            "| {n} | {rounds} | {} | {:.2}× | {} | {} | {} | {} |",
+            "| {n} | {rounds} | {} | {:.2}× | {} | {} | {} | {} | {} |",
             ms(m.scrape_seconds),
             m.scrape_seconds / one,
             m.budget_exhausted,
             m.failures,
             mib(m.peak_rss_bytes),
             per_target.map_or_else(|| "—".into(), |b| format!("{:.1} KiB", b / 1024.0)),
+            heap_per_target.map_or_else(|| "—".into(), |b| format!("{:.0} B", b)),
         );
     }
     out

@@ -156,7 +156,8 @@ pub(crate) struct TlsCheck {
     pub(crate) port: u16,
     pub(crate) server_name: ServerName<'static>,
     /// Extra trust anchors (the `ca_file` PEM), beside the embedded Mozilla roots.
-    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    /// Shared by every target naming the same file: read and kept once.
+    pub(crate) extra_roots: Arc<[CertificateDer<'static>]>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
 //! The second stage of configuration: raw values from the file become the typed model, and every
 //! error names the file, the field and what was expected.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -111,6 +111,7 @@ fn validate(
 
     let mut names = HashSet::new();
     let mut targets = Vec::with_capacity(raw_targets.len());
+    let ca_files = CaFiles::default();
     for (i, rt) in raw_targets.iter().enumerate() {
         // Errors in an added target name it where it was written.
         let field = match extra_from {
@@ -127,7 +128,9 @@ fn validate(
             ));
         }
         let settings = rt.settings().inherit(&raw.defaults);
-        targets.push(Arc::new(validate_target(ctx, &field, rt, &settings)?));
+        targets.push(Arc::new(validate_target(
+            ctx, &field, rt, &settings, &ca_files,
+        )?));
     }
 
     let path_trace = validate_path_trace(ctx, raw.path_trace.unwrap_or_default())?;
@@ -177,11 +180,30 @@ fn validate_path_trace(
     Ok(settings)
 }
 
+/// The CA files read so far: each is read and parsed once, and every target naming it shares the
+/// certificates (10 000 targets inheriting `defaults.tls.ca_file` hold one copy, not 10 000).
+#[derive(Default)]
+struct CaFiles(std::cell::RefCell<HashMap<PathBuf, Arc<[CertificateDer<'static>]>>>);
+
+impl CaFiles {
+    fn load(&self, path: &Path) -> Result<Arc<[CertificateDer<'static>]>, String> {
+        if let Some(certs) = self.0.borrow().get(path) {
+            return Ok(certs.clone());
+        }
+        let certs: Arc<[CertificateDer<'static>]> = load_ca_file(path)?.into();
+        self.0
+            .borrow_mut()
+            .insert(path.to_path_buf(), certs.clone());
+        Ok(certs)
+    }
+}
+
 fn validate_target(
     ctx: &FileContext,
     field: &str,
     rt: &RawTarget,
     s: &RawSettings,
+    ca_files: &CaFiles,
 ) -> Result<Target, ConfigError> {
     if !is_label_safe(&rt.name) {
         return Err(ctx.err(
@@ -260,9 +282,10 @@ fn validate_target(
             )
         })?;
         let extra_roots = match raw.ca_file {
-            Some(p) => load_ca_file(&ctx.path(&p))
+            Some(p) => ca_files
+                .load(&ctx.path(&p))
                 .map_err(|m| ctx.err(format!("{field}.tls.ca_file"), m))?,
-            None => Vec::new(),
+            None => Arc::from([]),
         };
         Some(TlsCheck {
             port: tls_port,

@@ -7,8 +7,6 @@ use std::fmt::{self, Write as _};
 use prometheus_client::encoding::{
     EncodeLabel, EncodeLabelSet, EncodeLabelValue, LabelSetEncoder, LabelValueEncoder,
 };
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::Histogram;
 
 use crate::checklist::{Reason, RowStatus, Service, Stage};
 use crate::probe::Freshness;
@@ -60,9 +58,6 @@ impl Outcome {
         }
     }
 }
-
-/// Latency histograms per target, stage and port.
-pub(crate) type HistogramFamily = Family<StageLabels, Histogram, fn() -> Histogram>;
 
 /// A histogram's labels: `port` only for the stages that have one.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! per-scrape report of probe results (`report.rs`, served on `/probe`).
 
 mod labels;
+mod latency;
 pub mod names;
 mod own;
 mod path;

@@ -15,20 +15,14 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::labels::{
-    FailureLabels, FreshnessLabels, HistogramFamily, Outcome, Port, ProbeLabels, ResultLabels,
-    StageLabels,
-};
+use super::labels::{FailureLabels, FreshnessLabels, Outcome, Port, ProbeLabels, ResultLabels};
+use super::latency::Latencies;
 use super::report::ProbeReport;
-use super::{LATENCY_BUCKETS, STAGE_BUCKETS, names};
+use super::{LATENCY_BUCKETS, names};
 use crate::checklist::{Reason, Stage};
 use crate::config::Config;
 use crate::diagnosis::{Report, verdict};
-use crate::probe::{Freshness, OutcomeSink, TargetOutcome, plan, unix_seconds};
-
-fn latency_histogram() -> Histogram {
-    Histogram::new(STAGE_BUCKETS)
-}
+use crate::probe::{Freshness, OutcomeSink, TargetOutcome, unix_seconds};
 
 /// Whether a stage gets a latency histogram. TCP gets one for the TLS port (or the first port):
 /// connecting to 443 and to 8989 of the same host takes the same round trip, so a second
@@ -55,7 +49,7 @@ pub(crate) fn has_histogram(
 /// The exporter's long-lived metrics.
 pub(crate) struct Metrics {
     registry: Registry,
-    latency: HistogramFamily,
+    latency: Latencies,
     probes: Family<ProbeLabels, Counter>,
     stage_failures: Family<FailureLabels, Counter>,
     results: Family<FreshnessLabels, Counter>,
@@ -72,7 +66,7 @@ impl Metrics {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Static { runbook }));
         registry.register_collector(Box::new(super::process::ProcessCollector));
-        let latency = HistogramFamily::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let latency = Latencies::default();
         let probes = Family::<ProbeLabels, Counter>::default();
         registry.register(
             names::PROBES,
@@ -176,13 +170,7 @@ impl Metrics {
             if new.targets.iter().any(|t| t.name == target.name) {
                 continue;
             }
-            for step in plan(target) {
-                self.latency.remove(&StageLabels {
-                    target: target.name.clone(),
-                    stage: step.stage,
-                    port: Port(step.port),
-                });
-            }
+            self.latency.forget(&target.name);
         }
     }
 
@@ -234,13 +222,12 @@ impl OutcomeSink for Metrics {
             .inc();
         for stage in &outcome.stages {
             if stage.ran() && has_histogram(&outcome.target, stage.stage, stage.port) {
-                self.latency
-                    .get_or_create(&StageLabels {
-                        target: target.clone(),
-                        stage: stage.stage,
-                        port: Port(stage.port),
-                    })
-                    .observe(stage.duration.as_secs_f64());
+                self.latency.observe(
+                    target,
+                    stage.stage,
+                    stage.port,
+                    stage.duration.as_secs_f64(),
+                );
             }
             if stage.reason.is_failure() {
                 self.stage_failures

@@ -21,6 +21,16 @@ fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) ->
 impl Collector for ProcessCollector {
     #[allow(clippy::cast_precision_loss)]
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        if let Some(bytes) = crate::heap::allocated() {
+            ConstGauge::new(i64::try_from(bytes).unwrap_or(i64::MAX)).encode(
+                encoder.encode_descriptor(
+                    "firepower_cloud_heap_allocated_bytes",
+                    "Heap bytes allocated and not yet freed (built with the heap-stats feature).",
+                    None,
+                    MetricType::Gauge,
+                )?,
+            )?;
+        }
         let Ok(me) = Process::myself() else {
             return Ok(());
         };

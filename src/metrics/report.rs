@@ -8,7 +8,8 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::labels::{HistogramFamily, Port, Present, StageLabels};
+use super::labels::{Port, Present, StageLabels};
+use super::latency::Latencies;
 use super::{MAX_PEER_LABEL_CHARS, names};
 use crate::checklist::Stage;
 use crate::diagnosis::{Report, TargetView};
@@ -18,7 +19,7 @@ use crate::probe::StageOutcome;
 #[derive(Debug)]
 pub(super) struct ProbeReport {
     /// The latency histograms the long-lived metrics accumulate.
-    pub(super) latency: HistogramFamily,
+    pub(super) latency: Latencies,
     pub(super) report: Report,
 }
 
@@ -197,13 +198,19 @@ impl Collector for ProbeReport {
             MetricType::Histogram,
         )?;
         for t in targets {
-            for s in t.outcome.stages.iter().filter(|s| s.stage != Stage::Clock) {
-                let labels = StageLabels {
-                    target: t.name.clone(),
-                    stage: s.stage,
-                    port: Port(s.port),
-                };
-                if let Some(h) = self.latency.get(&labels) {
+            for stage in [
+                Stage::Dns,
+                Stage::Tcp,
+                Stage::Proxy,
+                Stage::Tls,
+                Stage::Http,
+            ] {
+                if let Some(h) = self.latency.get(&t.name, stage) {
+                    let labels = StageLabels {
+                        target: t.name.clone(),
+                        stage,
+                        port: Port(h.port()),
+                    };
                     h.encode(e.encode_family(&labels)?)?;
                 }
             }

@@ -24,7 +24,7 @@ use resolvers::Resolvers;
 use tls::TlsClients;
 
 pub(crate) use outcome::{StageOutcome, TargetOutcome, unix_seconds};
-pub(crate) use plan::{label as stage_label, plan};
+pub(crate) use plan::label as stage_label;
 pub(crate) use share::Prober;
 pub(crate) use share::{Freshness, OutcomeSink};
 pub(crate) use trace::PathTrace;

@@ -211,11 +211,14 @@ impl Prober {
             sink.record(&outcome, ran);
             // Traced in the background: the next scrape shows where the path breaks.
             tracer.after(&outcome);
-            let mut state = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            state.inflight = None;
-            state.last = Some((Instant::now(), outcome.clone()));
+            {
+                let mut state = slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                state.inflight = None;
+                state.last = Some((Instant::now(), outcome.clone()));
+            }
+            forget_after(slot, &outcome);
             outcome
         });
         let fallback = recorder.clone();
@@ -234,4 +237,25 @@ impl Prober {
             deadline,
         }
     }
+}
+
+/// A result older than its target's `min_interval` is never served again: let it go then, so what
+/// a target keeps between scrapes is its histograms and counters, not its last outcome. (Only a
+/// weak reference waits, so the outcome lives no longer than the scrapes that hold it.)
+fn forget_after(slot: Arc<Mutex<Slot>>, outcome: &Arc<TargetOutcome>) {
+    let kept = Arc::downgrade(outcome);
+    let min_interval = outcome.target.min_interval;
+    tokio::spawn(async move {
+        tokio::time::sleep(min_interval).await;
+        let mut state = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state
+            .last
+            .as_ref()
+            .is_some_and(|(_, o)| std::ptr::eq(Arc::as_ptr(o), kept.as_ptr()))
+        {
+            state.last = None;
+        }
+    });
 }

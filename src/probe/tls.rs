@@ -51,7 +51,7 @@ pub(crate) struct TlsClient {
 /// The shared TLS clients, keyed by extra roots.
 #[derive(Default)]
 pub(crate) struct TlsClients {
-    clients: Mutex<HashMap<Vec<CertificateDer<'static>>, Arc<TlsClient>>>,
+    clients: Mutex<HashMap<Arc<[CertificateDer<'static>]>, Arc<TlsClient>>>,
 }
 
 impl TlsClients {

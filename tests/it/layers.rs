@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// Layers from the bottom; a module may use its own layer's module and any lower one.
 const LAYERS: &[(&str, u8)] = &[
     ("checklist", 0),
+    ("heap", 0),
     ("config", 1),
     ("cli", 2),
     ("probe", 2),

@@ -261,6 +261,8 @@ pub struct Measurement {
     pub failures: usize,
     /// Stages reported `budget_exhausted` (the scrape budget ran out before they could run).
     pub budget_exhausted: usize,
+    /// The exporter's live heap once its scrapes are over (with the `heap-stats` feature).
+    pub heap_after_bytes: Option<u64>,
 }
 
 impl Measurement {
@@ -299,6 +301,7 @@ where
         scrape_seconds: median(walls),
         failures,
         budget_exhausted: 0,
+        heap_after_bytes: None,
     }
 }
 
@@ -349,6 +352,13 @@ pub async fn run_ours_with(
     };
     let mut m = measure(c.pid, lab.n, rounds, scrape).await;
     m.budget_exhausted = budget_exhausted.into_inner();
+    // What stays between scrapes: results past their min_interval are let go at once here.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, own) = request(c.addr, "GET", "/metrics", &[]).await;
+    m.heap_after_bytes = own.lines().find_map(|l| {
+        l.strip_prefix("firepower_cloud_heap_allocated_bytes ")
+            .and_then(|v| v.parse::<u64>().ok())
+    });
     m
 }
 
@@ -414,5 +424,6 @@ pub async fn run_floor(lab: &Lab, program: &Path, rounds: usize) -> Measurement 
             .and_then(|f| usize::try_from(f).ok())
             .unwrap_or(0),
         budget_exhausted: 0,
+        heap_after_bytes: None,
     }
 }
