@@ -4,7 +4,7 @@
 //! `compare [--targets 1,100,1000,10000] [--wan-targets 1,10,100,1000,10000] [--wan-ms 80]
 //! [--exporter PATH] [--blackbox PATH] [--soak SCRAPES] [--svg DIR] [--quick]` prints Markdown
 //! tables of ratios from one run and, with `--svg`, draws them. `compare floor …` is the floor
-//! process itself.
+//! process itself; `compare lab N CONFIG` holds a lab for profiling the exporter alone.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +31,10 @@ fn main() {
         .expect("runtime");
     if args.first().map(String::as_str) == Some("floor") {
         runtime.block_on(floor(FloorArgs::parse(&args)));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("lab") {
+        runtime.block_on(hold_lab(&args));
         return;
     }
     runtime.block_on(compare(&args));
@@ -60,6 +64,17 @@ async fn floor(args: FloorArgs) {
             "failures": failures,
         })
     );
+}
+
+/// `compare lab N CONFIG`: holds a lab of N targets and writes the exporter's configuration for it
+/// to CONFIG, until interrupted; for profiling the exporter on its own (callgrind, perf).
+async fn hold_lab(args: &[String]) {
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let path = args.get(2).cloned().unwrap_or_else(|| "lab.yml".into());
+    let lab = Lab::new(n).await;
+    std::fs::write(&path, lab.exporter_config()).expect("write the configuration");
+    println!("lab of {n} targets up; configuration in {path}; Ctrl-C ends it");
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn rounds_for(n: usize) -> usize {
