@@ -24,7 +24,8 @@ use crate::config::Config;
 use crate::diagnosis::{Report, verdict};
 use crate::probe::{Freshness, OutcomeSink, TargetOutcome, unix_seconds};
 
-/// Whether a stage gets a latency histogram. TCP gets one for the TLS port (or the first port):
+/// Whether a stage gets a latency histogram. TCP (or the proxy tunnel) gets one for the TLS port
+/// (or the first port):
 /// connecting to 443 and to 8989 of the same host takes the same round trip, so a second
 /// histogram would say nothing new (each port keeps its success, verdict and duration gauges).
 pub(crate) fn has_histogram(
@@ -34,7 +35,8 @@ pub(crate) fn has_histogram(
 ) -> bool {
     match stage {
         Stage::Clock => false,
-        Stage::Tcp => {
+        // The proxy tunnel stands in for TCP on a proxied target: the same rule.
+        Stage::Tcp | Stage::Proxy => {
             let main = target
                 .tls
                 .as_ref()

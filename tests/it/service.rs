@@ -202,6 +202,31 @@ async fn an_open_proxy_carries_tls_and_https() {
         requests.contains("CONNECT api-sse.cisco.com:8989 HTTP/1.1"),
         "{requests}"
     );
+    // One latency histogram for the tunnel, as for TCP: the TLS port's (both ports share a path).
+    let tunnels: Vec<_> = e
+        .all(
+            &format!("{}_count", names::STAGE_LATENCY),
+            &[("target", "sse"), ("stage", "proxy")],
+        )
+        .into_iter()
+        .map(|s| s.labels.get("port").cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(tunnels.len(), 1, "{tunnels:?}");
+    // Observed once per probe (not once per port), like the TLS handshake.
+    let count = |stage: &str| {
+        e.value(
+            &format!("{}_count", names::STAGE_LATENCY),
+            &[("target", "sse"), ("stage", stage)],
+        )
+    };
+    assert_eq!(count("proxy"), count("tls"));
+    assert_eq!(
+        e.value(
+            names::STAGE_SUCCESS,
+            &[("stage", "proxy"), ("port", &tunnels[0])]
+        ),
+        1.0
+    );
 }
 
 #[tokio::test]
