@@ -3,7 +3,9 @@
 //! `connector.rs` applies a device's `connector.properties` on top. Every error names the file, the
 //! field and what was expected.
 
+mod ca_files;
 mod connector;
+mod embedded;
 mod indent;
 mod model;
 mod raw;

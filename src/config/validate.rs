@@ -1,25 +1,21 @@
 //! The second stage of configuration: raw values from the file become the typed model, and every
 //! error names the file, the field and what was expected.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 
+use super::ca_files::CaFiles;
 use super::model::{
     Config, Credentials, DEFAULT_MAX_CLOCK_SKEW, DEFAULT_MAX_CONCURRENT_PROBES,
     DEFAULT_MIN_INTERVAL, DEFAULT_RESOLV_CONF, DEFAULT_TIMEOUT, HttpCheck, PathTraceSettings,
     ProxySpec, Region, ResolverSpec, Target, TlsCheck, needs_dns,
 };
 use super::raw::{Check, Provenance, RawConfig, RawPathTrace, RawSettings, RawTarget, UsedBy};
-use super::yaml::{ConfigError, FileContext, clip};
+use super::yaml::{ConfigError, FileContext, QUOTE_CHARS, clip};
 use crate::checklist::Service;
-
-/// Longest value quoted back in an error message.
-const QUOTE_CHARS: usize = 80;
 
 /// Parses and validates configuration text from `ctx`'s file. `region_override` wins over the
 /// file's `region`.
@@ -64,49 +60,15 @@ fn validate(
         return Err(ctx.err("max_concurrent_probes", "must be at least 1"));
     }
 
-    let (raw_targets, extra_from) = match raw.targets {
-        Some(t) => {
-            for field in ["targets_disabled", "targets_extra"] {
-                let given = match field {
-                    "targets_disabled" => raw.targets_disabled.is_some(),
-                    _ => raw.targets_extra.is_some(),
-                };
-                if given {
-                    return Err(ctx.err(
-                        field,
-                        "only applies to the embedded list: with `targets`, edit that list instead",
-                    ));
-                }
-            }
-            (t, None)
-        }
-        None => {
-            let embedded: RawConfig =
-                FileContext::embedded("embedded targets").parse(region.embedded())?;
-            let mut list = embedded.targets.unwrap_or_default();
-            for (i, name) in raw.targets_disabled.iter().flatten().enumerate() {
-                let before = list.len();
-                list.retain(|t| &t.name != name);
-                if list.len() == before {
-                    let known = embedded_names(region);
-                    return Err(ctx.err(
-                        format!("targets_disabled[{i}]"),
-                        format!(
-                            "`{}` is not an embedded target of this region; they are: {}",
-                            clip(name, QUOTE_CHARS),
-                            known.join(", ")
-                        ),
-                    ));
-                }
-            }
-            let extra_from = list.len();
-            list.extend(raw.targets_extra.iter().flatten().cloned());
-            (list, Some(extra_from))
-        }
-    };
-    let targets_field = "targets";
+    let (raw_targets, extra_from) = super::embedded::target_list(
+        ctx,
+        region,
+        raw.targets,
+        raw.targets_disabled.as_deref(),
+        raw.targets_extra,
+    )?;
     if raw_targets.is_empty() {
-        return Err(ctx.err(targets_field, "at least one target is required"));
+        return Err(ctx.err("targets", "at least one target is required"));
     }
 
     let mut names = HashSet::new();
@@ -143,16 +105,6 @@ fn validate(
     })
 }
 
-/// The names of the region's embedded targets (for the error that lists them).
-fn embedded_names(region: Region) -> Vec<&'static str> {
-    region
-        .embedded()
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("- name: "))
-        .map(str::trim)
-        .collect()
-}
-
 fn validate_path_trace(
     ctx: &FileContext,
     raw: RawPathTrace,
@@ -178,24 +130,6 @@ fn validate_path_trace(
         return Err(ctx.err("path_trace.max_concurrent", "must be at least 1"));
     }
     Ok(settings)
-}
-
-/// The CA files read so far: each is read and parsed once, and every target naming it shares the
-/// certificates (10 000 targets inheriting `defaults.tls.ca_file` hold one copy, not 10 000).
-#[derive(Default)]
-struct CaFiles(std::cell::RefCell<HashMap<PathBuf, Arc<[CertificateDer<'static>]>>>);
-
-impl CaFiles {
-    fn load(&self, path: &Path) -> Result<Arc<[CertificateDer<'static>]>, String> {
-        if let Some(certs) = self.0.borrow().get(path) {
-            return Ok(certs.clone());
-        }
-        let certs: Arc<[CertificateDer<'static>]> = load_ca_file(path)?.into();
-        self.0
-            .borrow_mut()
-            .insert(path.to_path_buf(), certs.clone());
-        Ok(certs)
-    }
 }
 
 fn validate_target(
@@ -435,18 +369,6 @@ fn validate_proxy(
         port,
         credentials,
     }))
-}
-
-fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("`{}` is not a PEM certificate file: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("`{}` holds no PEM certificate", path.display()));
-    }
-    Ok(certs)
 }
 
 fn is_label_safe(name: &str) -> bool {

@@ -37,6 +37,9 @@ impl ConfigError {
     }
 }
 
+/// How much of a value from the file an error quotes.
+pub(crate) const QUOTE_CHARS: usize = 80;
+
 /// `text` cut to `max` characters, with `…` where it was cut.
 pub(crate) fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {

@@ -30,3 +30,17 @@ pub(crate) const LATENCY_BUCKETS: [f64; 14] = [
 pub(crate) const MAX_PEER_LABEL_CHARS: usize = 128;
 
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Starts a gauge family: its HELP and TYPE lines, then its series.
+pub(crate) fn gauge<'a>(
+    encoder: &'a mut prometheus_client::encoding::DescriptorEncoder,
+    name: &'a str,
+    help: &str,
+) -> Result<prometheus_client::encoding::MetricEncoder<'a>, std::fmt::Error> {
+    encoder.encode_descriptor(
+        name,
+        help,
+        None,
+        prometheus_client::metrics::MetricType::Gauge,
+    )
+}

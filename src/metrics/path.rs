@@ -3,10 +3,9 @@
 //! One series per failing target and port at most (bounded by the configuration).
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::names;
+use super::{gauge, names};
 use crate::diagnosis::TargetView;
 use crate::probe::unix_seconds;
 
@@ -25,33 +24,30 @@ pub(super) fn encode_paths(
     if paths.is_empty() {
         return Ok(());
     }
-    let mut e = encoder.encode_descriptor(
+    let mut e = gauge(
+        encoder,
         names::PATH_HOPS,
         "Hops the last path trace of a failing target and port listed, up to where the path ends.",
-        None,
-        MetricType::Gauge,
     )?;
     for (target, port, p) in &paths {
         let hops = i64::try_from(p.trace.hops.len()).unwrap_or(i64::MAX);
         ConstGauge::new(hops)
             .encode(e.encode_family(&[("target", *target), ("port", port.as_str())])?)?;
     }
-    let mut e = encoder.encode_descriptor(
+    let mut e = gauge(
+        encoder,
         names::PATH_LAST_HOP,
         "The last hop that answered (a router's ICMP, or the destination); 0 when none did.",
-        None,
-        MetricType::Gauge,
     )?;
     for (target, port, p) in &paths {
         let last = p.trace.last_answer().map_or(0, |(hop, _)| i64::from(hop));
         ConstGauge::new(last)
             .encode(e.encode_family(&[("target", *target), ("port", port.as_str())])?)?;
     }
-    let mut e = encoder.encode_descriptor(
+    let mut e = gauge(
+        encoder,
         names::PATH_INFO,
         "Always 1: how the traced path ends (silent, rejected_admin_prohibited, rejected_host_unreachable, rejected_net_unreachable, refused, reached) and the last answering hop's address.",
-        None,
-        MetricType::Gauge,
     )?;
     for (target, port, p) in &paths {
         let address = p
@@ -66,11 +62,10 @@ pub(super) fn encode_paths(
             ("last_hop_address", address.as_str()),
         ])?)?;
     }
-    let mut e = encoder.encode_descriptor(
+    let mut e = gauge(
+        encoder,
         names::PATH_TRACED_AT,
         "When the path was traced, as Unix seconds (one trace per target and port per path_trace.interval).",
-        None,
-        MetricType::Gauge,
     )?;
     for (target, port, p) in &paths {
         ConstGauge::new(unix_seconds(p.trace.at))

@@ -2,15 +2,13 @@
 //! latency histograms the long-lived metrics accumulated for these targets.
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeGaugeValue, EncodeMetric, MetricEncoder,
-};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
 use super::labels::{Port, Present, StageLabels};
 use super::latency::Latencies;
-use super::{MAX_PEER_LABEL_CHARS, names};
+use super::{MAX_PEER_LABEL_CHARS, gauge, names};
 use crate::checklist::Stage;
 use crate::diagnosis::{Report, TargetView};
 use crate::probe::StageOutcome;
@@ -21,14 +19,6 @@ pub(super) struct ProbeReport {
     /// The latency histograms the long-lived metrics accumulate.
     pub(super) latency: Latencies,
     pub(super) report: Report,
-}
-
-pub(super) fn gauge<'a>(
-    encoder: &'a mut DescriptorEncoder,
-    name: &'a str,
-    help: &str,
-) -> Result<MetricEncoder<'a>, std::fmt::Error> {
-    encoder.encode_descriptor(name, help, None, MetricType::Gauge)
 }
 
 /// A gauge family with one series per target, for the targets `value` has a value for.

@@ -5,8 +5,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 
 use super::labels::Present;
-use super::names;
-use super::report::gauge;
+use super::{gauge, names};
 use crate::checklist::RowStatus;
 use crate::diagnosis::{RowView, TargetView};
 

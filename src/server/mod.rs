@@ -1,7 +1,7 @@
 //! The HTTP side: routes, the scrape budget, reloads, authentication. Only this module knows HTTP.
 
 mod auth;
-mod hops;
+mod html;
 mod listen;
 mod pages;
 mod probe;

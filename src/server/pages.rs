@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::html::{hop_tables, html_escape, url_escape, with_code};
 use super::{AppState, bad_request, page_budget, select_targets};
 use crate::checklist::{Module, Reason, RowStatus};
 use crate::diagnosis::{Report, RowScope, TargetView, format_unix};
@@ -29,40 +30,6 @@ nav{display:flex;flex-wrap:wrap;gap:.2rem .9rem}small{color:#555}\
 @media (max-width:40rem){table.rows,table.stages{display:block;border:0}table.rows thead,table.stages thead{display:none}\
 table.rows tr,table.stages tr{display:block;border:1px solid #d0d0d0;border-radius:.3rem;margin:.4rem 0;padding:.2rem .4rem}\
 table.rows td,table.stages td{display:block;border:0;padding:.1rem 0}td[data-label]:not(:empty)::before{content:attr(data-label) \": \";font-weight:600}}";
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escaped text with its `backtick` spans (commands to paste) as `<code>` elements.
-fn with_code(escaped: &str) -> String {
-    let mut out = String::with_capacity(escaped.len() + 32);
-    for (i, part) in escaped.split('`').enumerate() {
-        if i % 2 == 1 {
-            let _ = write!(out, "<code>{part}</code>");
-        } else {
-            out.push_str(part);
-        }
-    }
-    out
-}
-
-/// Escapes a query parameter value.
-fn url_escape(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -266,7 +233,7 @@ fn target_section(body: &mut String, view: &TargetView) {
         format_unix(started),
         o.duration.as_secs_f64() * 1000.0
     );
-    super::hops::hop_tables(body, view);
+    hop_tables(body, view);
     if !view.success {
         let _ = writeln!(
             body,
@@ -395,13 +362,5 @@ mod tests {
         );
         assert!(page.contains("href=\"/endpoints#port-8989\""));
         assert_eq!(slug("Port 8989"), "port-8989");
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            html_escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
     }
 }
