@@ -296,11 +296,7 @@ async fn the_systemd_unit_is_hardened_and_verifies() {
         );
     }
     // Where systemd-analyze exists, the unit verifies (pointed at the binary this build made).
-    let Some(analyze) = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("systemd-analyze"))
-            .find(|p| p.is_file())
-    }) else {
+    let Some(analyze) = crate::docs::find_tool("systemd-analyze") else {
         eprintln!("note: systemd-analyze not found; the unit was checked by reading only");
         return;
     };

@@ -20,14 +20,19 @@ fn docs_reasons_md_matches_the_reason_table() {
     );
 }
 
-/// promtool is required where the test script says so (CI installs it); elsewhere the check is
-/// reported as not run.
-pub fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
+/// `name` on the PATH, if it is there (for optional tools: no requirement attached).
+pub fn find_tool(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join(name))
             .find(|p| p.is_file())
-    });
+    })
+}
+
+/// promtool is required where the test script says so (CI installs it); elsewhere the check is
+/// reported as not run.
+pub fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = find_tool(name);
     assert!(
         !(found.is_none() && std::env::var_os("FCE_REQUIRE_TOOLS").is_some()),
         "`{name}` is required (FCE_REQUIRE_TOOLS is set): apt-get install prometheus prometheus-alertmanager"

@@ -121,3 +121,15 @@ pub async fn healthy_exporter(world: &World) -> (util::Exporter, TlsServer, std:
     let exporter = util::Exporter::start(&world.config("", &[target])).await;
     (exporter, server, plain)
 }
+
+/// Whether the tests run as root (installing a package and making network namespaces need it).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}

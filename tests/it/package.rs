@@ -10,7 +10,8 @@ use tokio::process::Command;
 
 use crate::World;
 use crate::cli::healthy_config_file;
-use crate::docs::tool;
+use crate::docs::{find_tool, tool};
+use crate::is_root;
 
 const PACKAGE: &str = "firepower-cloud-exporter";
 
@@ -38,17 +39,6 @@ impl Drop for Installed {
             .env("DEBIAN_FRONTEND", "noninteractive")
             .output();
     }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,7 +132,7 @@ async fn the_debian_package_installs_checks_and_purges_cleanly() {
     .load();
     assert!(shipped.is_ok(), "{shipped:?}");
     // The unit where the package put it: systemd finds the binary by its bare name.
-    if let Some(analyze) = tool_quiet("systemd-analyze") {
+    if let Some(analyze) = find_tool("systemd-analyze") {
         let out = run(
             analyze,
             &[
@@ -172,12 +162,4 @@ async fn the_debian_package_installs_checks_and_purges_cleanly() {
     }
     assert!(!run("getent", &["passwd", PACKAGE]).await.status.success());
     assert!(!run(&dpkg, &["-s", PACKAGE]).await.status.success());
-}
-
-fn tool_quiet(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    })
 }

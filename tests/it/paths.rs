@@ -133,15 +133,7 @@ fn ip(args: &[&str]) {
 
 /// Namespaces need root and `ip`; CI has both (the test fails there rather than skip).
 fn can_make_namespaces() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
-    let ready = root && tool("ip").is_some();
+    let ready = crate::is_root() && tool("ip").is_some();
     assert!(
         ready || std::env::var_os("FCE_REQUIRE_TOOLS").is_none(),
         "the path tests need root and iproute2 (CI runs as root)"
