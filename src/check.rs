@@ -58,7 +58,14 @@ async fn run(config: Config, timeout: Duration) -> Report {
         Arc::new(Clients::default()),
         Arc::new(Logged(Discard)),
     );
-    let outcomes = prober.probe_all(Instant::now() + timeout).await;
+    // The management center is read once, beside the probes, within the same time.
+    let fmc = async {
+        match &config.fmc {
+            Some(settings) => Some(crate::fmc::read_once(settings.clone(), timeout).await),
+            None => None,
+        }
+    };
+    let (outcomes, fmc) = tokio::join!(prober.probe_all(Instant::now() + timeout), fmc);
     // Where the path breaks, for the failures a trace explains: run now, since there is no next
     // scrape to show it.
     let tracer = prober.tracer();
@@ -69,7 +76,7 @@ async fn run(config: Config, timeout: Duration) -> Report {
     let patience = tracer.patience(failures);
     futures_util::future::join_all(outcomes.iter().map(|(o, _)| tracer.wait_for(o, patience)))
         .await;
-    Report::build(&config, outcomes, &RowScope::Whole, tracer)
+    Report::build(&config, outcomes, &RowScope::Whole, tracer, fmc.as_ref())
 }
 
 struct Paint {
@@ -104,6 +111,40 @@ fn render_text(report: &Report, colour: bool) -> String {
         let _ = writeln!(out);
         let _ = writeln!(out, "{} {cause}", p.bad("One cause:"));
     }
+    if let Some(fmc) = &report.fmc {
+        let _ = writeln!(out);
+        let state = if fmc.up {
+            p.good("read")
+        } else {
+            p.bad("not read")
+        };
+        let _ = writeln!(out, "Management center: {state}  {}", fmc.headline());
+        if let Some(integration) = &fmc.integration {
+            let _ = writeln!(out, "  cloud integration in its settings: {integration}");
+        }
+        if !fmc.devices_not_found.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                p.bad("devices in fmc.devices it does not know:"),
+                fmc.devices_not_found.join(", ")
+            );
+        }
+        for h in &fmc.other {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}  {}",
+                h.device,
+                h.module_title,
+                h.status.title(),
+                p.dim(&h.text)
+            );
+        }
+    }
+    if let Some(note) = &report.integration_note {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{note}");
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "  {:<36} Status", "Data Update");
     let mut module = Module::ThreatDataUpdates;
@@ -136,6 +177,18 @@ fn render_text(report: &Report, colour: bool) -> String {
             _ => String::new(),
         };
         let _ = writeln!(out, "  {:<36} {status}{why}", line.title);
+        for says in &row.fmc {
+            let line = format!("      {}", says.beside);
+            let _ = writeln!(
+                out,
+                "{}",
+                if says.status.is_failure() {
+                    p.bad(&line)
+                } else {
+                    line
+                }
+            );
+        }
     }
     for t in &report.targets {
         let o = &t.outcome;

@@ -3,15 +3,18 @@
 #![forbid(unsafe_code)]
 
 //!
-//! Imports run one way: `checklist` (the vocabulary) and `config` at the bottom, then `probe`
-//! (runs the plan), `diagnosis` (verdicts and the view model), and the views on top: `metrics`,
-//! `check`, `server`. `cli` and `main.rs` sit above them all.
+//! Imports run one way: `checklist` (the vocabulary), `handshake` and `config` at the bottom, then
+//! `probe` (runs the plan) and `fmc` (reads the management center's own verdict), `diagnosis`
+//! (verdicts and the view model), and the views on top: `metrics`, `check`, `server`. `cli` and
+//! `main.rs` sit above them all.
 
 pub mod check;
 pub mod checklist;
 pub mod cli;
 pub mod config;
 mod diagnosis;
+mod fmc;
+mod handshake;
 mod heap;
 pub mod metrics;
 mod probe;
@@ -32,6 +35,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let tls = state.options.web.tls.clone();
+    state.start_fmc();
     let stopping = state.clone();
     let limits = state.options.limits.clone();
     let router = server::router(state);

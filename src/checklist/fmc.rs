@@ -154,6 +154,153 @@ impl RowStatus {
     }
 }
 
+/// The health modules read from the management center's REST API (`moduleID` of its health
+/// alerts, from Cisco's published API specification), with the row of this exporter each speaks
+/// for. `THREAT_DATA_UPDATES` speaks for the row its text names (see [`row_named_in`]); the
+/// others for one row each, or for none (read for the page only).
+pub(crate) const API_MODULES: [(&str, &str, Option<Service>); 8] = [
+    (
+        "THREAT_DATA_UPDATES",
+        "Threat Data Updates on Devices",
+        None,
+    ),
+    (
+        "CONN_STATUS_SSE",
+        "SSE Connection Status",
+        Some(Service::CiscoCloudConfiguration),
+    ),
+    (
+        "CONN_STATUS_AMP",
+        "AMP Connection Status",
+        Some(Service::AmpConnectionStatus),
+    ),
+    (
+        "AMP_FOR_FIREPOWER_STATUS",
+        "AMP for Firepower Status",
+        Some(Service::AmpConnectionStatus),
+    ),
+    (
+        "LOCAL_MALWARE_ANALYSIS",
+        "Local Malware Analysis",
+        Some(Service::LocalMalwareAnalysisSignatures),
+    ),
+    ("SMART_LICENSE", "Smart License Monitor", None),
+    ("URLFILTER", "URL Filtering Monitor", None),
+    ("SECURITY_INTELLIGENCE", "Security Intelligence", None),
+];
+
+/// The status of a health alert as the management center reports it (`status` of its health
+/// alerts); `Unknown` for a word the specification does not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FmcStatus {
+    Green,
+    Yellow,
+    Red,
+    Error,
+    Disabled,
+    Recovered,
+    Unknown,
+}
+
+impl FmcStatus {
+    pub(crate) const ALL: [FmcStatus; 7] = [
+        FmcStatus::Green,
+        FmcStatus::Yellow,
+        FmcStatus::Red,
+        FmcStatus::Error,
+        FmcStatus::Disabled,
+        FmcStatus::Recovered,
+        FmcStatus::Unknown,
+    ];
+
+    pub(crate) fn parse(word: &str) -> FmcStatus {
+        FmcStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(word.trim()))
+            .unwrap_or(FmcStatus::Unknown)
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FmcStatus::Green => "green",
+            FmcStatus::Yellow => "yellow",
+            FmcStatus::Red => "red",
+            FmcStatus::Error => "error",
+            FmcStatus::Disabled => "disabled",
+            FmcStatus::Recovered => "recovered",
+            FmcStatus::Unknown => "unknown",
+        }
+    }
+
+    /// The word the FMC's health page shows for this status in a row.
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            FmcStatus::Green | FmcStatus::Recovered => "Success",
+            FmcStatus::Yellow => "Warning",
+            FmcStatus::Red | FmcStatus::Error => "Failure",
+            FmcStatus::Disabled => "Disabled",
+            FmcStatus::Unknown => "Unknown",
+        }
+    }
+
+    pub(crate) fn is_failure(self) -> bool {
+        matches!(self, FmcStatus::Red | FmcStatus::Error)
+    }
+}
+
+/// The rows of "Threat Data Updates on Devices" a text names, each with the status word that
+/// follows its name up to the next row's name (`Failure`, `Success`…), in the order they appear.
+/// The FMC's API does not say how a row shows inside an alert, so the text is read tolerantly:
+/// no row named is no row, never a guess.
+pub(crate) fn rows_named_in(text: &str) -> Vec<(&'static str, Option<FmcStatus>)> {
+    let lower = text.to_ascii_lowercase();
+    let mut found: Vec<(usize, &'static str)> = Vec::new();
+    for (title, _) in THREAT_DATA_UPDATES_ROWS {
+        let needle = title.to_ascii_lowercase();
+        if let Some(at) = lower.find(&needle)
+            && !found.iter().any(|(_, t)| *t == title)
+        {
+            found.push((at, title));
+        }
+    }
+    found.sort_unstable();
+    let mut named = Vec::with_capacity(found.len());
+    for (i, &(at, title)) in found.iter().enumerate() {
+        let end = found.get(i + 1).map_or(lower.len(), |(next, _)| *next);
+        let after = &lower[at + title.len()..end];
+        let status = if after.contains("fail") || after.contains("error") {
+            Some(FmcStatus::Red)
+        } else if after.contains("success") || after.contains(" ok") {
+            Some(FmcStatus::Green)
+        } else if after.contains("disabled") {
+            Some(FmcStatus::Disabled)
+        } else {
+            None
+        };
+        named.push((title, status));
+    }
+    named
+}
+
+/// The snake-case label of a row title ("Cisco Cloud Configuration" → `cisco_cloud_configuration`).
+pub(crate) fn row_label(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// The row a title of "Threat Data Updates on Devices" stands for, if a target can stand for it.
+pub(crate) fn service_of_row(title: &str) -> Option<Service> {
+    THREAT_DATA_UPDATES_ROWS
+        .iter()
+        .find(|(t, _)| *t == title)
+        .and_then(|(_, s)| *s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +322,30 @@ mod tests {
             Service::former_name("amp_cloud_lookups"),
             Some(Service::AmpConnectionStatus)
         );
+    }
+
+    #[test]
+    fn rows_are_found_in_the_text_of_an_alert_with_their_own_status() {
+        let named = rows_named_in(
+            "Cisco Cloud Configuration - Failure; Local Malware Analysis Signatures - Success",
+        );
+        assert_eq!(
+            named,
+            vec![
+                ("Cisco Cloud Configuration", Some(FmcStatus::Red)),
+                ("Local Malware Analysis Signatures", Some(FmcStatus::Green)),
+            ]
+        );
+        assert!(rows_named_in("Disk usage 91%").is_empty());
+        assert_eq!(
+            rows_named_in("cisco cloud configuration"),
+            vec![("Cisco Cloud Configuration", None)]
+        );
+        assert_eq!(
+            row_label("SI SHA Lists (From TID)"),
+            "si_sha_lists_from_tid"
+        );
+        assert_eq!(FmcStatus::parse("RED"), FmcStatus::Red);
+        assert_eq!(FmcStatus::parse("purple"), FmcStatus::Unknown);
     }
 }

@@ -10,7 +10,10 @@ use serde::Serialize;
 
 mod fmc;
 
-pub(crate) use fmc::{Module, RowStatus, Service, THREAT_DATA_UPDATES_ROWS};
+pub(crate) use fmc::{
+    API_MODULES, FmcStatus, Module, RowStatus, Service, THREAT_DATA_UPDATES_ROWS, row_label,
+    rows_named_in, service_of_row,
+};
 
 /// One step of the manual checklist, in the order an engineer works through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -6,6 +6,7 @@
 mod ca_files;
 mod connector;
 mod embedded;
+mod fmc;
 mod indent;
 mod model;
 mod raw;
@@ -19,7 +20,8 @@ use std::path::PathBuf;
 pub use connector::KNOWN_KEYS as CONNECTOR_KEYS;
 pub use model::Region;
 pub(crate) use model::{
-    Config, Credentials, PathTraceSettings, ProxySpec, ResolverSpec, Target, TlsCheck,
+    Config, Credentials, FmcSettings, FmcTrust, PathTraceSettings, ProxySpec, ResolverSpec, Target,
+    TlsCheck,
 };
 pub(crate) use raw::{DnsProtocol, IpPreference};
 pub use yaml::ConfigError;

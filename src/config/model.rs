@@ -66,6 +66,8 @@ pub struct Config {
     pub(crate) max_concurrent_probes: usize,
     pub(crate) targets: Vec<Arc<Target>>,
     pub(crate) path_trace: PathTraceSettings,
+    /// The management center read beside the probes (`fmc:`), if any.
+    pub(crate) fmc: Option<Arc<FmcSettings>>,
 }
 
 /// When and how far the path to a failing port is traced.
@@ -243,4 +245,43 @@ impl fmt::Debug for ProxySpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ProxySpec({self})")
     }
+}
+
+/// The validated `fmc:` section.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct FmcSettings {
+    /// `https://host[:port]`, without a path.
+    pub(crate) base: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) credentials: Credentials,
+    pub(crate) trust: FmcTrust,
+    pub(crate) domain: String,
+    pub(crate) poll_interval: Duration,
+    pub(crate) timeout: Duration,
+    /// Device names to read; empty: every device of the domain.
+    pub(crate) devices: Vec<String>,
+}
+
+impl fmt::Debug for FmcSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "FmcSettings({} as {}, domain {}, every {:?})",
+            self.base, self.credentials.user, self.domain, self.poll_interval
+        )
+    }
+}
+
+/// Which certificate the management center may present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FmcTrust {
+    /// A chain to the public roots (an FMC with a certificate from a public CA).
+    PublicRoots,
+    /// A chain to these anchors (`ca_file`: the company CA, or the FMC's self-signed certificate).
+    Anchors(Arc<[CertificateDer<'static>]>),
+    /// Exactly this certificate, by its SHA-256 (`fingerprint_sha256`).
+    Fingerprint([u8; 32]),
+    /// Anything (`insecure_skip_verify: true`), logged at every start.
+    Anything,
 }

@@ -24,6 +24,33 @@ pub(crate) struct RawConfig {
     pub(crate) targets_extra: Option<Vec<RawTarget>>,
     /// Where the path breaks: traces after a TCP failure.
     pub(crate) path_trace: Option<RawPathTrace>,
+    /// The management center whose health alerts are read beside the probes.
+    pub(crate) fmc: Option<RawFmc>,
+}
+
+/// `fmc:` of the configuration: where the management center's REST API is and how to log in.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFmc {
+    /// `https://host[:port]`.
+    pub(crate) url: Option<String>,
+    pub(crate) username: Option<String>,
+    /// A file whose first line is the password (the password never sits in this file).
+    pub(crate) password_file: Option<String>,
+    /// PEM file of the CA (or the self-signed certificate) the management center presents.
+    pub(crate) ca_file: Option<String>,
+    /// SHA-256 of the certificate the management center presents, hex (colons allowed).
+    pub(crate) fingerprint_sha256: Option<String>,
+    /// Accept any certificate: logged loudly at every start.
+    pub(crate) insecure_skip_verify: Option<bool>,
+    /// Domain name as the FMC shows it (`Global`, `Global/Branches`).
+    pub(crate) domain: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub(crate) poll_interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub(crate) timeout: Option<Duration>,
+    /// Device names as the FMC shows them; absent: every device of the domain.
+    pub(crate) devices: Option<Vec<String>>,
 }
 
 /// `path_trace:` of the configuration.

@@ -258,3 +258,97 @@ fn embedded_targets_say_where_their_names_come_from_and_who_uses_them() {
         assert_eq!(sse.source, expected, "{region:?}");
     }
 }
+
+#[test]
+fn the_fmc_section_names_each_mistake_and_its_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let password = dir.path().join("pw");
+    std::fs::write(&password, "pa55word\nsecond line ignored\n").expect("write");
+    let file = dir.path().join("c.yml");
+    let fmc = |body: &str| {
+        std::fs::write(
+            &file,
+            format!("fmc:\n{body}targets:\n  - {{ name: t, host: h.example, service: cisco_cloud_configuration }}\n"),
+        )
+        .expect("write");
+        Source {
+            file: Some(file.clone()),
+            ..Source::default()
+        }
+        .load()
+    };
+    let good = "  url: https://fmc.example.net\n  username: ro\n  password_file: pw\n";
+    let config = fmc(good).expect("valid");
+    let settings = config.fmc.expect("fmc");
+    assert_eq!(settings.credentials.password(), "pa55word");
+    assert_eq!(settings.domain, "Global");
+    assert_eq!(settings.poll_interval, Duration::from_secs(60));
+    assert_eq!(
+        (settings.host.as_str(), settings.port),
+        ("fmc.example.net", 443)
+    );
+    assert!(!format!("{settings:?}").contains("pa55word"));
+
+    for (body, field, words) in [
+        (
+            "  username: ro\n  password_file: pw\n",
+            "fmc.url",
+            "missing",
+        ),
+        (
+            "  url: http://fmc\n  username: ro\n  password_file: pw\n",
+            "fmc.url",
+            "HTTPS only",
+        ),
+        (
+            "  url: https://fmc/api\n  username: ro\n  password_file: pw\n",
+            "fmc.url",
+            "without a path",
+        ),
+        (
+            "  url: https://ro:pa55word@fmc\n  username: ro\n  password_file: pw\n",
+            "fmc.url",
+            "`username` and `password_file`",
+        ),
+        (
+            "  url: https://fmc\n  password_file: pw\n",
+            "fmc.username",
+            "read-only",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n",
+            "fmc.password_file",
+            "missing",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n  password_file: nope\n",
+            "fmc.password_file",
+            "cannot read",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n  password_file: pw\n  fingerprint_sha256: abc\n",
+            "fmc.fingerprint_sha256",
+            "64 hex digits",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n  password_file: pw\n  fingerprint_sha256: abc\n  insecure_skip_verify: true\n",
+            "fmc",
+            "not several",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n  password_file: pw\n  poll_interval: 0s\n",
+            "fmc.poll_interval",
+            "between 1s and 1h",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n  password_file: pw\n  devices: [\"\"]\n",
+            "fmc.devices[0]",
+            "empty",
+        ),
+    ] {
+        let err = fmc(body).expect_err(body).to_string();
+        assert!(err.contains(field), "{body}: {err}");
+        assert!(err.contains(words), "{body}: {err}");
+        assert!(!err.contains("pa55word"), "the password leaked: {err}");
+    }
+}

@@ -96,12 +96,17 @@ fn validate(
     }
 
     let path_trace = validate_path_trace(ctx, raw.path_trace.unwrap_or_default())?;
+    let fmc = match raw.fmc {
+        Some(fmc) => Some(Arc::new(super::fmc::validate_fmc(ctx, fmc, &ca_files)?)),
+        None => None,
+    };
     Ok(Config {
         source: ctx.name.clone(),
         cloud_integration_enabled,
         max_concurrent_probes,
         targets,
         path_trace,
+        fmc,
     })
 }
 

@@ -3,6 +3,8 @@
 //! every renderer reads: `check`'s text and JSON, the status and step-by-step pages, and the
 //! metrics' row series.
 
+mod cause;
+mod fmc;
 mod remedy;
 mod view;
 

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::remedy::{RemedyFacts, remedy};
+pub(crate) use super::cause::Cause;
+use super::fmc::{FmcSays, FmcSummary, fmc_says, integration};
 use super::{reason, rows, verdict};
 use crate::checklist::{Module, Reason, RowStatus, Service, Stage, THREAT_DATA_UPDATES_ROWS};
 use crate::config::Config;
+use crate::fmc::FmcView;
 use crate::probe::{
     Freshness, PathTrace, StageOutcome, TargetOutcome, Tracer, stage_label, traceable,
 };
@@ -25,6 +27,12 @@ pub(crate) struct Report {
     pub(crate) success: bool,
     /// When several rows fail for one reason at one stage: that cause, said once.
     pub(crate) common_cause: Option<String>,
+    /// Why the rows read disabled, when they do: the configuration or the management center.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) integration_note: Option<String>,
+    /// The management center's own verdict (`fmc:`), when one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) fmc: Option<FmcSummary>,
     pub(crate) rows: Vec<RowView>,
     pub(crate) targets: Vec<TargetView>,
 }
@@ -38,9 +46,10 @@ impl Report {
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
         scope: &RowScope,
         tracer: &Tracer,
+        fmc: Option<&FmcView>,
     ) -> Report {
-        let cloud_integration_enabled = config.cloud_integration_enabled;
-        let rows: Vec<RowView> = rows(
+        let (cloud_integration_enabled, integration_note) = integration(config, fmc);
+        let mut rows: Vec<RowView> = rows(
             &outcomes.iter().map(|(o, _)| o.as_ref()),
             cloud_integration_enabled,
         )
@@ -55,8 +64,12 @@ impl Report {
                 RowScope::Whole => None,
                 RowScope::Part(target) => Some(target.clone()),
             },
+            fmc: Vec::new(),
         })
         .collect();
+        for row in &mut rows {
+            row.fmc = fmc_says(fmc, row.service, row.title, &row.network_words());
+        }
         let success = rows.iter().all(|r| r.status != RowStatus::Failure);
         let common_cause = common_cause(&rows);
         let targets = outcomes
@@ -67,6 +80,8 @@ impl Report {
             source: config.source.clone(),
             success,
             common_cause,
+            integration_note,
+            fmc: fmc.map(FmcSummary::of),
             rows,
             targets,
         }
@@ -158,41 +173,6 @@ fn common_cause(rows: &[RowView]) -> Option<String> {
     })
 }
 
-/// Why a target or row fails: where, the reason, the remedy for this host and port.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Cause {
-    pub(crate) target: String,
-    pub(crate) stage: Stage,
-    pub(crate) port: Option<u16>,
-    pub(crate) reason: Reason,
-    pub(crate) remedy: Cow<'static, str>,
-    pub(crate) detail: String,
-}
-
-impl Cause {
-    fn of(outcome: &TargetOutcome, stage: &StageOutcome) -> Cause {
-        let facts = RemedyFacts {
-            host: &outcome.target.host,
-            port: stage.port,
-            dns_server: outcome.dns.as_ref().and_then(|d| d.server.as_deref()),
-            issuer: outcome.tls.as_ref().map(|t| t.issuer.as_str()),
-        };
-        Cause {
-            target: outcome.target.name.clone(),
-            remedy: remedy(stage.reason, facts),
-            stage: stage.stage,
-            port: stage.port,
-            reason: stage.reason,
-            detail: stage.detail.clone(),
-        }
-    }
-
-    /// `tcp/8989`.
-    pub(crate) fn step(&self) -> String {
-        stage_label(self.stage, self.port)
-    }
-}
-
 /// One FMC row.
 #[derive(Debug, Serialize)]
 pub(crate) struct RowView {
@@ -207,9 +187,28 @@ pub(crate) struct RowView {
     /// series then carry `row_target`, and the rules put the row together (worst part wins).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) part_of: Option<String>,
+    /// What the management center says about this row, per device (worst first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) fmc: Vec<FmcSays>,
 }
 
 impl RowView {
+    /// The network's verdict in a few words, for the line beside the FMC's.
+    fn network_words(&self) -> String {
+        match (self.status, &self.decided_by) {
+            (RowStatus::Disabled, _) => "cloud integration disabled, not judged".to_string(),
+            (_, Some(cause)) => match cause.port {
+                Some(port) => format!("{} fails at {} on {port}", cause.host, cause.reason),
+                None => format!("{} fails at {}", cause.host, cause.reason),
+            },
+            (_, None) => format!(
+                "every stage ok ({} target{})",
+                self.target_count,
+                if self.target_count == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
     /// Why the row has its status: `ok`, the deciding failure, or integration disabled.
     pub(crate) fn reason(&self) -> Reason {
         match (&self.decided_by, self.status) {

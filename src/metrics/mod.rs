@@ -2,6 +2,7 @@
 //! (`labels.rs`), the exporter's own long-lived metrics (`own.rs`, served on `/metrics`) and the
 //! per-scrape report of probe results (`report.rs`, served on `/probe`).
 
+mod fmc;
 mod labels;
 mod latency;
 pub mod names;

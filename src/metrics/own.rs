@@ -64,9 +64,10 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new(runbook: RunbookLink) -> Self {
+    pub(crate) fn new(runbook: RunbookLink, fmc: Arc<crate::fmc::Fmc>) -> Self {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Static { runbook }));
+        registry.register_collector(Box::new(super::fmc::FmcCollector(fmc)));
         registry.register_collector(Box::new(super::process::ProcessCollector));
         let latency = Latencies::default();
         let probes = Family::<ProbeLabels, Counter>::default();

@@ -6,12 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::client::danger::ServerCertVerifier;
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{CertificateError, ClientConfig, RootCertStore};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout_at};
@@ -22,6 +20,7 @@ use super::error::StageError;
 use super::settle::{AskedForCertificate, Replay, Settled, settle};
 use crate::checklist::Reason;
 use crate::config::TlsCheck;
+use crate::handshake::SignaturesOnly;
 
 /// What the handshake showed.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -93,7 +92,11 @@ impl TlsClient {
             .with_safe_default_protocol_versions()
             .map_err(|e| setup(&e))?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyChain { provider }))
+            .with_custom_certificate_verifier(Arc::new(SignaturesOnly {
+                // The chain is verified after the handshake (see `handshake` below).
+                provider,
+                pin: None,
+            }))
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.resumption = rustls::client::Resumption::disabled();
@@ -340,60 +343,6 @@ fn words(name: &str) -> String {
         .map(|w| if w == "ca" { "CA" } else { w })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Accepts any chain during the handshake (the chain is verified afterwards, see
-/// [`TlsClient::handshake`]) but still checks the handshake signatures properly.
-#[derive(Debug)]
-struct AcceptAnyChain {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyChain {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The HTTP side: routes, the scrape budget, reloads, authentication. Only this module knows HTTP.
 
 mod auth;
+mod fmc;
 mod html;
 mod listen;
 mod pages;
@@ -22,6 +23,7 @@ use tokio::time::Instant;
 use crate::checklist::{Service, reasons_markdown};
 use crate::config::{Config, ConfigError, Source, Target, clip};
 use crate::diagnosis::Logged;
+use crate::fmc::Fmc;
 use crate::metrics::{CONTENT_TYPE, Metrics, RunbookLink};
 use crate::probe::{Clients, Prober};
 pub use listen::Limits;
@@ -67,6 +69,8 @@ pub struct AppState {
     source: Source,
     clients: Arc<Clients>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The management center's last reading (`fmc:`), kept by its poller.
+    pub(crate) fmc: Arc<Fmc>,
     pub(crate) options: WebOptions,
     reload_lock: tokio::sync::Mutex<()>,
     /// bcrypt is deliberately slow: at most this many checks run at once.
@@ -77,7 +81,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config, source: Source, options: WebOptions) -> Arc<Self> {
-        let metrics = Arc::new(Metrics::new(runbook_link(&options)));
+        let fmc = Arc::new(Fmc::default());
+        fmc.configure(config.fmc.as_deref());
+        let metrics = Arc::new(Metrics::new(runbook_link(&options), fmc.clone()));
         metrics.config_loaded(true, Some(config.targets.len()));
         let clients = Arc::new(Clients::default());
         let prober = Prober::new(
@@ -90,6 +96,7 @@ impl AppState {
             source,
             clients,
             metrics,
+            fmc,
             options,
             reload_lock: tokio::sync::Mutex::new(()),
             auth_checks: Semaphore::new(2),
@@ -103,6 +110,11 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Starts reading the management center of the running configuration, if it names one.
+    pub(crate) fn start_fmc(&self) {
+        self.fmc.start(self.prober().config().fmc.as_ref());
     }
 
     /// Shutdown begins: scrapes in flight answer by half the grace period at the latest, with
@@ -136,6 +148,9 @@ impl AppState {
                 self.metrics.forget_targets(old.config(), &config);
                 self.metrics.config_loaded(true, Some(config.targets.len()));
                 let source = config.source.clone();
+                if old.config().fmc != config.fmc {
+                    self.fmc.start(config.fmc.as_ref());
+                }
                 let prober = Prober::new(
                     Arc::new(config),
                     self.clients.clone(),

@@ -11,8 +11,9 @@ use axum::response::{Html, IntoResponse, Response};
 use super::html::{hop_tables, html_escape, url_escape, with_code};
 use super::{AppState, bad_request, page_budget, select_targets};
 use crate::checklist::{Module, Reason, RowStatus};
+use crate::config::Config;
 use crate::diagnosis::{Report, RowScope, TargetView, format_unix};
-use crate::probe::unix_seconds;
+use crate::probe::{Freshness, TargetOutcome, Tracer, unix_seconds};
 
 pub(crate) const RUNBOOK: &str = include_str!("../../docs/runbook.md");
 pub(crate) const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
@@ -67,13 +68,24 @@ fn reason_cell(reason: Reason) -> String {
     )
 }
 
+/// The whole-row report pages show, with the management center's last reading.
+fn whole_report(
+    state: &AppState,
+    config: &Config,
+    outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
+    tracer: &Tracer,
+) -> Report {
+    let fmc = state.fmc.view();
+    Report::build(config, outcomes, &RowScope::Whole, tracer, fmc.as_ref())
+}
+
 /// `/`: probes every target (results younger than `min_interval` are reused) and shows the FMC
 /// table, then each target's stages and facts.
 pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
     let prober = state.prober();
     let config = prober.config().clone();
     let outcomes = prober.probe_all(page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, &RowScope::Whole, prober.tracer());
+    let report = whole_report(&state, &config, outcomes, prober.tracer());
 
     let mut body = String::new();
     let _ = write!(
@@ -91,6 +103,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
             with_code(&html_escape(cause))
         );
     }
+    super::fmc::integration_note(&mut body, &report);
     let mut module = None;
     for line in report.fmc_lines() {
         if module != Some(line.module) {
@@ -140,8 +153,11 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
             html_escape(line.title),
             status_badge(row.status)
         );
+        super::fmc::beside_row(&mut body, row);
     }
-    body.push_str("</tbody></table>\n<h2>Targets</h2>\n");
+    body.push_str("</tbody></table>\n");
+    super::fmc::section(&mut body, &report);
+    body.push_str("<h2>Targets</h2>\n");
     for t in &report.targets {
         target_section(&mut body, t);
     }
@@ -263,7 +279,7 @@ pub(crate) async fn debug(
         Err(message) => return bad_request(message),
     };
     let outcomes = prober.probe_many(&targets, page_budget(&state)).await;
-    let report = Report::build(&config, outcomes, &RowScope::Whole, prober.tracer());
+    let report = whole_report(&state, &config, outcomes, prober.tracer());
     let mut body = String::new();
     let _ = writeln!(
         body,

@@ -36,7 +36,8 @@ pub(super) async fn probe(
         () = state.must_answer() => prober.probe_many(&selected, Instant::now()).await,
     };
     let freshness: Vec<_> = outcomes.iter().map(|(_, f)| *f).collect();
-    let report = Report::build(&config, outcomes, &scope, prober.tracer());
+    let fmc = state.fmc.view();
+    let report = Report::build(&config, outcomes, &scope, prober.tracer(), fmc.as_ref());
     if selected.len() <= INLINE_ENCODE_TARGETS {
         // A few targets encode in microseconds: no hand-off to another thread.
         let mut body = String::with_capacity(16 * 1024 * selected.len());

@@ -45,33 +45,39 @@ pub fn tool(name: &str) -> Option<std::path::PathBuf> {
 
 #[tokio::test]
 async fn exposition_passes_promtool_check_metrics() {
-    let Some(promtool) = tool("promtool") else {
-        return;
-    };
     let world = World::new().await;
     let (exporter, _server, _plain) = healthy_exporter(&world).await;
     for path in ["/probe", "/probe", "/metrics"] {
         let (status, body) = exporter.get(path).await;
         assert_eq!(status, 200);
-        let mut child = tokio::process::Command::new(&promtool)
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("promtool runs");
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(body.as_bytes()).await.expect("write");
-        drop(stdin);
-        let out = child.wait_with_output().await.expect("promtool finished");
-        let report = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && report.trim().is_empty(),
-            "promtool check metrics on {path}:\n{report}"
-        );
+        promtool_check_metrics(path, &body).await;
     }
+}
+
+/// `promtool check metrics` on an exposition: no error, no lint finding (skipped without
+/// promtool unless `FCE_REQUIRE_TOOLS` is set).
+pub(crate) async fn promtool_check_metrics(what: &str, body: &str) {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let mut child = tokio::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(body.as_bytes()).await.expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("promtool finished");
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool check metrics on {what}:\n{report}"
+    );
 }
 
 #[test]

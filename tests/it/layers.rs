@@ -1,5 +1,5 @@
 //! The module structure stays a one-way street: each module of `src/` imports only modules of a
-//! lower layer (`checklist` → `config` → `probe` → `diagnosis` → views), so no import circle can
+//! lower layer (`checklist` → `config` → `probe`, `fmc` → `diagnosis` → views), so no import circle can
 //! form. A new `use crate::…` that points upwards fails here with the file and the line.
 
 use std::path::{Path, PathBuf};
@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 /// Layers from the bottom; a module may use its own layer's module and any lower one.
 const LAYERS: &[(&str, u8)] = &[
     ("checklist", 0),
+    ("handshake", 0),
     ("heap", 0),
     ("config", 1),
     ("cli", 2),
+    ("fmc", 2),
     ("probe", 2),
     ("diagnosis", 3),
     ("metrics", 4),

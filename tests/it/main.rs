@@ -9,6 +9,8 @@ mod dashboards;
 mod deploy;
 mod docs;
 mod e2e;
+mod fmc;
+mod fmc_e2e;
 mod hostile;
 mod input;
 mod layers;

@@ -1,6 +1,6 @@
 //! The project's test kit: real servers on loopback for the exporter to probe (DNS with
 //! hickory-server, TCP, TLS with rcgen certificates, HTTP, CONNECT proxies), a small HTTP client,
-//! a parser for the exposition format, and the benchmark's lab and contenders. Used by the
+//! a fake management center REST API (`fmc.rs`), a parser for the exposition format, and the benchmark's lab and contenders. Used by the
 //! integration tests (`tests/it/`) and the benchmark (`examples/compare/`) alike.
 
 pub mod bench;
@@ -8,6 +8,7 @@ pub mod client;
 pub mod daemons;
 pub mod dns;
 pub mod exposition;
+pub mod fmc;
 pub mod servers;
 
 pub use client::{request, request_tls};

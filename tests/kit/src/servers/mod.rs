@@ -13,7 +13,7 @@ mod tls;
 pub use pki::{Leaf, Pki, self_signed_ca_leaf};
 pub use proxy::{Proxy, ProxyMode};
 pub use relay::DelayRelay;
-pub use tls::{Behaviour, TlsServer};
+pub use tls::{Behaviour, TlsServer, acceptor};
 
 /// A loopback listener with room for thousands of connections arriving at once (the benchmark's
 /// labs), so a full accept queue never turns into a one-second SYN retransmission.

@@ -52,16 +52,7 @@ pub struct TlsServer {
 
 impl TlsServer {
     pub async fn start(leaf: Leaf, behaviour: Behaviour) -> TlsServer {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(leaf.chain, PrivateKeyDer::Pkcs8(leaf.key))
-        .expect("server config");
-        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let acceptor = acceptor(leaf);
         let listener = super::wide_listener();
         let addr = listener.local_addr().expect("addr");
         let behaviour = Arc::new(Mutex::new(behaviour));
@@ -90,6 +81,20 @@ impl TlsServer {
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
+}
+
+/// A TLS acceptor presenting `leaf` (ring, the safe default protocol versions).
+pub fn acceptor(leaf: Leaf) -> TlsAcceptor {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(leaf.chain, PrivateKeyDer::Pkcs8(leaf.key))
+    .expect("server config");
+    TlsAcceptor::from(Arc::new(config))
 }
 
 /// Reads until the peer closes (or fails), keeping the connection open and silent meanwhile.

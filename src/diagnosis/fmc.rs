@@ -1,0 +1,149 @@
+//! The join: the management center's own words for a row beside the exporter's verdict, in one
+//! sentence (`FMC: Cisco Cloud Configuration — Failure on ftd-01 · network: api-sse.cisco.com fails
+//! at tcp_timeout on 8989`), and what the management center says about cloud integration.
+
+use serde::Serialize;
+
+use crate::checklist::{FmcStatus, Service};
+use crate::config::Config;
+use crate::fmc::{FmcView, Health};
+
+/// What the management center says, for every renderer.
+#[derive(Debug, Serialize)]
+pub(crate) struct FmcSummary {
+    /// `https://fmc.example.com`.
+    pub(crate) url: String,
+    pub(crate) domain: String,
+    /// Whether the last poll read everything.
+    pub(crate) up: bool,
+    /// Why the last poll failed (never carries a secret).
+    pub(crate) error: Option<String>,
+    /// Age of the reading shown, in seconds; `None` with no fresh reading.
+    pub(crate) age_seconds: Option<f64>,
+    pub(crate) devices: usize,
+    /// Items of the last reading that could not be read (skipped, not fatal).
+    pub(crate) skipped_items: usize,
+    /// Configured device names the management center does not know.
+    pub(crate) devices_not_found: Vec<String>,
+    /// Cloud integration in the management center's settings, in words.
+    pub(crate) integration: Option<String>,
+    /// The management center says cloud integration is off: the rows read disabled.
+    pub(crate) integration_off: bool,
+    /// Modules it reports that no row of the exporter stands for (licensing, URL filtering…).
+    pub(crate) other: Vec<Health>,
+}
+
+impl FmcSummary {
+    pub(crate) fn of(view: &FmcView) -> FmcSummary {
+        let reading = view.fresh();
+        FmcSummary {
+            url: view.base.clone(),
+            domain: view.domain.clone(),
+            up: view.up,
+            error: view.last_error.as_ref().map(|(_, text)| text.clone()),
+            age_seconds: reading.map(|r| r.at.elapsed().unwrap_or_default().as_secs_f64()),
+            devices: reading.map_or(0, |r| r.devices.len()),
+            skipped_items: reading.map_or(0, |r| r.skipped_items),
+            devices_not_found: reading
+                .map(|r| r.devices_not_found.clone())
+                .unwrap_or_default(),
+            integration: reading.map(|r| r.integration.describe()),
+            integration_off: view.integration_off(),
+            other: reading
+                .map(|r| {
+                    r.health
+                        .iter()
+                        .filter(|h| h.service.is_none())
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// One line for the page and `check`.
+    pub(crate) fn headline(&self) -> String {
+        let state = match (&self.error, self.age_seconds) {
+            (None, Some(age)) => format!("read {age:.0} s ago, {} devices", self.devices),
+            (Some(err), Some(age)) => {
+                format!("last read {age:.0} s ago; the latest poll failed: {err}")
+            }
+            (Some(err), None) => format!("not read: {err}"),
+            (None, None) => "not read yet".to_string(),
+        };
+        let skipped = match self.skipped_items {
+            0 => String::new(),
+            n => format!("; {n} items it sent could not be read and were skipped"),
+        };
+        format!("{} (domain {}): {state}{skipped}", self.url, self.domain)
+    }
+}
+
+/// The management center's status of one row on one device.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FmcSays {
+    pub(crate) device: String,
+    pub(crate) status: FmcStatus,
+    /// The module (and row) it comes from, as the management center names them.
+    pub(crate) source: String,
+    pub(crate) timestamp: Option<i64>,
+    pub(crate) text: String,
+    /// FMC's verdict beside the network's, in one sentence.
+    pub(crate) beside: String,
+}
+
+/// The readings that speak for `service` (whose row the FMC calls `title`), worst first, each
+/// with its sentence beside `network`, the network's verdict in a few words.
+pub(crate) fn fmc_says(
+    view: Option<&FmcView>,
+    service: Service,
+    title: &str,
+    network: &str,
+) -> Vec<FmcSays> {
+    let Some(reading) = view.and_then(FmcView::fresh) else {
+        return Vec::new();
+    };
+    let mut says: Vec<FmcSays> = reading
+        .health
+        .iter()
+        .filter(|h| h.service == Some(service))
+        .map(|h| FmcSays {
+            device: h.device.clone(),
+            status: h.status,
+            source: match h.row {
+                Some(r) => format!("{} — {r}", h.module_title),
+                None => h.module_title.to_string(),
+            },
+            timestamp: h.timestamp,
+            text: h.text.clone(),
+            beside: format!(
+                "FMC: {title} — {} on {} · network: {network}",
+                h.status.title(),
+                h.device
+            ),
+        })
+        .collect();
+    says.sort_by_key(|s| (!s.status.is_failure(), s.device.clone()));
+    says
+}
+
+/// Whether the rows are judged, and why not when they are not: the configuration says cloud
+/// integration is off, or the management center's settings do (the seed's scenario 1).
+pub(crate) fn integration(config: &Config, fmc: Option<&FmcView>) -> (bool, Option<String>) {
+    if !config.cloud_integration_enabled {
+        return (
+            false,
+            Some("Cloud integration is disabled in the configuration (`cloud_integration: disabled`): the Cisco Cloud Configuration alert is expected and nothing is judged.".to_string()),
+        );
+    }
+    match fmc.and_then(FmcView::fresh) {
+        Some(reading) if reading.integration.says_off() => (
+            false,
+            Some(format!(
+                "Cloud integration is disabled, as the management center says ({}): the Cisco Cloud Configuration alert is expected (scenario 1), and the rows read disabled.",
+                reading.integration.describe()
+            )),
+        ),
+        _ => (true, None),
+    }
+}

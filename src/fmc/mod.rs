@@ -1,0 +1,305 @@
+//! The management center's own verdict, read beside the probes: a background poller logs in to
+//! the FMC's REST API (`client.rs`, `tls.rs`), reads its device records, the health alerts of the
+//! modules the exporter speaks for and the cloud integration settings (`api.rs`), and keeps the
+//! last reading with its age. Scrapes, pages and `check` read that cache; none calls the FMC.
+
+mod api;
+mod client;
+mod poll;
+mod tls;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+pub(crate) use api::{Device, Health, Integration};
+pub(crate) use client::Tally;
+use client::{Client, MAX_BODY_BYTES};
+use poll::poll;
+pub(crate) use poll::read_once;
+
+use crate::config::{FmcSettings, FmcTrust};
+
+/// Why a poll of the management center failed; [`FmcError::reason`] is the metric label.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum FmcError {
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("the management center refused the user's credentials: {0}")]
+    CredentialsRejected(String),
+    #[error("the management center refused the access token even after renewing it: {0}")]
+    TokenRejected(String),
+    #[error("the user may not read this (403): {0}")]
+    AccessDenied(String),
+    #[error("rate limited (429) again after waiting; next try in {0:?} or at the next poll")]
+    RateLimited(Duration),
+    #[error("HTTP {0}: {1}")]
+    Status(u16, String),
+    #[error("the answer is not what the API specifies: {0}")]
+    Malformed(String),
+    #[error("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20)]
+    TooLarge,
+    #[error("the login answer carries no X-auth-access-token / X-auth-refresh-token")]
+    TokenMissing,
+    #[error("no domain `{wanted}` for this user; the management center lists: {}", known.join(", "))]
+    DomainUnknown { wanted: String, known: Vec<String> },
+}
+
+impl FmcError {
+    /// Every reason, for the metrics' zero series.
+    pub(crate) const REASONS: [&'static str; 13] = [
+        "connect",
+        "timeout",
+        "tls",
+        "credentials_rejected",
+        "token_rejected",
+        "access_denied",
+        "rate_limited",
+        "http_status",
+        "malformed_response",
+        "response_too_large",
+        "token_missing",
+        "domain_unknown",
+        "device_unknown",
+    ];
+
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            FmcError::Connect(_) => "connect",
+            FmcError::Timeout(_) => "timeout",
+            FmcError::Tls(_) => "tls",
+            FmcError::CredentialsRejected(_) => "credentials_rejected",
+            FmcError::TokenRejected(_) => "token_rejected",
+            FmcError::AccessDenied(_) => "access_denied",
+            FmcError::RateLimited(_) => "rate_limited",
+            FmcError::Status(..) => "http_status",
+            FmcError::Malformed(_) => "malformed_response",
+            FmcError::TooLarge => "response_too_large",
+            FmcError::TokenMissing => "token_missing",
+            FmcError::DomainUnknown { .. } => "domain_unknown",
+        }
+    }
+
+    fn from_tls(err: &std::io::Error) -> FmcError {
+        match err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            Some(rustls::Error::InvalidCertificate(cert)) => {
+                FmcError::Tls(format!("the certificate is not trusted: {cert:?}"))
+            }
+            Some(rustls::Error::General(text)) => FmcError::Tls(text.clone()),
+            Some(other) => FmcError::Tls(other.to_string()),
+            None => FmcError::Connect(err.to_string()),
+        }
+    }
+}
+
+/// One complete reading of the management center.
+#[derive(Debug, Clone)]
+pub(crate) struct Reading {
+    /// When it completed.
+    pub(crate) at: SystemTime,
+    pub(crate) devices: Vec<Device>,
+    pub(crate) health: Vec<Health>,
+    pub(crate) integration: Integration,
+    /// List items that could not be read (skipped, not fatal).
+    pub(crate) skipped_items: usize,
+    /// Configured device names the management center does not know.
+    pub(crate) devices_not_found: Vec<String>,
+}
+
+/// What the renderers see: the last reading, whether the last poll worked, and the tallies.
+#[derive(Debug, Clone)]
+pub(crate) struct FmcView {
+    pub(crate) base: String,
+    pub(crate) domain: String,
+    pub(crate) poll_interval: Duration,
+    pub(crate) reading: Option<Arc<Reading>>,
+    pub(crate) up: bool,
+    pub(crate) last_poll: Option<SystemTime>,
+    pub(crate) last_error: Option<(&'static str, String)>,
+    pub(crate) errors: Vec<(&'static str, u64)>,
+    pub(crate) tally: Tally,
+}
+
+impl FmcView {
+    /// Nothing read yet.
+    pub(crate) fn new(settings: &FmcSettings) -> FmcView {
+        FmcView {
+            base: settings.base.clone(),
+            domain: settings.domain.clone(),
+            poll_interval: settings.poll_interval,
+            reading: None,
+            up: false,
+            last_poll: None,
+            last_error: None,
+            errors: FmcError::REASONS.iter().map(|r| (*r, 0)).collect(),
+            tally: Tally::default(),
+        }
+    }
+
+    /// The reading, if young enough to speak for now: five polls, and at least five minutes.
+    pub(crate) fn fresh(&self) -> Option<&Reading> {
+        let limit = (self.poll_interval * 5).max(Duration::from_secs(300));
+        self.reading
+            .as_deref()
+            .filter(|r| r.at.elapsed().unwrap_or_default() <= limit)
+    }
+
+    /// True when the management center says cloud integration is off (a fresh reading).
+    pub(crate) fn integration_off(&self) -> bool {
+        self.fresh().is_some_and(|r| r.integration.says_off())
+    }
+}
+
+/// The shared cache the poller writes and everything else reads.
+#[derive(Default)]
+pub(crate) struct Fmc {
+    state: Mutex<Option<FmcView>>,
+    poller: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Fmc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fmc")
+    }
+}
+
+impl Drop for Fmc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Fmc {
+    /// A copy of what is known, `None` without an `fmc:` section.
+    pub(crate) fn view(&self) -> Option<FmcView> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<FmcView>> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts over for these settings (or none): a changed section keeps no stale reading.
+    pub(crate) fn configure(&self, settings: Option<&FmcSettings>) {
+        let mut state = self.lock();
+        *state = settings.map(|s| match state.take() {
+            Some(old) if old.base == s.base && old.domain == s.domain => FmcView {
+                poll_interval: s.poll_interval,
+                ..old
+            },
+            _ => FmcView::new(s),
+        });
+    }
+
+    /// Runs the poller for these settings (stopping any other); none: no poller, no state.
+    pub(crate) fn start(self: &Arc<Self>, settings: Option<&Arc<FmcSettings>>) {
+        self.stop();
+        self.configure(settings.map(AsRef::as_ref));
+        if let Some(settings) = settings {
+            let task = spawn(settings.clone(), Arc::downgrade(self));
+            *self
+                .poller
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+        }
+    }
+
+    fn stop(&self) {
+        if let Some(task) = self
+            .poller
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            task.abort();
+        }
+    }
+
+    pub(super) fn record(&self, result: Result<Reading, FmcError>, client: Option<&mut Client>) {
+        let mut state = self.lock();
+        let Some(view) = state.as_mut() else {
+            return;
+        };
+        let mut count = |reason: &'static str| {
+            if let Some(slot) = view.errors.iter_mut().find(|(r, _)| *r == reason) {
+                slot.1 += 1;
+            }
+        };
+        if let Some(client) = client {
+            for reason in client.recovered.drain(..) {
+                count(reason);
+            }
+            let done = std::mem::take(&mut client.tally);
+            view.tally.logins += done.logins;
+            view.tally.refreshes += done.refreshes;
+            view.tally.requests += done.requests;
+        }
+        view.last_poll = Some(SystemTime::now());
+        match result {
+            Ok(reading) => {
+                if !reading.devices_not_found.is_empty() {
+                    count("device_unknown");
+                }
+                if !view.up {
+                    tracing::info!(fmc = %view.base, devices = reading.devices.len(), "management center read");
+                }
+                view.up = true;
+                view.last_error = None;
+                view.reading = Some(Arc::new(reading));
+            }
+            Err(err) => {
+                count(err.reason());
+                // Once per change of reason, not once per poll.
+                if view.last_error.as_ref().map(|(r, _)| *r) == Some(err.reason()) {
+                    tracing::debug!(fmc = %view.base, reason = err.reason(), error = %err, "management center still not read");
+                } else {
+                    tracing::warn!(fmc = %view.base, reason = err.reason(), error = %err, "management center not read");
+                }
+                view.up = false;
+                view.last_error = Some((err.reason(), err.to_string()));
+            }
+        }
+    }
+}
+
+/// Polls the management center every `poll_interval` until stopped, or until the cache it
+/// writes is gone.
+fn spawn(settings: Arc<FmcSettings>, shared: std::sync::Weak<Fmc>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if settings.trust == FmcTrust::Anything {
+            tracing::warn!(
+                fmc = %settings.base,
+                "fmc.insecure_skip_verify is true: the management center's certificate is NOT checked, and whoever sits on the path can read the API password; set ca_file or fingerprint_sha256"
+            );
+        }
+        let mut client = match Client::new(settings.clone()) {
+            Ok(client) => client,
+            Err(err) => {
+                if let Some(shared) = shared.upgrade() {
+                    shared.record(Err(err), None);
+                }
+                return;
+            }
+        };
+        loop {
+            let started = Instant::now();
+            let result = poll(&mut client, &settings).await;
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            shared.record(result, Some(&mut client));
+            drop(shared);
+            tokio::time::sleep_until(started + settings.poll_interval).await;
+        }
+    })
+}

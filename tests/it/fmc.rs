@@ -1,0 +1,645 @@
+//! The management center's own verdict beside the network's: the exporter reads a fake FMC REST
+//! API (the kit's, following Cisco's specification, over HTTPS with an rcgen certificate) in the
+//! background, and its metrics, status page and `check` show what the FMC says next to what the
+//! probes found. Each behaviour of the API (tokens that expire mid-poll, refresh exhaustion,
+//! 429, a wrong password, a certificate that is not the pinned one, paging, malformed JSON, a
+//! 10 MB body) is asserted on the metrics and the page.
+
+use std::time::Duration;
+
+use firepower_cloud_exporter::metrics::names;
+use firepower_cloud_testkit::fmc::{FakeFmc, FmcWorld};
+use tokio::process::Command;
+
+use crate::util::servers::Leaf;
+use crate::util::{Answer, Exporter, Exposition, TlsServer};
+use crate::{World, healthy_sse, sse_target};
+
+const PASSWORD: &str = "s3cret-FMC-pa55";
+
+/// A world with a healthy api-sse, a fake management center and the configuration text naming
+/// both (`extra` goes into the `fmc:` section).
+struct Lab {
+    world: World,
+    fmc: FakeFmc,
+    leaf_der: Vec<u8>,
+    sse: String,
+    _servers: (TlsServer, std::net::SocketAddr),
+}
+
+/// Three devices; on ftd-01 the FMC says Cisco Cloud Configuration fails (its AMP connection is
+/// fine, its licence warns, its CPU alert is none of the exporter's business); on ftd-02 the row
+/// succeeds; ftd-03 has no alert.
+pub(crate) fn fleet() -> FmcWorld {
+    let mut world = FmcWorld::default();
+    world
+        .device("d-1", "ftd-01")
+        .device("d-2", "ftd-02")
+        .device("d-3", "ftd-03")
+        .alert(
+            "d-1",
+            "THREAT_DATA_UPDATES",
+            "RED",
+            "Cisco Cloud Configuration - Failure",
+        )
+        .alert(
+            "d-2",
+            "THREAT_DATA_UPDATES",
+            "GREEN",
+            "Cisco Cloud Configuration - Success",
+        )
+        .alert("d-1", "CONN_STATUS_AMP", "GREEN", "Connected to AMP cloud")
+        .alert(
+            "d-1",
+            "SMART_LICENSE",
+            "YELLOW",
+            "Smart License evaluation period expires in 10 days",
+        )
+        .alert("d-1", "CPU", "RED", "CPU 99%");
+    world
+}
+
+impl Lab {
+    async fn new(change: impl FnOnce(&mut FmcWorld)) -> Lab {
+        let world = World::new().await;
+        let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+        let sse = sse_target("sse", "api-sse.cisco.com", server.port(), plain.port());
+        let mut fmc_world = fleet();
+        change(&mut fmc_world);
+        let leaf: Leaf = world.pki.leaf(&["127.0.0.1"]);
+        let leaf_der = leaf.chain[0].to_vec();
+        let fmc = FakeFmc::start(leaf, fmc_world).await;
+        std::fs::write(
+            world.dir.path().join("fmc-password"),
+            format!("{PASSWORD}\n"),
+        )
+        .expect("write password");
+        Lab {
+            world,
+            fmc,
+            leaf_der,
+            sse,
+            _servers: (server, plain),
+        }
+    }
+
+    /// The configuration: the healthy target and an `fmc:` section trusting the test CA.
+    fn config(&self, extra: &str) -> String {
+        self.config_with_targets(extra, std::slice::from_ref(&self.sse))
+    }
+
+    fn config_with_targets(&self, extra: &str, targets: &[String]) -> String {
+        let trust = if ["fingerprint_sha256", "ca_file", "insecure_skip_verify"]
+            .iter()
+            .any(|k| extra.contains(k))
+        {
+            String::new()
+        } else {
+            format!("  ca_file: {}\n", self.world.pki.ca_file.display())
+        };
+        let password_file = if extra.contains("password_file") {
+            String::new()
+        } else {
+            format!(
+                "  password_file: {}\n",
+                self.world.dir.path().join("fmc-password").display()
+            )
+        };
+        format!(
+            "fmc:\n  url: {}\n  username: prometheus-ro\n{password_file}{trust}  poll_interval: 1s\n  timeout: 2s\n{extra}{}",
+            self.fmc.url(),
+            self.world.config("", targets)
+        )
+    }
+}
+
+/// Scrapes `/metrics` until `done` holds (at most `secs`), and returns that scrape.
+async fn until(exporter: &Exporter, secs: u64, done: impl Fn(&Exposition) -> bool) -> Exposition {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (_, body) = exporter.get("/metrics").await;
+        let e = Exposition::parse(&body);
+        if done(&e) {
+            return e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not reached within {secs} s; /metrics:\n{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A counter's sample name (the encoder appends `_total`).
+fn total(name: &str) -> String {
+    format!("{name}_total")
+}
+
+fn up(e: &Exposition) -> bool {
+    e.all(names::FMC_UP, &[])
+        .first()
+        .is_some_and(|s| s.value == 1.0)
+}
+
+fn failed_with(reason: &'static str) -> impl Fn(&Exposition) -> bool {
+    move |e| {
+        e.all(names::FMC_LAST_ERROR_INFO, &[("reason", reason)])
+            .len()
+            == 1
+    }
+}
+
+fn status(e: &Exposition, device: &str, module: &str, row: &str, status: &str) -> f64 {
+    e.value(
+        names::FMC_HEALTH_STATUS,
+        &[
+            ("device", device),
+            ("fmc_module", module),
+            ("row", row),
+            ("status", status),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn the_fmc_verdict_stands_beside_the_network_verdict() {
+    // Two items a page: every list is followed across pages.
+    let lab = Lab::new(|w| w.page_size = 2).await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    let e = until(&exporter, 10, up).await;
+
+    assert_eq!(
+        status(
+            &e,
+            "ftd-01",
+            "THREAT_DATA_UPDATES",
+            "cisco_cloud_configuration",
+            "red"
+        ),
+        1.0
+    );
+    assert_eq!(
+        status(
+            &e,
+            "ftd-01",
+            "THREAT_DATA_UPDATES",
+            "cisco_cloud_configuration",
+            "green"
+        ),
+        0.0
+    );
+    assert_eq!(
+        status(
+            &e,
+            "ftd-02",
+            "THREAT_DATA_UPDATES",
+            "cisco_cloud_configuration",
+            "green"
+        ),
+        1.0
+    );
+    assert_eq!(status(&e, "ftd-01", "CONN_STATUS_AMP", "", "green"), 1.0);
+    assert_eq!(status(&e, "ftd-01", "SMART_LICENSE", "", "yellow"), 1.0);
+    assert!(
+        e.all(names::FMC_HEALTH_STATUS, &[("fmc_module", "CPU")])
+            .is_empty(),
+        "modules the exporter does not speak for are not read"
+    );
+    assert_eq!(
+        e.label(
+            names::FMC_HEALTH_STATUS,
+            &[
+                ("device", "ftd-01"),
+                ("fmc_module", "THREAT_DATA_UPDATES"),
+                ("status", "red")
+            ],
+            "service"
+        ),
+        "cisco_cloud_configuration"
+    );
+    assert_eq!(e.value(names::FMC_DEVICES, &[]), 3.0);
+    assert_eq!(
+        e.value(names::FMC_CLOUD_INTEGRATION, &[("setting", "securex")]),
+        1.0
+    );
+    assert_eq!(
+        e.value(&total(names::FMC_AUTHENTICATIONS), &[("kind", "login")]),
+        1.0
+    );
+    assert!(e.value(names::FMC_LAST_SUCCESS, &[]) > 1.7e9);
+    assert_eq!(
+        e.types.get(names::FMC_HEALTH_STATUS).map(String::as_str),
+        Some("gauge")
+    );
+    assert_eq!(
+        e.types
+            .get(&total(names::FMC_API_ERRORS))
+            .map(String::as_str),
+        Some("counter")
+    );
+
+    let (_, body) = exporter.get("/metrics").await;
+    crate::docs::promtool_check_metrics("/metrics with a management center", &body).await;
+
+    let seen = lab.fmc.seen();
+    assert!(
+        seen.requests
+            .iter()
+            .any(|r| r.contains("/devicerecords?") && r.contains("offset=2")),
+        "paging.next followed: {:#?}",
+        seen.requests
+    );
+    assert!(
+        seen.requests
+            .iter()
+            .any(|r| r.contains("/health/alerts?") && r.contains("offset=2")),
+        "alerts paged too"
+    );
+    assert_eq!(seen.max_in_flight, 1, "one request at a time");
+    assert_eq!(seen.logins, 1);
+
+    let (code, page) = exporter.get("/").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("FMC: Cisco Cloud Configuration — Failure on ftd-01 · network: every stage ok (1 target)"),
+        "{page}"
+    );
+    assert!(page.contains("FMC: Cisco Cloud Configuration — Success on ftd-02"));
+    assert!(
+        page.contains("Smart License Monitor"),
+        "other modules listed"
+    );
+    assert!(page.contains("Smart License evaluation period expires in 10 days"));
+    assert!(page.contains("<h2>Management center</h2>"));
+    assert!(page.contains("SecureX integration enabled"));
+}
+
+#[tokio::test]
+async fn the_network_failure_is_named_beside_the_fmc_failure() {
+    let lab = Lab::new(|_| {}).await;
+    lab.world.dns.set("api-sse.cisco.com", Answer::NxDomain);
+    let exporter = Exporter::start(&lab.config("")).await;
+    until(&exporter, 10, up).await;
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("FMC: Cisco Cloud Configuration — Failure on ftd-01 · network: api-sse.cisco.com fails at dns_nxdomain"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_that_expires_mid_poll_is_refreshed_three_times_then_a_new_login() {
+    // Each token is good for two requests; a poll makes six (three devices and four alerts at
+    // two a page, then the two integration settings): it expires in the middle of every poll.
+    let lab = Lab::new(|w| {
+        w.page_size = 2;
+        w.token_uses = Some(2);
+    })
+    .await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    let e = until(&exporter, 20, |e| {
+        e.all(&total(names::FMC_AUTHENTICATIONS), &[("kind", "login")])
+            .first()
+            .is_some_and(|s| s.value >= 2.0)
+    })
+    .await;
+    assert!(up(&e), "every poll still read everything");
+    let seen = lab.fmc.seen();
+    // Three refreshes per login, never a fourth: the client logs in again instead.
+    assert_eq!(seen.refused_refreshes, 0, "{seen:#?}");
+    assert!(
+        seen.refreshes >= 3 && seen.refreshes <= 3 * seen.logins,
+        "{seen:#?}"
+    );
+    assert!(e.value(&total(names::FMC_AUTHENTICATIONS), &[("kind", "refresh")]) >= 3.0);
+    assert!(
+        e.value(
+            &total(names::FMC_API_ERRORS),
+            &[("reason", "token_rejected")]
+        ) >= 4.0
+    );
+    assert_eq!(seen.failed_logins, 0);
+}
+
+#[tokio::test]
+async fn a_token_refused_even_after_renewal_fails_the_poll_without_a_storm() {
+    let lab = Lab::new(|w| w.token_lifetime = Duration::ZERO).await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    let e = until(&exporter, 10, failed_with("token_rejected")).await;
+    assert_eq!(e.value(names::FMC_UP, &[]), 0.0);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let seen = lab.fmc.seen();
+    // Per poll: a login, one refused GET, one renewal (a refresh), one more refused GET.
+    assert!(
+        seen.rejected_tokens <= 2 * 5,
+        "renewed once per poll, not in a loop: {seen:#?}"
+    );
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("refused the access token even after renewing it"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_429_is_waited_out_as_retry_after_says() {
+    let lab = Lab::new(|w| {
+        w.rate_limit_next = 2;
+        w.retry_after_secs = 1;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let exporter = Exporter::start(&lab.config("")).await;
+    let e = until(&exporter, 15, up).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "two waits of Retry-After: 1 before the reading"
+    );
+    assert_eq!(
+        e.value(&total(names::FMC_API_ERRORS), &[("reason", "rate_limited")]),
+        2.0
+    );
+    assert_eq!(lab.fmc.seen().rate_limited, 2);
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("FMC: Cisco Cloud Configuration — Failure on ftd-01"),
+        "{page}"
+    );
+
+    // Longer than a poll waits out (two waits): the poll fails as rate_limited; once the
+    // management center lets requests through again, the next poll reads.
+    lab.fmc.set(|w| w.rate_limit_next = 1000);
+    until(&exporter, 15, failed_with("rate_limited")).await;
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("rate limited (429) again after waiting"),
+        "{page}"
+    );
+    lab.fmc.set(|w| w.rate_limit_next = 0);
+    until(&exporter, 15, up).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_credentials_rejected_and_the_password_shows_nowhere() {
+    let lab = Lab::new(|w| w.password = "another-password".into()).await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    let e = until(&exporter, 10, failed_with("credentials_rejected")).await;
+    assert_eq!(e.value(names::FMC_UP, &[]), 0.0);
+    assert!(
+        e.all(names::FMC_HEALTH_STATUS, &[]).is_empty(),
+        "nothing read, nothing said"
+    );
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let seen = lab.fmc.seen();
+    assert!(
+        seen.failed_logins <= 4,
+        "one login a poll, no retry loop: {seen:#?}"
+    );
+    let mut everything = String::new();
+    for path in ["/", "/metrics", "/probe", "/debug"] {
+        let (_, body) = exporter.get(path).await;
+        everything += &body;
+    }
+    assert!(
+        everything.contains("the management center refused the user"),
+        "the reason is on the page"
+    );
+    assert!(!everything.contains(PASSWORD), "the password leaked");
+}
+
+#[tokio::test]
+async fn a_certificate_that_is_not_the_trusted_one_is_refused() {
+    let lab = Lab::new(|_| {}).await;
+    let other = crate::util::Pki::new(lab.world.dir.path(), "Another CA");
+    let wrong_ca =
+        Exporter::start(&lab.config(&format!("  ca_file: {}\n", other.ca_file.display()))).await;
+    until(&wrong_ca, 10, failed_with("tls")).await;
+
+    let wrong_pin = Exporter::start(&lab.config(&format!(
+        "  fingerprint_sha256: \"{}\"\n",
+        "AB:".repeat(31) + "CD"
+    )))
+    .await;
+    until(&wrong_pin, 10, failed_with("tls")).await;
+    let (_, page) = wrong_pin.get("/").await;
+    assert!(
+        page.contains("not the configured fingerprint_sha256"),
+        "{page}"
+    );
+
+    let digest = sha256_hex(&lab.leaf_der);
+    let right_pin =
+        Exporter::start(&lab.config(&format!("  fingerprint_sha256: \"{digest}\"\n"))).await;
+    until(&right_pin, 10, up).await;
+    assert_eq!(
+        lab.fmc.seen().failed_logins,
+        0,
+        "no password sent to an untrusted peer"
+    );
+}
+
+fn sha256_hex(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn malformed_json_and_a_10_mb_body_fail_the_poll_and_keep_the_last_reading() {
+    let lab = Lab::new(|_| {}).await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    until(&exporter, 10, up).await;
+
+    lab.fmc.set(|w| w.malformed_alerts = true);
+    let e = until(&exporter, 10, failed_with("malformed_response")).await;
+    assert_eq!(
+        status(
+            &e,
+            "ftd-01",
+            "THREAT_DATA_UPDATES",
+            "cisco_cloud_configuration",
+            "red"
+        ),
+        1.0,
+        "the last reading is served with its age"
+    );
+    let (code, page) = exporter.get("/").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("the latest poll failed"), "{page}");
+
+    lab.fmc.set(|w| {
+        w.malformed_alerts = false;
+        w.huge_alerts = Some(10 << 20);
+    });
+    until(&exporter, 15, failed_with("response_too_large")).await;
+    let (_, page) = exporter.get("/").await;
+    assert!(page.contains("the answer is larger than 4 MiB"), "{page}");
+    let (code, _) = exporter.get("/probe").await;
+    assert_eq!(code, 200, "the scrape never waits on the management center");
+}
+
+#[tokio::test]
+async fn integration_off_in_the_fmc_turns_the_rows_disabled() {
+    let lab = Lab::new(|w| {
+        w.securex_enabled = Some(false);
+        w.cloud_events = Some(false);
+    })
+    .await;
+    lab.world.dns.set("api-sse.cisco.com", Answer::NxDomain);
+    let exporter = Exporter::start(&lab.config("")).await;
+    let e = until(&exporter, 10, up).await;
+    assert_eq!(
+        e.value(names::FMC_CLOUD_INTEGRATION, &[("setting", "securex")]),
+        0.0
+    );
+    let probe = exporter.probe("sse").await;
+    assert!(
+        probe.all(names::SERVICE_SUCCESS, &[]).is_empty(),
+        "no row judged, nothing to page"
+    );
+    assert_eq!(
+        probe.value(
+            names::SERVICE_STATUS,
+            &[
+                ("service", "cisco_cloud_configuration"),
+                ("status", "disabled")
+            ]
+        ),
+        1.0
+    );
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("Cloud integration is disabled, as the management center says (SecureX integration disabled, cloud events not sent)"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_domain_and_devices_the_fmc_does_not_know_are_named() {
+    let lab = Lab::new(|_| {}).await;
+    let branches =
+        Exporter::start(&lab.config("  domain: Branches\n  devices: [ftd-02, ftd-99]\n")).await;
+    let e = until(&branches, 10, up).await;
+    assert_eq!(e.value(names::FMC_DEVICES, &[]), 1.0);
+    assert!(
+        e.all(names::FMC_HEALTH_STATUS, &[("device", "ftd-01")])
+            .is_empty(),
+        "only the devices asked for"
+    );
+    assert_eq!(
+        e.value(
+            &total(names::FMC_API_ERRORS),
+            &[("reason", "device_unknown")]
+        ),
+        1.0
+    );
+    let (_, page) = branches.get("/").await;
+    assert!(page.contains("does not know: ftd-99"), "{page}");
+    assert!(
+        lab.fmc
+            .seen()
+            .requests
+            .iter()
+            .any(|r| r.contains("b1a2c3d4-0000-1111-2222-333344445555/health/alerts")),
+        "the Global/Branches domain's UUID from DOMAINS"
+    );
+
+    let lost = Exporter::start(&lab.config("  domain: Lab\n")).await;
+    until(&lost, 10, failed_with("domain_unknown")).await;
+    let (_, page) = lost.get("/").await;
+    assert!(page.contains("no domain `Lab` for this user"), "{page}");
+}
+
+#[tokio::test]
+async fn a_broken_fmc_section_on_reload_keeps_the_running_reader() {
+    let lab = Lab::new(|_| {}).await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    until(&exporter, 10, up).await;
+    std::fs::write(
+        &exporter.config_path,
+        lab.config("").replace("  username: prometheus-ro\n", ""),
+    )
+    .expect("rewrite");
+    let err = exporter.state.reload().await.expect_err("refused");
+    assert!(err.to_string().contains("fmc.username"), "{err}");
+    let logins = lab.fmc.seen().logins;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let e = until(&exporter, 5, up).await;
+    assert_eq!(e.value(names::FMC_UP, &[]), 1.0);
+    assert_eq!(
+        lab.fmc.seen().logins,
+        logins,
+        "the same session keeps reading"
+    );
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_firepower-cloud-exporter");
+
+#[tokio::test]
+async fn check_shows_the_fmc_beside_the_rows_and_never_the_password() {
+    let lab = Lab::new(|_| {}).await;
+    let good = lab.world.dir.path().join("good.yml");
+    std::fs::write(&good, lab.config("")).expect("write");
+    let out = Command::new(BIN)
+        .args(["check", "--config.file"])
+        .arg(&good)
+        .args(["--log.level", "debug"])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("check ran");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("Management center: read"), "{stdout}");
+    assert!(
+        stdout.contains("FMC: Cisco Cloud Configuration — Failure on ftd-01 · network: every stage ok (1 target)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+
+    lab.fmc.set(|w| w.password = "rotated".into());
+    let out = Command::new(BIN)
+        .args(["check", "--config.file"])
+        .arg(&good)
+        .args(["--output", "json", "--log.level", "debug"])
+        .output()
+        .await
+        .expect("check ran");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("refused the user's credentials"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
+        "the password leaked: {stdout}{stderr}"
+    );
+
+    let bad = lab.world.dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        lab.config("").replace(
+            &format!("url: {}", lab.fmc.url()),
+            &format!("url: https://prometheus-ro:{PASSWORD}@127.0.0.1:1"),
+        ),
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .args(["check", "--config.file"])
+        .arg(&bad)
+        .output()
+        .await
+        .expect("check ran");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("fmc.url"), "{stderr}");
+    assert!(
+        stderr.contains("use `username` and `password_file`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PASSWORD), "{stderr}");
+}
