@@ -29,12 +29,14 @@ pub(crate) struct FmcSummary {
     pub(crate) integration: Option<String>,
     /// The management center says cloud integration is off: the rows read disabled.
     pub(crate) integration_off: bool,
-    /// Modules it reports that no row of the exporter stands for (licensing, URL filtering…).
+    /// What it reports beside no row of this answer: modules no row stands for (licensing, URL
+    /// filtering…), and rows no configured target stands for.
     pub(crate) other: Vec<Health>,
 }
 
 impl FmcSummary {
-    pub(crate) fn of(view: &FmcView) -> FmcSummary {
+    /// The summary of `view`; `rows` are the services this answer has a row for.
+    pub(crate) fn of(view: &FmcView, rows: &[Service]) -> FmcSummary {
         let reading = view.fresh();
         FmcSummary {
             url: view.base.clone(),
@@ -53,7 +55,7 @@ impl FmcSummary {
                 .map(|r| {
                     r.health
                         .iter()
-                        .filter(|h| h.service.is_none())
+                        .filter(|h| h.service.is_none_or(|s| !rows.contains(&s)))
                         .cloned()
                         .collect()
                 })

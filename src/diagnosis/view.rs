@@ -81,7 +81,10 @@ impl Report {
             success,
             common_cause,
             integration_note,
-            fmc: fmc.map(FmcSummary::of),
+            fmc: fmc.map(|view| {
+                let services: Vec<Service> = rows.iter().map(|r| r.service).collect();
+                FmcSummary::of(view, &services)
+            }),
             rows,
             targets,
         }

@@ -22,7 +22,7 @@ pub(crate) const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
 pub(crate) const PAGE_CSS: &str = "body{font-family:system-ui,-apple-system,sans-serif;max-width:64rem;margin:0 auto;padding:0 .75rem 2rem;line-height:1.45;color:#1b1b1b}\
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:1.6rem}h3{font-size:1rem;margin:.2rem 0}\
 table{border-collapse:collapse;width:100%;display:block;overflow-x:auto;margin:.4rem 0}td,th{border:1px solid #d0d0d0;padding:.3rem .5rem;text-align:left;vertical-align:top}\
-p.common{background:#fde2e1;color:#7f1d1d;padding:.4rem .6rem;border-radius:.3rem}th{background:#f3f3f3}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;font-size:.85rem}code{background:#f4f4f4}\
+p.common{background:#fde2e1;color:#7f1d1d;padding:.4rem .6rem;border-radius:.3rem}p.note{background:#eef1f8;padding:.4rem .6rem;border-radius:.3rem}tr.fmc td{padding-left:1.4rem;border-top:0}th{background:#f3f3f3}pre{background:#f4f4f4;padding:.5rem;overflow-x:auto;font-size:.85rem}code{background:#f4f4f4}\
 .status{display:inline-block;padding:.05rem .45rem;border-radius:.25rem;font-weight:600}\
 .success{background:#dff3e2;color:#14532d}tr.unobserved{color:#6b6b6b}.failure{background:#fde2e1;color:#7f1d1d}.disabled,.skipped{background:#ececec;color:#444}\
 section.target{border:1px solid #d0d0d0;border-radius:.4rem;padding:.5rem .75rem;margin:.8rem 0}\

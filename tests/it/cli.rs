@@ -156,7 +156,7 @@ async fn a_bad_configuration_exits_2_from_check_and_non_zero_from_the_server() {
 }
 
 #[tokio::test]
-async fn the_proxy_password_never_reaches_check_output_or_logs() {
+async fn the_proxy_and_fmc_passwords_never_reach_check_output_or_logs() {
     let world = World::new().await;
     let server = world
         .https(
@@ -176,16 +176,33 @@ async fn the_proxy_password_never_reaches_check_output_or_logs() {
         server.addr,
     )
     .await;
+    // A management center that refuses the exporter's password: it is sent, refused, and the
+    // refusal is reported without it.
+    let fmc_secret = "Sup3r-s3cret-fmc-pw";
+    let fmc_world = firepower_cloud_testkit::fmc::FmcWorld {
+        password: "rotated-meanwhile".into(),
+        ..Default::default()
+    };
+    let fmc =
+        firepower_cloud_testkit::fmc::FakeFmc::start(world.pki.leaf(&["127.0.0.1"]), fmc_world)
+            .await;
+    let fmc_password = write(&world, "fmc-password", &format!("{fmc_secret}\n"));
+    let fmc_section = format!(
+        "fmc:\n  url: {}\n  username: prometheus-ro\n  password_file: {fmc_password}\n  ca_file: {}\n",
+        fmc.url(),
+        world.pki.ca_file.display()
+    );
     let config = write(
         &world,
         "c.yml",
-        &world.config(
-            &format!(
-                "  proxy: {{ url: \"http://fmc:{secret}@{}\" }}\n",
-                proxy.addr
-            ),
-            &[sse_target("sse", "api-sse.cisco.com", 443, 8989)],
-        ),
+        &(fmc_section
+            + &world.config(
+                &format!(
+                    "  proxy: {{ url: \"http://fmc:{secret}@{}\" }}\n",
+                    proxy.addr
+                ),
+                &[sse_target("sse", "api-sse.cisco.com", 443, 8989)],
+            )),
     );
     for (args, logged) in [
         (
@@ -214,8 +231,14 @@ async fn the_proxy_password_never_reaches_check_output_or_logs() {
             stderr.contains(logged),
             "one log line with target, stage and reason: {stderr}"
         );
+        assert!(
+            stderr.contains("reason=credentials_rejected")
+                || stderr.contains("\"reason\":\"credentials_rejected\""),
+            "the refused login is logged: {stderr}"
+        );
         let all = text(&out.stdout) + &stderr;
-        assert!(!all.contains(secret), "the password leaked: {all}");
+        assert!(!all.contains(secret), "the proxy password leaked: {all}");
+        assert!(!all.contains(fmc_secret), "the FMC password leaked: {all}");
     }
 }
 

@@ -270,6 +270,10 @@ async fn the_fmc_verdict_stands_beside_the_network_verdict() {
         "other modules listed"
     );
     assert!(page.contains("Smart License evaluation period expires in 10 days"));
+    assert!(
+        page.contains("<td>AMP Connection Status</td><td>Success</td>"),
+        "and what it says for a row no target stands for here: {page}"
+    );
     assert!(page.contains("<h2>Management center</h2>"));
     assert!(page.contains("SecureX integration enabled"));
 }
@@ -642,4 +646,54 @@ async fn check_shows_the_fmc_beside_the_rows_and_never_the_password() {
         "{stderr}"
     );
     assert!(!stderr.contains(PASSWORD), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_running_exporter_logs_a_refused_login_once_and_never_the_password() {
+    let lab = Lab::new(|w| w.password = "rotated-meanwhile".into()).await;
+    let file = lab.world.dir.path().join("server.yml");
+    std::fs::write(&file, lab.config("")).expect("write");
+    let port = crate::e2e::free_port();
+    let mut child = Command::new(BIN)
+        .arg("--config.file")
+        .arg(&file)
+        .args(["--web.listen-address", &format!("127.0.0.1:{port}")])
+        .args(["--log.level", "debug"])
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the exporter starts");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            let (_, metrics) = firepower_cloud_testkit::request(addr, "GET", "/metrics", &[]).await;
+            if failed_with("credentials_rejected")(&Exposition::parse(&metrics)) {
+                seen = metrics;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!seen.is_empty(), "the refused login shows on /metrics");
+    // Three more polls, each refused the same way.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let (_, page) = firepower_cloud_testkit::request(addr, "GET", "/", &[]).await;
+    child.start_kill().expect("kill");
+    let out = child.wait_with_output().await.expect("exited");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(lab.fmc.seen().failed_logins >= 3, "{:?}", lab.fmc.seen());
+    assert_eq!(
+        stderr.matches("management center not read").count(),
+        1,
+        "warned once, then debug lines only: {stderr}"
+    );
+    assert!(
+        stderr.contains("management center still not read"),
+        "{stderr}"
+    );
+    for text in [stderr.as_ref(), page.as_str(), seen.as_str()] {
+        assert!(!text.contains(PASSWORD), "the password leaked: {text}");
+    }
 }
