@@ -1,6 +1,7 @@
 //! The only place that knows about Prometheus: metric names (`names.rs`), typed label sets
-//! (`labels.rs`), the exporter's own long-lived metrics (`own.rs`, served on `/metrics`) and the
-//! per-scrape report of probe results (`report.rs`, served on `/probe`).
+//! (`labels.rs`), the exporter's own long-lived metrics (`own.rs`, served on `/metrics`, with the
+//! management center's verdict from `fmc.rs`) and the per-scrape report of probe results
+//! (`report.rs`, served on `/probe`).
 
 mod fmc;
 mod labels;
