@@ -14,6 +14,7 @@ use crate::checklist::{Module, Reason, RowStatus};
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Config;
 use crate::diagnosis::{Discard, Logged, Report, RowScope, format_unix};
+use crate::fmc::FmcView;
 use crate::probe::{Clients, Prober};
 
 /// Exit code when a row fails.
@@ -76,7 +77,12 @@ async fn run(config: Config, timeout: Duration) -> Report {
     let patience = tracer.patience(failures);
     futures_util::future::join_all(outcomes.iter().map(|(o, _)| tracer.wait_for(o, patience)))
         .await;
-    Report::build(&config, outcomes, &RowScope::Whole, tracer, fmc.as_ref())
+    let integration = fmc.as_ref().and_then(FmcView::integration);
+    let mut report = Report::build(&config, outcomes, &RowScope::Whole, tracer, integration);
+    if let Some(view) = &fmc {
+        report.describe_fmc(view);
+    }
+    report
 }
 
 struct Paint {

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::checklist::{FmcStatus, Service};
 use crate::config::Config;
-use crate::fmc::{FmcView, Health};
+use crate::fmc::{FmcView, Health, Integration};
 
 /// What the management center says, for every renderer.
 #[derive(Debug, Serialize)]
@@ -27,8 +27,6 @@ pub(crate) struct FmcSummary {
     pub(crate) devices_not_found: Vec<String>,
     /// Cloud integration in the management center's settings, in words.
     pub(crate) integration: Option<String>,
-    /// The management center says cloud integration is off: the rows read disabled.
-    pub(crate) integration_off: bool,
     /// What it reports beside no row of this answer: modules no row stands for (licensing, URL
     /// filtering…), and rows no configured target stands for.
     pub(crate) other: Vec<Health>,
@@ -50,7 +48,6 @@ impl FmcSummary {
                 .map(|r| r.devices_not_found.clone())
                 .unwrap_or_default(),
             integration: reading.map(|r| r.integration.describe()),
-            integration_off: view.integration_off(),
             other: reading
                 .map(|r| {
                     r.health
@@ -125,25 +122,27 @@ pub(crate) fn fmc_says(
             ),
         })
         .collect();
-    says.sort_by_key(|s| (!s.status.is_failure(), s.device.clone()));
+    says.sort_by(|a, b| {
+        (!a.status.is_failure(), &a.device).cmp(&(!b.status.is_failure(), &b.device))
+    });
     says
 }
 
 /// Whether the rows are judged, and why not when they are not: the configuration says cloud
 /// integration is off, or the management center's settings do (the seed's scenario 1).
-pub(crate) fn integration(config: &Config, fmc: Option<&FmcView>) -> (bool, Option<String>) {
+pub(crate) fn integration(config: &Config, fmc: Option<Integration>) -> (bool, Option<String>) {
     if !config.cloud_integration_enabled {
         return (
             false,
             Some("Cloud integration is disabled in the configuration (`cloud_integration: disabled`): the Cisco Cloud Configuration alert is expected and nothing is judged.".to_string()),
         );
     }
-    match fmc.and_then(FmcView::fresh) {
-        Some(reading) if reading.integration.says_off() => (
+    match fmc {
+        Some(settings) if settings.says_off() => (
             false,
             Some(format!(
                 "Cloud integration is disabled, as the management center says ({}): the Cisco Cloud Configuration alert is expected (scenario 1), and the rows read disabled.",
-                reading.integration.describe()
+                settings.describe()
             )),
         ),
         _ => (true, None),

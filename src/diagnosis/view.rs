@@ -13,7 +13,7 @@ use super::fmc::{FmcSays, FmcSummary, fmc_says, integration};
 use super::{reason, rows, verdict};
 use crate::checklist::{Module, Reason, RowStatus, Service, Stage, THREAT_DATA_UPDATES_ROWS};
 use crate::config::Config;
-use crate::fmc::FmcView;
+use crate::fmc::{FmcView, Integration};
 use crate::probe::{
     Freshness, PathTrace, StageOutcome, TargetOutcome, Tracer, stage_label, traceable,
 };
@@ -40,16 +40,17 @@ pub(crate) struct Report {
 impl Report {
     /// The view of these outcomes. With [`RowScope::Part`] (a scrape of one target) each row is
     /// that target's part of it, named by `part_of`, so Prometheus can put a row back together
-    /// from one scrape per target.
+    /// from one scrape per target. `fmc_integration` is cloud integration as the management
+    /// center says it: off, the rows read disabled.
     pub(crate) fn build(
         config: &Config,
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
         scope: &RowScope,
         tracer: &Tracer,
-        fmc: Option<&FmcView>,
+        fmc_integration: Option<Integration>,
     ) -> Report {
-        let (cloud_integration_enabled, integration_note) = integration(config, fmc);
-        let mut rows: Vec<RowView> = rows(
+        let (cloud_integration_enabled, integration_note) = integration(config, fmc_integration);
+        let rows: Vec<RowView> = rows(
             &outcomes.iter().map(|(o, _)| o.as_ref()),
             cloud_integration_enabled,
         )
@@ -67,9 +68,6 @@ impl Report {
             fmc: Vec::new(),
         })
         .collect();
-        for row in &mut rows {
-            row.fmc = fmc_says(fmc, row.service, row.title, &row.network_words());
-        }
         let success = rows.iter().all(|r| r.status != RowStatus::Failure);
         let common_cause = common_cause(&rows);
         let targets = outcomes
@@ -81,13 +79,20 @@ impl Report {
             success,
             common_cause,
             integration_note,
-            fmc: fmc.map(|view| {
-                let services: Vec<Service> = rows.iter().map(|r| r.service).collect();
-                FmcSummary::of(view, &services)
-            }),
+            fmc: None,
             rows,
             targets,
         }
+    }
+
+    /// Adds what the management center says, for the pages and `check` (a `/probe` scrape has no
+    /// use for it): its verdict beside each row, and its summary.
+    pub(crate) fn describe_fmc(&mut self, view: &FmcView) {
+        for row in &mut self.rows {
+            row.fmc = fmc_says(Some(view), row.service, row.title, &row.network_words());
+        }
+        let services: Vec<Service> = self.rows.iter().map(|r| r.service).collect();
+        self.fmc = Some(FmcSummary::of(view, &services));
     }
 }
 

@@ -152,9 +152,9 @@ impl FmcView {
             .filter(|r| r.at.elapsed().unwrap_or_default() <= limit)
     }
 
-    /// True when the management center says cloud integration is off (a fresh reading).
-    pub(crate) fn integration_off(&self) -> bool {
-        self.fresh().is_some_and(|r| r.integration.says_off())
+    /// Cloud integration as a fresh reading says it.
+    pub(crate) fn integration(&self) -> Option<Integration> {
+        self.fresh().map(|r| r.integration)
     }
 }
 
@@ -178,6 +178,12 @@ impl Drop for Fmc {
 }
 
 impl Fmc {
+    /// Cloud integration as the last fresh reading says it, without copying the rest (every
+    /// `/probe` scrape asks).
+    pub(crate) fn integration(&self) -> Option<Integration> {
+        self.lock().as_ref().and_then(FmcView::integration)
+    }
+
     /// A copy of what is known, `None` without an `fmc:` section.
     pub(crate) fn view(&self) -> Option<FmcView> {
         self.lock().clone()

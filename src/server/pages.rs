@@ -75,8 +75,17 @@ fn whole_report(
     outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
     tracer: &Tracer,
 ) -> Report {
-    let fmc = state.fmc.view();
-    Report::build(config, outcomes, &RowScope::Whole, tracer, fmc.as_ref())
+    let mut report = Report::build(
+        config,
+        outcomes,
+        &RowScope::Whole,
+        tracer,
+        state.fmc.integration(),
+    );
+    if let Some(view) = state.fmc.view() {
+        report.describe_fmc(&view);
+    }
+    report
 }
 
 /// `/`: probes every target (results younger than `min_interval` are reused) and shows the FMC
