@@ -67,7 +67,8 @@ impl Resolvers {
         };
         // The most telling failure so far: an answer (SERVFAIL, REFUSED…) beats silence.
         let mut failure: Option<(Reason, Option<&'static str>, Option<SocketAddr>, String)> = None;
-        for (i, (addr, resolver)) in servers.iter().enumerate() {
+        for (i, server) in servers.iter().enumerate() {
+            let (addr, resolver) = (&server.addr, server.resolver());
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -88,7 +89,7 @@ impl Resolvers {
                     }
                     if facts.addresses.is_empty() {
                         let failure =
-                            no_address(&mut facts, host, *addr, resolver, &fqdn, deadline).await;
+                            no_address(&mut facts, host, *addr, &resolver, &fqdn, deadline).await;
                         return (facts, Err(failure));
                     }
                     return (facts, Ok(()));
@@ -99,7 +100,7 @@ impl Resolvers {
                         facts.server = Some(addr.to_string());
                         facts.rcode = rcode.map(str::to_string);
                         let failure = if reason == Reason::DnsNoAnswer {
-                            no_address(&mut facts, host, *addr, resolver, &fqdn, deadline).await
+                            no_address(&mut facts, host, *addr, &resolver, &fqdn, deadline).await
                         } else {
                             let code = rcode.unwrap_or("no address");
                             StageError::new(reason, format!("{host}: {code} from {addr}"))

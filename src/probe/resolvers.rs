@@ -1,7 +1,13 @@
-//! The resolvers the DNS step asks: one per name server, in configuration order, so a probe can
-//! say which server answered; shared by every target with the same settings. Caching is off so every
-//! probe really asks the servers, and a system resolver re-reads its resolv.conf on every probe, so
-//! fixing the device's DNS settings shows up at the next scrape.
+//! The name servers the DNS step asks, in configuration order, so a probe can say which server
+//! answered; their settings are shared by every target with the same configuration. Caching is off
+//! so every probe really asks the servers, and a system resolver re-reads its resolv.conf on every
+//! probe, so fixing the device's DNS settings shows up at the next scrape.
+//!
+//! Each lookup gets a resolver of its own (building one does no I/O): hickory keeps one TCP
+//! connection per server inside a resolver and sends every query over it, so with a shared
+//! resolver a name the server never answers would hold every other target's query behind it on a
+//! server that answers TCP one query at a time per connection, as dnsmasq does. Queries go over
+//! UDP; TCP only after a truncated answer, on a connection of that lookup's own.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,8 +27,22 @@ use crate::config::{DnsProtocol, IpPreference, ResolverSpec};
 
 type Key = (ResolverSpec, IpPreference);
 
-/// One resolver per name server, in configuration order, so a probe can say which server answered.
-pub(super) type ServerList = Arc<Vec<(SocketAddr, TokioResolver)>>;
+/// The name servers, in configuration order, so a probe can say which server answered.
+pub(super) type ServerList = Arc<Vec<NameServer>>;
+
+/// One name server and the settings a lookup's resolver is built from.
+pub(super) struct NameServer {
+    pub(super) addr: SocketAddr,
+    config: ResolverConfig,
+    options: ResolverOpts,
+}
+
+impl NameServer {
+    /// A resolver for one lookup, sharing no connection with any other lookup.
+    pub(super) fn resolver(&self) -> TokioResolver {
+        build(self.config.clone(), self.options.clone())
+    }
+}
 
 /// The shared resolvers, keyed by configuration.
 #[derive(Default)]
@@ -45,11 +65,11 @@ fn server_list(name_servers: Vec<NameServerConfig>, options: &ResolverOpts) -> S
             .into_iter()
             .map(|ns| {
                 let port = ns.connections.first().map_or(53, |c| c.port);
-                let addr = SocketAddr::new(ns.ip, port);
-                (
-                    addr,
-                    build(ResolverConfig::from_name_servers(vec![ns]), options.clone()),
-                )
+                NameServer {
+                    addr: SocketAddr::new(ns.ip, port),
+                    config: ResolverConfig::from_name_servers(vec![ns]),
+                    options: options.clone(),
+                }
             })
             .collect(),
     )

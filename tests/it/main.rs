@@ -12,6 +12,7 @@ mod e2e;
 mod fmc;
 mod fmc_e2e;
 mod hostile;
+mod independence;
 mod input;
 mod layers;
 mod middleboxes;

@@ -247,7 +247,7 @@ async fn dnsmasq_in_front_of_the_zone() {
         return;
     }
     let world = World::new().await;
-    let dnsmasq = daemons::dnsmasq(world.dns.addr).await;
+    let dnsmasq = daemons::dnsmasq(world.dns.addr, &[]).await;
     let closed = servers::closed_port();
     let exporter = through_dnsmasq(&world, &dnsmasq, closed).await;
     let check = async |answer: Answer, stage: &str, reason: &str| {
@@ -289,7 +289,7 @@ async fn dnsmasq_with_a_dead_upstream() {
     }
     let world = World::new().await;
     let dead = std::net::SocketAddr::from(([127, 0, 0, 1], servers::closed_port()));
-    let dnsmasq = daemons::dnsmasq(dead).await;
+    let dnsmasq = daemons::dnsmasq(dead, &[]).await;
     let exporter = through_dnsmasq(&world, &dnsmasq, 443).await;
     let e = exporter.probe("amp").await;
     // dnsmasq forwards and stays silent while its upstream is dead.

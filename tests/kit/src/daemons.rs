@@ -222,8 +222,9 @@ pub async fn tinyproxy(user: &str, password: &str, connect_ports: &[u16]) -> Dae
 }
 
 /// dnsmasq as the device's resolver, forwarding every query to `upstream` (no cache, no hosts
-/// file, no resolv.conf: only what the upstream answers).
-pub async fn dnsmasq(upstream: SocketAddr) -> Daemon {
+/// file, no resolv.conf: only what the upstream answers), with `extra` options (a sinkhole's
+/// `--address=/name/0.0.0.0`).
+pub async fn dnsmasq(upstream: SocketAddr, extra: &[&str]) -> Daemon {
     let tmp = folder();
     let dir = tmp.path();
     let port = free_port();
@@ -240,6 +241,8 @@ pub async fn dnsmasq(upstream: SocketAddr) -> Daemon {
         format!("--server={}#{}", upstream.ip(), upstream.port()),
         format!("--pid-file={}/dnsmasq.pid", dir.display()),
     ];
+    let mut args = args;
+    args.extend(extra.iter().map(|a| (*a).to_string()));
     start(
         "dnsmasq",
         &args,

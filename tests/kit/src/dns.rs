@@ -245,3 +245,151 @@ pub async fn garbage_dns() -> SocketAddr {
     });
     addr
 }
+
+/// What [`SerialDns`] does for a name.
+#[derive(Debug, Clone)]
+pub enum SerialAnswer {
+    /// Over UDP an empty answer with the TC bit set; over TCP these addresses.
+    TruncatedThen(Vec<IpAddr>),
+    /// Over UDP an empty answer with the TC bit set; over TCP no answer, ever.
+    TruncatedThenSilent,
+}
+
+type SerialZone = Arc<RwLock<HashMap<LowerName, SerialAnswer>>>;
+
+/// A DNS server that answers TCP queries one at a time per connection, in order, as dnsmasq
+/// does: a query it never answers holds every later query on the same connection. It counts the
+/// queries each TCP connection carried.
+pub struct SerialDns {
+    pub addr: SocketAddr,
+    zone: SerialZone,
+    most_per_connection: Arc<std::sync::atomic::AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for SerialDns {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl SerialDns {
+    pub async fn start() -> SerialDns {
+        let (udp, tcp) = loop {
+            let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
+            let port = udp.local_addr().expect("addr").port();
+            if let Ok(tcp) = TcpListener::bind(("127.0.0.1", port)).await {
+                break (udp, tcp);
+            }
+        };
+        let addr = udp.local_addr().expect("addr");
+        let zone: SerialZone = Arc::default();
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let udp_zone = zone.clone();
+        let udp_task = tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, peer)) = udp.recv_from(&mut buf).await {
+                if let Some(reply) = serial_reply(&udp_zone, &buf[..n], true) {
+                    let _ = udp.send_to(&reply, peer).await;
+                }
+            }
+        });
+        let tcp_zone = zone.clone();
+        let tcp_most = most.clone();
+        let tcp_task = tokio::spawn(async move {
+            while let Ok((stream, _)) = tcp.accept().await {
+                let zone = tcp_zone.clone();
+                let most = tcp_most.clone();
+                tokio::spawn(serve_serially(stream, zone, most));
+            }
+        });
+        SerialDns {
+            addr,
+            zone,
+            most_per_connection: most,
+            tasks: vec![udp_task, tcp_task],
+        }
+    }
+
+    pub fn set(&self, name: &str, answer: SerialAnswer) {
+        self.zone.write().expect("zone").insert(lower(name), answer);
+    }
+
+    /// The most queries any one TCP connection carried.
+    pub fn most_queries_on_one_connection(&self) -> usize {
+        self.most_per_connection
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// One query at a time: read it, answer it (or never), then read the next.
+async fn serve_serially(
+    mut stream: tokio::net::TcpStream,
+    zone: SerialZone,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut queries = 0;
+    loop {
+        let mut len = [0u8; 2];
+        if stream.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if stream.read_exact(&mut query).await.is_err() {
+            return;
+        }
+        queries += 1;
+        most.fetch_max(queries, std::sync::atomic::Ordering::Relaxed);
+        let Some(reply) = serial_reply(&zone, &query, false) else {
+            // Never answered: this connection is stuck, like a forwarder waiting on its upstream.
+            std::future::pending::<()>().await;
+            return;
+        };
+        let Ok(len) = u16::try_from(reply.len()) else {
+            return;
+        };
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(&reply);
+        if stream.write_all(&framed).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn serial_reply(zone: &SerialZone, query: &[u8], over_udp: bool) -> Option<Vec<u8>> {
+    use hickory_server::proto::op::{Message, MessageType};
+    let request = Message::from_vec(query).ok()?;
+    let question = request.queries.first()?.clone();
+    let answer = zone
+        .read()
+        .expect("zone")
+        .get(&LowerName::from(question.name().clone()))
+        .cloned();
+    let mut reply = Message::new(
+        request.metadata.id,
+        MessageType::Response,
+        request.metadata.op_code,
+    );
+    reply.metadata.recursion_desired = request.metadata.recursion_desired;
+    reply.metadata.recursion_available = true;
+    reply.add_query(question.clone());
+    match answer {
+        None => reply.metadata.response_code = ResponseCode::NXDomain,
+        Some(_) if over_udp => reply.metadata.truncation = true,
+        Some(SerialAnswer::TruncatedThenSilent) => return None,
+        Some(SerialAnswer::TruncatedThen(addrs)) => {
+            for ip in addrs {
+                let rdata = match (ip, question.query_type()) {
+                    (IpAddr::V4(v4), RecordType::A) => RData::A(A(v4)),
+                    (IpAddr::V6(v6), RecordType::AAAA) => RData::AAAA(AAAA(v6)),
+                    _ => continue,
+                };
+                reply.add_answer(Record::from_rdata(question.name().clone(), 60, rdata));
+            }
+        }
+    }
+    reply.to_vec().ok()
+}

@@ -1,0 +1,130 @@
+//! DNS targets are independent: a name that a server never answers must not delay any other
+//! target's answer from the same server, over UDP, over TCP after a truncated answer (also from a
+//! server that answers TCP queries one at a time per connection, as dnsmasq does), and through a
+//! real dnsmasq forwarding to an upstream that stays silent for one name.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use firepower_cloud_exporter::metrics::names;
+use firepower_cloud_testkit::daemons;
+use firepower_cloud_testkit::dns::{SerialAnswer, SerialDns};
+
+use crate::util::{Answer, Exporter, Exposition, servers};
+use crate::{LOOPBACK, World, tls_target, verdict};
+
+/// How many scrapes each case repeats: the verdict must hold on every one.
+const RUNS: usize = 20;
+
+/// The world's configuration with a shorter stage timeout, so the silent name costs less per run.
+fn config(world: &World, targets: &[String]) -> String {
+    world
+        .config("", targets)
+        .replace("timeout: 1s", "timeout: 500ms")
+}
+
+fn amp(name: &str, host: &str) -> String {
+    tls_target(name, host, "amp_connection_status", servers::closed_port())
+}
+
+/// Scrapes every target [`RUNS`] times and requires `answering` to pass DNS (and fail at TCP on
+/// the closed port) every time while `silent` times out, each scrape inside its budget.
+async fn answering_names_stay_fast(exporter: &Exporter, answering: &[&str], silent: &str) {
+    for run in 0..RUNS {
+        let started = Instant::now();
+        let (status, body) = exporter.scrape("/probe", 3.0).await;
+        assert!(started.elapsed() < Duration::from_secs(3), "run {run}");
+        assert_eq!(status, 200, "{body}");
+        let e = Exposition::parse(&body);
+        for name in answering {
+            assert_eq!(
+                verdict(&e, name),
+                ("tcp".to_string(), "tcp_refused".to_string()),
+                "run {run}: {name} waited behind the silent name"
+            );
+            // Answered at once, not at the end of the budget.
+            let took = e.value(names::STAGE_DURATION, &[("target", name), ("stage", "dns")]);
+            assert!(took < 0.5, "run {run}: {name}'s DNS took {took} s");
+        }
+        assert_eq!(
+            verdict(&e, silent),
+            ("dns".to_string(), "dns_timeout".to_string()),
+            "run {run}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_name_delays_no_other_name_over_udp() {
+    let world = World::new().await;
+    world.dns.set("silent.test", Answer::Silent);
+    for host in ["cloud-sa.amp.cisco.com", "api.amp.sourcefire.com"] {
+        world
+            .dns
+            .set(host, Answer::Addresses(vec![IpAddr::from(LOOPBACK)]));
+    }
+    let config = config(
+        &world,
+        &[
+            amp("quiet", "silent.test"),
+            amp("amp", "cloud-sa.amp.cisco.com"),
+            amp("sourcefire", "api.amp.sourcefire.com"),
+        ],
+    );
+    let exporter = Exporter::start(&config).await;
+    answering_names_stay_fast(&exporter, &["amp", "sourcefire"], "quiet").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_name_over_tcp_delays_no_other_name_on_a_server_that_serialises_tcp() {
+    let world = World::new().await;
+    let dns = SerialDns::start().await;
+    // Both names come back truncated over UDP, so both are asked again over TCP; the server answers
+    // one query at a time per TCP connection and never answers the silent one.
+    dns.set("silent.test", SerialAnswer::TruncatedThenSilent);
+    for host in ["cloud-sa.amp.cisco.com", "api.amp.sourcefire.com"] {
+        dns.set(
+            host,
+            SerialAnswer::TruncatedThen(vec![IpAddr::from(LOOPBACK)]),
+        );
+    }
+    let config = config(
+        &world,
+        &[
+            amp("quiet", "silent.test"),
+            amp("amp", "cloud-sa.amp.cisco.com"),
+            amp("sourcefire", "api.amp.sourcefire.com"),
+        ],
+    )
+    .replace(&world.dns.addr.to_string(), &dns.addr.to_string());
+    let exporter = Exporter::start(&config).await;
+    answering_names_stay_fast(&exporter, &["amp", "sourcefire"], "quiet").await;
+    assert!(
+        dns.most_queries_on_one_connection() <= 1,
+        "TCP queries shared a connection: {}",
+        dns.most_queries_on_one_connection()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_upstream_name_behind_dnsmasq_delays_no_other_name() {
+    let world = World::new().await;
+    world.dns.set("silent.test", Answer::Silent);
+    for host in ["cloud-sa.amp.cisco.com", "api.amp.sourcefire.com"] {
+        world
+            .dns
+            .set(host, Answer::Addresses(vec![IpAddr::from(LOOPBACK)]));
+    }
+    let dnsmasq = daemons::dnsmasq(world.dns.addr, &[]).await;
+    let config = config(
+        &world,
+        &[
+            amp("quiet", "silent.test"),
+            amp("amp", "cloud-sa.amp.cisco.com"),
+            amp("sourcefire", "api.amp.sourcefire.com"),
+        ],
+    )
+    .replace(&world.dns.addr.to_string(), &dnsmasq.addr.to_string());
+    let exporter = Exporter::start(&config).await;
+    answering_names_stay_fast(&exporter, &["amp", "sourcefire"], "quiet").await;
+}
