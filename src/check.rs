@@ -300,6 +300,9 @@ fn render_text(report: &Report, colour: bool) -> String {
         }
         if !t.success {
             let _ = writeln!(out, "  Reason: {}", t.reason.summary());
+            if let Some(cause) = &t.cause {
+                let _ = writeln!(out, "  Why: {}", cause.detail);
+            }
             let _ = writeln!(out, "  Remedy: {}", t.remedy);
         }
     }

@@ -111,6 +111,12 @@ reasons! {
     DnsNxdomain => "dns_nxdomain", Some(Stage::Dns),
         "The DNS server answered that the name does not exist (NXDOMAIN).",
         "The Cisco cloud names exist publicly, so a DNS server that answers NXDOMAIN for them is not forwarding them (split-horizon zone, filtering resolver): check its forwarders with `nslookup <host> <dns-server>`. For a name you configured yourself, check its spelling.";
+    DnsSinkhole => "dns_sinkhole", Some(Stage::Dns),
+        "The DNS server answered with 0.0.0.0 or :: (a sinkhole): the name is blocked on purpose, and no connection was tried.",
+        "A DNS filter blocks the Cisco cloud name on the resolver that answered (a response policy zone, a DNS security service, a blocklist): exempt <host> and the other Cisco cloud names there. `nslookup <host> <dns-server>` shows the sinkhole answer.";
+    DnsLoopback => "dns_loopback", Some(Stage::Dns),
+        "The name resolves to a loopback address of this host, where nothing answers: a sinkhole or a hosts-file entry sends the traffic nowhere, not a firewall.",
+        "Find who maps <host> to loopback: a hosts-file entry on this host or the device (`cat /etc/hosts`), or a DNS filter answering loopback (`nslookup <host> <dns-server>`), and remove the entry or exempt the Cisco cloud names.";
     DnsServfail => "dns_servfail", Some(Stage::Dns),
         "The DNS server failed to resolve the name (SERVFAIL).",
         "The configured DNS server cannot reach its upstream or failed DNSSEC validation: check its forwarders and its own Internet access (`nslookup <host> <dns-server>`).";
@@ -141,6 +147,9 @@ reasons! {
     TcpError => "tcp_error", Some(Stage::Tcp),
         "The connection failed for another reason.",
         "Read the detail of this failure (`check` or the status page) and test with `telnet <host> <port>` from the same network.";
+    TcpPartial => "tcp_partial", Some(Stage::Tcp),
+        "Some of the name's addresses answer and others fail: the device fails whenever it picks a failing one, so the alert comes and goes.",
+        "Allow TCP <port> to every address of <host> on every firewall in the path (Cisco asks for the names, not single addresses, because they rotate); the failing addresses are listed in the detail. Test each failing address from the device with `telnet`, on port <port>.";
     ProxyUnreachable => "proxy_unreachable", Some(Stage::Proxy),
         "The configured HTTP proxy could not be reached.",
         "Check the proxy address and port (FMC: System > Configuration > HTTP Proxy) and that the proxy is up and reachable from the management network.";
@@ -150,6 +159,9 @@ reasons! {
     ProxyAuthRequired => "proxy_auth_required", Some(Stage::Proxy),
         "The proxy demands authentication (HTTP 407, or 401 from tinyproxy) and the configured credentials were missing or rejected.",
         "Set the proxy user and password (FMC uses Digest authentication; NTLM is not supported) and check them with `curl -x http://user@proxy:port https://api-sse.cisco.com`.";
+    ProxyAuthUnsupported => "proxy_auth_unsupported", Some(Stage::Proxy),
+        "The proxy demands authentication but offers only schemes a Firepower device cannot answer (it answers Basic and Digest; NTLM and Negotiate/Kerberos are not supported).",
+        "Offer Basic or Digest authentication to the device's address on the proxy (or exempt the device from proxy authentication), then set the user and password in the device's HTTP proxy settings. The offered schemes are listed in the detail.";
     ProxyConnectRefused => "proxy_connect_refused", Some(Stage::Proxy),
         "The proxy refused the CONNECT request by policy.",
         "Allow CONNECT to the Cisco cloud names on ports 443 and 8989 in the proxy's policy (see Cisco bug CSCvs05084: a proxy breaks the cloud configuration).";
@@ -165,6 +177,12 @@ reasons! {
     TlsHandshakeFailed => "tls_handshake_failed", Some(Stage::Tls),
         "The TLS handshake failed (protocol error, alert or reset).",
         "Compare `curl -v -k https://<host>` from this network and from outside: a middlebox is interfering with TLS or forcing an unsupported protocol version.";
+    TlsPlainHttp => "tls_plain_http", Some(Stage::Tls),
+        "Plain HTTP answered on the TLS port: a web filter's block page, a captive portal, or a plain-HTTP service sits where the Cisco cloud should answer.",
+        "The status line quoted in the detail is who answered: exempt <host> from the web filter or captive portal that sends it (through a proxy, from the proxy's policy), or fix the address or port that leads to a plain-HTTP service. `curl -v -k https://<host>` from the device shows the same answer.";
+    TlsPartial => "tls_partial", Some(Stage::Tls),
+        "The TLS handshake works with some of the name's addresses and fails with others: the device fails whenever it picks a failing one.",
+        "The failing addresses and their errors are listed in the detail: something in the path to those addresses (an inspection device, an IPS) interferes with TLS to <host>. Test each failing address with `openssl s_client -servername <host> -connect` on port <port>.";
     TlsClientCertRequired => "tls_client_cert_required", Some(Stage::Tls),
         "The server asked for a client certificate and refused the session without one.",
         "The Cisco cloud answers `curl -v -k https://<host>` without a client certificate: a server that demands one is not the Cisco endpoint, or a TLS inspection device with client authentication sits in the path. Check what the name resolves to and who presents the certificate (`openssl s_client -connect <host>:<port> -servername <host>`).";
@@ -186,6 +204,12 @@ reasons! {
     HttpUnexpectedStatus => "http_unexpected_status", Some(Stage::Http),
         "The server answered with a status code that was not expected (a healthy path to api-sse.cisco.com answers 403).",
         "A status other than the expected one usually comes from a proxy, captive portal or block page: read the response with `curl -v -k https://<host>`.";
+    HttpBlockPage => "http_block_page", Some(Stage::Http),
+        "A middlebox answered the HTTPS request instead of the Cisco cloud: the response carries a proxy's or web filter's marks (named in the detail), not Cisco's plain-text 403.",
+        "TLS inspection or a web filter decrypts and blocks <host> (certificate issuer <issuer>): exempt the Cisco cloud names from decryption and filtering on that device. `curl -v -k https://<host>` from the device shows the same page.";
+    HttpProxyAuthRequired => "http_proxy_auth_required", Some(Stage::Http),
+        "An intercepting proxy answered 407 inside the TLS session: it decrypts the traffic and wants a login that the device cannot give there.",
+        "A transparent proxy with TLS inspection (certificate issuer <issuer>) demands authentication: exempt the device's address and the Cisco cloud names from authentication and decryption on it.";
     HttpInvalidResponse => "http_invalid_response", Some(Stage::Http),
         "The server's answer was not valid HTTP or the connection closed mid-response.",
         "Something between here and the Cisco cloud is rewriting or cutting the HTTPS session: look for TLS inspection or an IPS.";

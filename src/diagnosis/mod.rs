@@ -9,17 +9,13 @@ mod remedy;
 mod view;
 
 use crate::checklist::{Reason, RowStatus, Service, checklist_rank};
-use crate::probe::{OutcomeSink, StageOutcome, TargetOutcome};
+use crate::probe::{OutcomeSink, TargetOutcome, Verdict};
 
 pub(crate) use view::{Report, RowScope, RowView, TargetView, format_unix};
 
-/// The failing stage that explains the others: the first real failure in checklist order.
-pub(crate) fn verdict(outcome: &TargetOutcome) -> Option<&StageOutcome> {
-    outcome
-        .stages
-        .iter()
-        .filter(|s| s.reason.is_failure())
-        .min_by_key(|s| checklist_rank(s.stage, s.reason))
+/// What explains a failing target, as the probe decided it from every fact it recorded.
+pub(crate) fn verdict(outcome: &TargetOutcome) -> Option<&Verdict> {
+    outcome.verdict.as_ref()
 }
 
 /// The verdict's reason, `ok` when every stage passed.
@@ -32,7 +28,7 @@ pub(crate) fn reason(outcome: &TargetOutcome) -> Reason {
 pub(crate) struct Row<'a> {
     pub(crate) service: Service,
     pub(crate) status: RowStatus,
-    pub(crate) decided_by: Option<(&'a TargetOutcome, &'a StageOutcome)>,
+    pub(crate) decided_by: Option<(&'a TargetOutcome, &'a Verdict)>,
     pub(crate) targets: usize,
 }
 
@@ -86,7 +82,7 @@ impl<S: OutcomeSink> OutcomeSink for Logged<S> {
                 stage = %failed.stage,
                 port = failed.port.map(|p| p.to_string()).unwrap_or_default(),
                 reason = %failed.reason,
-                detail = %failed.detail,
+                detail = %cause::detail(outcome, failed),
                 "probe failed"
             ),
             None => tracing::debug!(

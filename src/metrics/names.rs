@@ -26,6 +26,7 @@ pub const STAGE_SUCCESS: &str = "firepower_cloud_stage_success";
 pub const STAGE_VERDICT: &str = "firepower_cloud_stage_verdict";
 pub const STAGE_DURATION: &str = "firepower_cloud_stage_duration_seconds";
 pub const STAGE_LATENCY: &str = "firepower_cloud_stage_latency_seconds";
+pub const ADDRESSES: &str = "firepower_cloud_addresses";
 pub const DNS_INFO: &str = "firepower_cloud_dns_info";
 pub const DNS_ANSWERS: &str = "firepower_cloud_dns_answers";
 pub const TLS_INFO: &str = "firepower_cloud_tls_info";

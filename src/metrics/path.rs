@@ -47,7 +47,7 @@ pub(super) fn encode_paths(
     let mut e = gauge(
         encoder,
         names::PATH_INFO,
-        "Always 1: how the traced path ends (silent, rejected_admin_prohibited, rejected_host_unreachable, rejected_net_unreachable, refused, reached) and the last answering hop's address.",
+        "Always 1: how the traced path ends (silent, rejected_admin_prohibited, rejected_host_unreachable, rejected_net_unreachable, refused, reached, local_no_route, local_no_address) and the last answering hop's address.",
     )?;
     for (target, port, p) in &paths {
         let address = p

@@ -117,7 +117,7 @@ impl Collector for ProbeReport {
         let mut e = gauge(
             &mut encoder,
             names::TARGET_VERDICT,
-            "Always 1: the target's verdict, the first failing stage in checklist order, its reason and the remedy for this host, port and DNS server (reason=\"ok\", stage=\"\" when healthy).",
+            "Always 1: the target's verdict, the stage that explains its failure (decided from every fact the probe recorded), its reason and the remedy for this host, port and DNS server (reason=\"ok\", stage=\"\" when healthy).",
         )?;
         for t in targets {
             let (stage, port, remedy) = t.cause.as_ref().map_or(("", None, ""), |c| {
@@ -170,6 +170,39 @@ impl Collector for ProbeReport {
                 let mut labels = stage_labels(&t.name, s, &port);
                 labels.push(("reason", s.reason.as_str()));
                 ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+            }
+        }
+
+        let mut e = gauge(
+            &mut encoder,
+            names::ADDRESSES,
+            "How many of the name's addresses a step tried, by result; only for steps where some address failed (the failing ones are named in the verdict's detail, not as label values: they rotate).",
+        )?;
+        for t in targets {
+            let attempts = &t.outcome.attempts;
+            let mut steps: Vec<(Stage, u16)> = attempts
+                .iter()
+                .filter(|a| a.reason.is_failure())
+                .map(|a| (a.stage, a.port))
+                .collect();
+            steps.dedup();
+            for (stage, port) in steps {
+                let port_text = port.to_string();
+                let of_step = attempts
+                    .iter()
+                    .filter(|a| a.stage == stage && a.port == port);
+                let failed = of_step.clone().filter(|a| a.reason.is_failure()).count();
+                let ok = of_step.count() - failed;
+                for (result, count) in [("ok", ok), ("failed", failed)] {
+                    let labels = [
+                        ("target", t.name.as_str()),
+                        ("stage", stage.as_str()),
+                        ("port", port_text.as_str()),
+                        ("result", result),
+                    ];
+                    ConstGauge::new(i64::try_from(count).unwrap_or(i64::MAX))
+                        .encode(e.encode_family(&labels)?)?;
+                }
             }
         }
 

@@ -22,6 +22,13 @@ pub(crate) const USER_AGENT_VALUE: &str =
 /// How long a connection task outlives its request's deadline.
 pub(crate) const CONNECTION_GRACE: Duration = Duration::from_secs(1);
 
+/// The most response headers kept, and the longest value; the most body bytes read.
+const MAX_HEADERS: usize = 32;
+const MAX_HEADER_VALUE: usize = 120;
+const MAX_BODY: usize = 1024;
+/// How long the body may take after the head, at most: it is evidence, not the verdict.
+const BODY_WAIT: Duration = Duration::from_millis(500);
+
 /// What the response showed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct HttpFacts {
@@ -29,6 +36,20 @@ pub(crate) struct HttpFacts {
     /// Server `Date` minus the local clock, in seconds (positive: the local clock is behind).
     pub(crate) clock_skew_seconds: Option<f64>,
     pub(crate) server: Option<String>,
+    /// The response headers, names in lower case (at most 32, values cut to 120 characters).
+    pub(crate) headers: Vec<(String, String)>,
+    /// The start of the body (at most 1 KiB, as text), read within half a second of the head.
+    pub(crate) body: String,
+}
+
+impl HttpFacts {
+    /// The first value of header `name` (lower case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The status against the expected ones (a healthy path to api-sse.cisco.com answers 403).
@@ -118,11 +139,47 @@ where
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    Ok(HttpFacts {
+    let headers = response
+        .headers()
+        .iter()
+        .take(MAX_HEADERS)
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (
+                name.as_str().to_string(),
+                value.chars().take(MAX_HEADER_VALUE).collect(),
+            )
+        })
+        .collect();
+    let mut facts = HttpFacts {
         status: response.status().as_u16(),
         clock_skew_seconds: header(DATE).and_then(|d| skew_seconds(&d, SystemTime::now())),
         server: header(hyper::header::SERVER).map(|s| s.chars().take(64).collect()),
-    })
+        headers,
+        body: String::new(),
+    };
+    facts.body = body_start(response.into_body(), deadline).await;
+    Ok(facts)
+}
+
+/// The first [`MAX_BODY`] bytes of `body` as text, as far as they arrive within [`BODY_WAIT`]
+/// and before `deadline`.
+async fn body_start(mut body: hyper::body::Incoming, deadline: Instant) -> String {
+    use http_body_util::BodyExt;
+    let until = deadline.min(Instant::now() + BODY_WAIT);
+    let mut bytes = Vec::new();
+    while bytes.len() < MAX_BODY {
+        match timeout_at(until, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes.extend_from_slice(data);
+                }
+            }
+            _ => break,
+        }
+    }
+    bytes.truncate(MAX_BODY);
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Parses an HTTP date and returns `date - now` in seconds.

@@ -5,6 +5,7 @@
 
 mod dns;
 mod error;
+mod first_bytes;
 mod http;
 mod outcome;
 mod plan;
@@ -17,6 +18,7 @@ mod tcp;
 mod tls;
 mod trace;
 mod tracer;
+mod verdict;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -27,8 +29,10 @@ pub(crate) use outcome::{StageOutcome, TargetOutcome, unix_seconds};
 pub(crate) use plan::label as stage_label;
 pub(crate) use share::Prober;
 pub(crate) use share::{Freshness, OutcomeSink};
+pub(crate) use tls::Trust;
 pub(crate) use trace::PathTrace;
 pub(crate) use tracer::{Tracer, traceable};
+pub(crate) use verdict::{Evidence, Verdict};
 
 /// A byte stream a TLS session can run over: a TCP connection or a proxy tunnel.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}

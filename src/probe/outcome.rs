@@ -1,6 +1,7 @@
 //! What a probe found, as plain values, and the recorder that builds it step by step. A snapshot of
 //! the recorder is the outcome, whether the probe completed or a deadline cut it short.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +12,7 @@ use super::dns::DnsFacts;
 use super::http::HttpFacts;
 use super::plan::{Step, plan};
 use super::tls::TlsFacts;
+use super::verdict::{Facts, Verdict, decide};
 use crate::checklist::{Reason, Stage};
 use crate::config::Target;
 
@@ -43,6 +45,25 @@ fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Erro
     s.serialize_f64(d.as_secs_f64())
 }
 
+/// One address of the name tried at one step: a TCP connect or a TLS handshake on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Attempt {
+    pub(crate) stage: Stage,
+    pub(crate) port: u16,
+    pub(crate) address: IpAddr,
+    pub(crate) reason: Reason,
+}
+
+/// What the proxy answered to CONNECT.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct ProxyFacts {
+    /// The status of its last answer, when it answered.
+    pub(crate) status: Option<u16>,
+    /// The authentication schemes its challenge offered (`Digest`, `NTLM`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) schemes: Vec<String>,
+}
+
 /// Everything one probe of one target found: one stage outcome per planned step, and the facts.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct TargetOutcome {
@@ -54,9 +75,33 @@ pub(crate) struct TargetOutcome {
     #[serde(serialize_with = "as_seconds")]
     pub(crate) duration: Duration,
     pub(crate) stages: Vec<StageOutcome>,
+    /// What explains the target when it fails, decided from every fact below.
+    pub(crate) verdict: Option<Verdict>,
     pub(crate) dns: Option<DnsFacts>,
+    /// Each address tried, per step and port.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) attempts: Vec<Attempt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) proxy: Option<ProxyFacts>,
     pub(crate) tls: Option<TlsFacts>,
+    /// The first bytes the peer sent when the TLS handshake failed.
+    #[serde(skip)]
+    pub(crate) first_bytes: Option<Vec<u8>>,
     pub(crate) http: Option<HttpFacts>,
+}
+
+impl TargetOutcome {
+    /// The facts the verdict reads.
+    pub(crate) fn facts(&self) -> Facts<'_> {
+        Facts {
+            stages: &self.stages,
+            dns: self.dns.as_ref(),
+            attempts: &self.attempts,
+            proxy: self.proxy.as_ref(),
+            first_bytes: self.first_bytes.as_deref(),
+            http: self.http.as_ref(),
+        }
+    }
 }
 
 fn as_unix_seconds<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -78,10 +123,14 @@ pub(crate) struct Recorder {
     progress: Mutex<Progress>,
 }
 
+#[derive(Default)]
 struct Progress {
     slots: Vec<Slot>,
     dns: Option<DnsFacts>,
+    attempts: Vec<Attempt>,
+    proxy: Option<ProxyFacts>,
     tls: Option<TlsFacts>,
+    first_bytes: Option<Vec<u8>>,
     http: Option<HttpFacts>,
 }
 
@@ -102,9 +151,7 @@ impl Recorder {
             started_at: SystemTime::now(),
             progress: Mutex::new(Progress {
                 slots,
-                dns: None,
-                tls: None,
-                http: None,
+                ..Progress::default()
             }),
         }
     }
@@ -156,11 +203,26 @@ impl Recorder {
         self.lock().tls = Some(facts);
     }
 
+    pub(crate) fn add_attempt(&self, attempt: Attempt) {
+        self.lock().attempts.push(attempt);
+    }
+
+    pub(crate) fn set_proxy(&self, facts: ProxyFacts) {
+        self.lock().proxy = Some(facts);
+    }
+
+    pub(crate) fn set_first_bytes(&self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            self.lock().first_bytes = Some(bytes);
+        }
+    }
+
     pub(crate) fn set_http(&self, facts: HttpFacts) {
         self.lock().http = Some(facts);
     }
 
     /// The outcome as of now: running steps count as timed out, steps not begun as out of budget.
+    /// The verdict is decided from every fact recorded, and the step it names carries its reason.
     pub(crate) fn snapshot(&self) -> TargetOutcome {
         let progress = self.lock();
         let now = Instant::now();
@@ -186,14 +248,30 @@ impl Recorder {
                 },
             })
             .collect();
-        TargetOutcome {
+        let mut attempts = progress.attempts.clone();
+        // The same order whatever order the resolver gave the addresses in.
+        attempts.sort_by_key(|a| (a.stage, a.port, a.address));
+        let mut outcome = TargetOutcome {
             target: self.target.clone(),
             started_at: self.started_at,
             duration: now.saturating_duration_since(self.started),
             stages,
+            verdict: None,
             dns: progress.dns.clone(),
+            attempts,
+            proxy: progress.proxy.clone(),
             tls: progress.tls.clone(),
+            first_bytes: progress.first_bytes.clone(),
             http: progress.http.clone(),
+        };
+        outcome.verdict = decide(&outcome.facts());
+        if let Some(verdict) = &outcome.verdict
+            && let Some(step) = outcome.stages.iter_mut().find(|s| {
+                s.stage == verdict.stage && (s.port == verdict.port || s.stage == Stage::Dns)
+            })
+        {
+            step.reason = verdict.reason;
         }
+        outcome
     }
 }

@@ -13,6 +13,7 @@ use tokio::time::{Instant, timeout_at};
 
 use super::error::StageError;
 use super::http::{CONNECTION_GRACE, USER_AGENT_VALUE};
+use super::outcome::ProxyFacts;
 use super::tcp;
 use crate::checklist::Reason;
 use crate::config::{Credentials, ProxySpec};
@@ -20,19 +21,32 @@ use crate::config::{Credentials, ProxySpec};
 /// The tunnel: a byte stream to `host:port` through the proxy.
 pub(crate) type Tunnel = TokioIo<hyper::upgrade::Upgraded>;
 
-/// Opens a CONNECT tunnel to `host:port` through `proxy` before `deadline`.
+/// Opens a CONNECT tunnel to `host:port` through `proxy` before `deadline`, and says what the
+/// proxy answered (its status and the schemes its challenge offered).
 pub(crate) async fn connect(
     proxy: &ProxySpec,
     host: &str,
     port: u16,
     deadline: Instant,
+) -> (ProxyFacts, Result<Tunnel, StageError>) {
+    let mut facts = ProxyFacts::default();
+    let result = tunnel(proxy, host, port, deadline, &mut facts).await;
+    (facts, result)
+}
+
+async fn tunnel(
+    proxy: &ProxySpec,
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    facts: &mut ProxyFacts,
 ) -> Result<Tunnel, StageError> {
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     };
-    match attempt(proxy, &authority, None, deadline).await? {
+    match attempt(proxy, &authority, None, deadline, facts).await? {
         Attempt::Open(tunnel) => Ok(tunnel),
         Attempt::Challenge(status, challenge) if challenge.is_empty() => Err(auth_required(
             proxy,
@@ -47,9 +61,14 @@ pub(crate) async fn connect(
                     "the proxy requires authentication and no credentials are configured",
                 ));
             };
-            let authorization = answer(&challenge, credentials, &authority)
-                .ok_or_else(|| auth_required(proxy, status, "the proxy asks for an authentication scheme other than Basic or Digest (NTLM is not supported)"))?;
-            match attempt(proxy, &authority, Some(authorization), deadline).await? {
+            let authorization = answer(&challenge, credentials, &authority).ok_or_else(|| {
+                auth_required(
+                    proxy,
+                    status,
+                    "the proxy asks for an authentication scheme other than Basic or Digest",
+                )
+            })?;
+            match attempt(proxy, &authority, Some(authorization), deadline, facts).await? {
                 Attempt::Open(tunnel) => Ok(tunnel),
                 Attempt::Challenge(status, _) => Err(auth_required(
                     proxy,
@@ -82,6 +101,7 @@ async fn attempt(
     authority: &str,
     authorization: Option<String>,
     deadline: Instant,
+    facts: &mut ProxyFacts,
 ) -> Result<Attempt, StageError> {
     let fail = |reason, detail: String| StageError::new(reason, format!("proxy {proxy}: {detail}"));
     let addr = tokio::time::timeout_at(
@@ -145,6 +165,7 @@ async fn attempt(
         .map_err(|_| timed_out())?
         .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT {authority}: {e}")))?;
     let status = response.status();
+    facts.status = Some(status.as_u16());
     if status.is_success() {
         let upgraded = timeout_at(deadline, hyper::upgrade::on(response))
             .await
@@ -165,7 +186,8 @@ async fn attempt(
             .iter()
             .chain(headers.get_all(WWW_AUTHENTICATE).iter())
             .filter_map(|v| v.to_str().ok().map(str::to_string))
-            .collect();
+            .collect::<Vec<String>>();
+        facts.schemes = schemes(&challenges);
         return Ok(Attempt::Challenge(status.as_u16(), challenges));
     }
     let reason = classify_status(status.as_u16());
@@ -190,6 +212,21 @@ fn classify_status(status: u16) -> Reason {
         400..=499 => Reason::ProxyConnectRefused,
         _ => Reason::ProxyFailed,
     }
+}
+
+/// The scheme of each challenge (`NTLM`, `Negotiate`, `Digest`…), each once, as the proxy wrote it.
+fn schemes(challenges: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for challenge in challenges {
+        let Some(name) = challenge.split_whitespace().next() else {
+            continue;
+        };
+        let name = name.trim_end_matches(',');
+        if !name.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+            names.push(name.chars().take(32).collect());
+        }
+    }
+    names
 }
 
 /// The `Proxy-Authorization` value answering one of `challenges`, Digest preferred.
@@ -258,5 +295,16 @@ mod tests {
         );
         assert!(!digest.contains("pw\""), "{digest}");
         assert_eq!(answer(&["NTLM".into()], &creds, "h:443"), None);
+    }
+
+    #[test]
+    fn the_offered_schemes_are_named_once_each() {
+        let offered = schemes(&[
+            "Negotiate".into(),
+            "NTLM".into(),
+            "ntlm TlRMTVNTUAACAAAA".into(),
+            "Basic realm=\"corp\"".into(),
+        ]);
+        assert_eq!(offered, ["Negotiate", "NTLM", "Basic"]);
     }
 }

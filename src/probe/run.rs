@@ -4,7 +4,7 @@
 //! [`Recorder`], and every failure that coincides with a deadline is that deadline's timeout.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -14,8 +14,9 @@ use tokio::time::Instant;
 
 use super::error::StageError;
 use super::http::HttpFacts;
-use super::outcome::Recorder;
+use super::outcome::{Attempt, Recorder};
 use super::plan::{Step, label};
+use super::verdict::is_sinkhole;
 use super::{Clients, Io, dns, http, proxy, tcp};
 use crate::checklist::{Reason, Stage};
 use crate::config::Target;
@@ -72,20 +73,29 @@ impl Deadline {
     }
 }
 
+/// How many of a name's addresses are tried at each step (the device may pick any of them).
+pub(crate) const MAX_ADDRESSES: usize = 8;
+
+/// An open connection, and the address it goes to (none through a proxy, which resolves the
+/// name itself).
+type Connection = (Option<IpAddr>, Box<dyn Io>);
+
 /// What a step hands to the step that needs it.
 enum Carry {
-    Address(IpAddr),
-    Stream(Box<dyn Io>),
+    /// The name's addresses, in the order to try them.
+    Addresses(Arc<[IpAddr]>),
+    /// One connection per address that opened, lowest address first.
+    Streams(Vec<Connection>),
     Response(HttpFacts),
     /// Already handed to another step.
     Taken,
 }
 
 impl Carry {
-    /// The part for one dependent: an address is copied to each, a stream or response goes to one.
+    /// The part for one dependent: addresses are copied to each, streams or a response go to one.
     fn hand_over(&mut self) -> Option<Carry> {
         match self {
-            Carry::Address(ip) => Some(Carry::Address(*ip)),
+            Carry::Addresses(ips) => Some(Carry::Addresses(ips.clone())),
             Carry::Taken => None,
             other => Some(std::mem::replace(other, Carry::Taken)),
         }
@@ -190,7 +200,16 @@ async fn attempt(
     let target = recorder.target();
     recorder.begin(i);
     let stage_deadline = Instant::now() + target.timeout;
-    let done = perform(step, input, target, clients, recorder, stage_deadline).await;
+    let done = perform(
+        step,
+        input,
+        target,
+        clients,
+        recorder,
+        stage_deadline,
+        deadline.at(),
+    )
+    .await;
     let (reason, detail) = match done.result {
         Ok(detail) => (Reason::Ok, detail),
         // A failure at a deadline is the deadline's doing, whatever a connection task cut by the
@@ -225,6 +244,7 @@ async fn perform(
     clients: &Clients,
     recorder: &Recorder,
     deadline: Instant,
+    scrape_deadline: Instant,
 ) -> Done {
     let port = step.port.unwrap_or(0);
     match (step.stage, input) {
@@ -238,49 +258,57 @@ async fn perform(
                     deadline,
                 )
                 .await;
-            let done = match (result, facts.addresses.first()) {
-                (Ok(()), Some(&ip)) => Done::passed(dns::describe(&facts), Carry::Address(ip)),
-                (Ok(()), None) => Done::failed(StageError::new(
+            let usable: Arc<[IpAddr]> = facts
+                .addresses
+                .iter()
+                .filter(|ip| !is_sinkhole(ip))
+                .take(MAX_ADDRESSES)
+                .copied()
+                .collect();
+            let done = match result {
+                Ok(()) if !usable.is_empty() => {
+                    Done::passed(dns::describe(&facts), Carry::Addresses(usable))
+                }
+                Ok(()) if !facts.addresses.is_empty() => {
+                    Done::failed(StageError::new(Reason::DnsSinkhole, dns::describe(&facts)))
+                }
+                Ok(()) => Done::failed(StageError::new(
                     Reason::DnsNoAnswer,
                     format!("{}: no address in the answer", target.host),
                 )),
-                (Err(e), _) => Done::failed(e),
+                Err(e) => Done::failed(e),
             };
             recorder.set_dns(facts);
             done
         }
         (Stage::Tcp, input) => {
-            let ip = match input {
-                Some(Carry::Address(ip)) => Some(ip),
-                _ => target.host.parse().ok(),
+            let ips: Arc<[IpAddr]> = match input {
+                Some(Carry::Addresses(ips)) => ips,
+                _ => target.host.parse::<IpAddr>().into_iter().collect(),
             };
-            let Some(ip) = ip else {
+            if ips.is_empty() {
                 return Done::failed(StageError::new(
                     Reason::DnsNoAnswer,
                     "no address to connect to",
                 ));
-            };
-            match tcp::connect(SocketAddr::new(ip, port), deadline).await {
-                Ok(stream) => Done::passed(
-                    format!("connected to port {port}"),
-                    Carry::Stream(Box::new(stream)),
-                ),
-                Err(e) => Done::failed(e),
             }
+            connect_all(&ips, port, deadline.min(scrape_deadline), recorder).await
         }
         (Stage::Proxy, _) => {
             let Some(spec) = &target.proxy else {
                 return Done::failed(StageError::new(Reason::ProxyFailed, "no proxy configured"));
             };
-            match proxy::connect(spec, &target.host, port, deadline).await {
+            let (facts, result) = proxy::connect(spec, &target.host, port, deadline).await;
+            recorder.set_proxy(facts);
+            match result {
                 Ok(tunnel) => Done::passed(
                     format!("tunnel to port {port} open"),
-                    Carry::Stream(Box::new(tunnel)),
+                    Carry::Streams(vec![(None, Box::new(tunnel))]),
                 ),
                 Err(e) => Done::failed(e),
             }
         }
-        (Stage::Tls, Some(Carry::Stream(stream))) => {
+        (Stage::Tls, Some(Carry::Streams(streams))) => {
             let Some(check) = &target.tls else {
                 return Done::failed(StageError::new(Reason::TlsHandshakeFailed, "no TLS check"));
             };
@@ -288,24 +316,19 @@ async fn perform(
                 Ok(c) => c,
                 Err(e) => return Done::failed(e),
             };
-            let handshake = client.handshake(stream, &check.server_name, deadline).await;
-            if let Some(facts) = handshake.facts {
-                recorder.set_tls(facts);
-            }
-            Done {
-                result: handshake
-                    .verdict
-                    .map(|()| "handshake done, chain verified".to_string()),
-                carry: handshake
-                    .session
-                    .map(|session| Carry::Stream(Box::new(session))),
-            }
+            handshake_all(streams, &client, check, port, recorder, deadline).await
         }
-        (Stage::Http, Some(Carry::Stream(stream))) => {
+        (Stage::Http, Some(Carry::Streams(mut streams))) => {
             let Some(check) = &target.http else {
                 return Done::failed(StageError::new(
                     Reason::HttpInvalidResponse,
                     "no HTTP check",
+                ));
+            };
+            let Some((_, stream)) = streams.pop() else {
+                return Done::failed(StageError::new(
+                    Reason::HttpInvalidResponse,
+                    "no TLS session to send the request on",
                 ));
             };
             match http::get(stream, &target.host, &check.path, deadline).await {
@@ -327,5 +350,144 @@ async fn perform(
             stage.timeout_reason(),
             "the step it needs handed over nothing",
         )),
+    }
+}
+
+/// Connects to `port` on every address at once, records each result, and hands on every
+/// connection that opened. Some failing where others opened is `tcp_partial`; all failing is
+/// the failure of the lowest address (the same whatever order the resolver gave).
+async fn connect_all(ips: &[IpAddr], port: u16, deadline: Instant, recorder: &Recorder) -> Done {
+    let results =
+        futures_util::future::join_all(ips.iter().map(|&ip| async move {
+            (ip, tcp::connect(SocketAddr::new(ip, port), deadline).await)
+        }))
+        .await;
+    let mut opened: Vec<Connection> = Vec::new();
+    let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
+    for (ip, result) in results {
+        let reason = result.as_ref().map_or_else(|e| e.reason, |_| Reason::Ok);
+        recorder.add_attempt(Attempt {
+            stage: Stage::Tcp,
+            port,
+            address: ip,
+            reason,
+        });
+        match result {
+            Ok(stream) => opened.push((Some(ip), Box::new(stream))),
+            Err(e) => failed.push((ip, e)),
+        }
+    }
+    opened.sort_by_key(|(ip, _)| *ip);
+    failed.sort_by_key(|(ip, _)| *ip);
+    let passed = match opened.len() {
+        1 => format!("connected to port {port}"),
+        n => format!("connected to port {port} on {n} addresses"),
+    };
+    match (opened.is_empty(), failed.is_empty()) {
+        (false, true) => Done::passed(passed, Carry::Streams(opened)),
+        (true, _) => Done::failed(failed.swap_remove(0).1),
+        (false, false) => Done {
+            result: Err(StageError::new(
+                Reason::TcpPartial,
+                partial_detail(&failed, opened.len()),
+            )),
+            carry: Some(Carry::Streams(opened)),
+        },
+    }
+}
+
+/// `1 of 2 addresses failed: 192.0.2.8 (connect to 192.0.2.8:443: no answer …)`.
+fn partial_detail(failed: &[(IpAddr, StageError)], working: usize) -> String {
+    let each: Vec<String> = failed
+        .iter()
+        .map(|(ip, e)| format!("{ip} ({})", e.detail))
+        .collect();
+    format!(
+        "{} of {} addresses failed: {}",
+        failed.len(),
+        failed.len() + working,
+        each.join("; ")
+    )
+}
+
+/// Runs the TLS handshake on every connection at once and records each result; the session of
+/// the lowest address that completed one goes on to the request (also with a chain that does not
+/// verify, as `curl -k` goes on). Some failing where others verified is `tls_partial`.
+async fn handshake_all(
+    streams: Vec<Connection>,
+    client: &super::tls::TlsClient,
+    check: &crate::config::TlsCheck,
+    port: u16,
+    recorder: &Recorder,
+    deadline: Instant,
+) -> Done {
+    let handshakes =
+        futures_util::future::join_all(streams.into_iter().map(|(ip, stream)| async move {
+            (
+                ip,
+                client.handshake(stream, &check.server_name, deadline).await,
+            )
+        }))
+        .await;
+    let mut chosen: Option<(Connection, Result<(), StageError>)> = None;
+    let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
+    let mut first_failure: Option<StageError> = None;
+    let (mut verified, mut tried) = (0, 0);
+    for (ip, handshake) in handshakes {
+        tried += 1;
+        if let Some(ip) = ip {
+            recorder.add_attempt(Attempt {
+                stage: Stage::Tls,
+                port,
+                address: ip,
+                reason: handshake
+                    .verdict
+                    .as_ref()
+                    .map_or_else(|e| e.reason, |()| Reason::Ok),
+            });
+        }
+        match &handshake.verdict {
+            Ok(()) => verified += 1,
+            Err(e) => {
+                if let Some(ip) = ip {
+                    failed.push((ip, e.clone()));
+                }
+            }
+        }
+        match handshake.session {
+            Some(session) if chosen.is_none() => {
+                if let Some(facts) = handshake.facts {
+                    recorder.set_tls(facts);
+                }
+                chosen = Some(((ip, Box::new(session)), handshake.verdict));
+            }
+            Some(_) => {}
+            None => {
+                if first_failure.is_none() {
+                    if let Some(facts) = handshake.facts {
+                        recorder.set_tls(facts);
+                    }
+                    recorder.set_first_bytes(handshake.first_bytes);
+                    first_failure = handshake.verdict.err();
+                }
+            }
+        }
+    }
+    let partial = verified > 0 && verified < tried && !failed.is_empty();
+    match chosen {
+        Some((connection, verdict)) => Done {
+            result: if partial {
+                Err(StageError::new(
+                    Reason::TlsPartial,
+                    partial_detail(&failed, verified),
+                ))
+            } else {
+                verdict.map(|()| "handshake done, chain verified".to_string())
+            },
+            carry: Some(Carry::Streams(vec![connection])),
+        },
+        None => Done::failed(first_failure.unwrap_or_else(|| {
+            StageError::new(Reason::TlsHandshakeFailed, "no connection to run TLS on")
+        })),
     }
 }

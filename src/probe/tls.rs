@@ -17,6 +17,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::error::StageError;
+use super::first_bytes::{FirstBytes, taken};
 use super::settle::{AskedForCertificate, Replay, Settled, settle};
 use crate::checklist::Reason;
 use crate::config::TlsCheck;
@@ -37,6 +38,20 @@ pub(crate) struct TlsFacts {
     /// The verifier's message when verification failed.
     pub(crate) verify_detail: Option<String>,
     pub(crate) chain_length: usize,
+    /// Which roots a verified chain leads to: the public ones, or only a configured `ca_file`
+    /// (then the device, which trusts the public roots only, would fail where this passes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) trusted_via: Option<Trust>,
+}
+
+/// The roots a verified chain leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Trust {
+    /// A public CA, as the device trusts it.
+    PublicRoots,
+    /// Only a CA from `tls.ca_file`.
+    ConfiguredCa,
 }
 
 /// A client configuration and the verifier used after the handshake; shared by every target with
@@ -45,6 +60,9 @@ pub(crate) struct TlsClient {
     /// The shared settings; each handshake gets its own copy with its own client-cert resolver.
     config: Arc<ClientConfig>,
     verifier: Arc<WebPkiServerVerifier>,
+    /// The public roots alone, when extra roots are configured: says whether a chain that
+    /// verified needed them.
+    public_only: Option<Arc<WebPkiServerVerifier>>,
 }
 
 /// The shared TLS clients, keyed by extra roots.
@@ -80,6 +98,7 @@ impl TlsClient {
         };
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let public = roots.clone();
         for cert in extra_roots {
             roots.add(cert.clone()).map_err(|e| setup(&e))?;
         }
@@ -88,6 +107,15 @@ impl TlsClient {
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
                 .map_err(|e| setup(&e))?;
+        let public_only = if extra_roots.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(public), provider.clone())
+                    .build()
+                    .map_err(|e| setup(&e))?,
+            )
+        };
         let mut config = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| setup(&e))?
@@ -103,6 +131,7 @@ impl TlsClient {
         Ok(TlsClient {
             config: Arc::new(config),
             verifier,
+            public_only,
         })
     }
 
@@ -114,10 +143,11 @@ impl TlsClient {
         stream: S,
         server_name: &ServerName<'static>,
         deadline: Instant,
-    ) -> Handshake<S>
+    ) -> Handshake<FirstBytes<S>>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        let (stream, first_bytes) = FirstBytes::new(stream);
         let name = server_name.to_str();
         let asked = Arc::new(AskedForCertificate::default());
         let mut config = ClientConfig::clone(&self.config);
@@ -127,6 +157,7 @@ impl TlsClient {
         let failed = |reason, detail: String| Handshake {
             session: None,
             facts: None,
+            first_bytes: taken(&first_bytes),
             verdict: Err(StageError::new(reason, detail)),
         };
         let mut tls = match timeout_at(deadline, connector.connect(server_name.clone(), stream))
@@ -164,6 +195,7 @@ impl TlsClient {
                     return Handshake {
                         session: None,
                         facts: Some(facts),
+                        first_bytes: Vec::new(),
                         verdict: Err(StageError::new(
                             Reason::TlsClientCertRequired,
                             format!(
@@ -177,6 +209,7 @@ impl TlsClient {
         Handshake {
             session: Some(Replay::new(pending, tls)),
             facts: Some(facts),
+            first_bytes: Vec::new(),
             verdict: verified,
         }
     }
@@ -219,7 +252,10 @@ impl TlsClient {
                 }),
         };
         match &verified {
-            Ok(()) => facts.verify = "ok".into(),
+            Ok(()) => {
+                facts.verify = "ok".into();
+                facts.trusted_via = Some(self.trust(chain, server_name));
+            }
             Err(f) => {
                 facts.verify = f.reason.as_str().into();
                 facts.verify_detail = Some(f.detail.clone());
@@ -229,12 +265,29 @@ impl TlsClient {
     }
 }
 
+impl TlsClient {
+    /// Which roots a chain that verified leads to.
+    fn trust(&self, chain: &[CertificateDer<'_>], server_name: &ServerName<'_>) -> Trust {
+        let Some((public, (leaf, intermediates))) =
+            self.public_only.as_ref().zip(chain.split_first())
+        else {
+            return Trust::PublicRoots;
+        };
+        match public.verify_server_cert(leaf, intermediates, server_name, &[], UnixTime::now()) {
+            Ok(_) => Trust::PublicRoots,
+            Err(_) => Trust::ConfiguredCa,
+        }
+    }
+}
+
 /// How a TLS handshake ended.
 pub(crate) struct Handshake<S> {
     /// The session, when the server accepted it (also with a chain that does not verify).
     pub(crate) session: Option<Replay<TlsStream<S>>>,
     /// What the handshake showed, when it completed.
     pub(crate) facts: Option<TlsFacts>,
+    /// When the handshake failed: the first bytes the peer sent (empty when it sent none).
+    pub(crate) first_bytes: Vec<u8>,
     pub(crate) verdict: Result<(), StageError>,
 }
 

@@ -39,6 +39,27 @@ pub(crate) enum HopAnswer {
     Reached,
     /// Nothing within the hop timeout.
     Silent,
+    /// This host's own stack refused to send: no route or no address for the family.
+    Local(LocalCause),
+}
+
+/// Why this host's own stack refused to send a packet toward the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LocalCause {
+    /// `ENETUNREACH`: no route to the destination in this host's routing table.
+    NoRoute,
+    /// `EADDRNOTAVAIL`: no source address of the destination's family on this host.
+    NoAddress,
+}
+
+impl LocalCause {
+    fn words(self) -> &'static str {
+        match self {
+            LocalCause::NoRoute => "this host has no route (its own routing table)",
+            LocalCause::NoAddress => "this host has no address of that family",
+        }
+    }
 }
 
 impl HopAnswer {
@@ -50,6 +71,7 @@ impl HopAnswer {
             HopAnswer::Refused => "reset (refused)",
             HopAnswer::Reached => "connected (destination)",
             HopAnswer::Silent => "no answer",
+            HopAnswer::Local(cause) => cause.words(),
         }
     }
 }
@@ -121,6 +143,8 @@ pub(crate) enum PathEnd {
     Refused { hop: u8 },
     /// The destination accepted at this distance (the failure did not repeat).
     Reached { hop: u8 },
+    /// Nothing left this host: its own configuration has no route or address for the family.
+    Local { cause: LocalCause },
 }
 
 impl PathEnd {
@@ -137,6 +161,12 @@ impl PathEnd {
             },
             PathEnd::Refused { .. } => "refused",
             PathEnd::Reached { .. } => "reached",
+            PathEnd::Local {
+                cause: LocalCause::NoRoute,
+            } => "local_no_route",
+            PathEnd::Local {
+                cause: LocalCause::NoAddress,
+            } => "local_no_address",
         }
     }
 }
@@ -192,8 +222,13 @@ impl PathTrace {
                 self.destination.ip()
             ),
             PathEnd::Reached { hop } => format!(
-                "TCP {port} reaches {} at hop {hop}: the connection opens, so what stops the exchange sits above TCP (TLS inspection, an IPS) or comes and goes",
+                "TCP {port} reaches {} at hop {hop}: the connection opens, so what stops the exchange sits above TCP (TLS inspection, an IPS, a path-MTU black hole that drops large packets while ICMP \"fragmentation needed\" is filtered) or comes and goes",
                 self.destination.ip()
+            ),
+            PathEnd::Local { cause } => format!(
+                "nothing left this host for {}: {}, so this is the host's own network configuration (interfaces, addresses, routes), not a router or firewall on the way",
+                self.destination.ip(),
+                cause.words()
             ),
         }
     }
@@ -215,7 +250,10 @@ fn read_path(destination: SocketAddr, mut hops: Vec<Hop>) -> PathTrace {
     let end_at = hops.iter().position(|h| {
         matches!(
             h.answer,
-            HopAnswer::Unreachable(_) | HopAnswer::Refused | HopAnswer::Reached
+            HopAnswer::Unreachable(_)
+                | HopAnswer::Refused
+                | HopAnswer::Reached
+                | HopAnswer::Local(_)
         )
     });
     let end = match end_at.map(|i| &hops[i]) {
@@ -225,6 +263,7 @@ fn read_path(destination: SocketAddr, mut hops: Vec<Hop>) -> PathTrace {
                 rejection,
             },
             HopAnswer::Refused => PathEnd::Refused { hop: h.ttl },
+            HopAnswer::Local(cause) => PathEnd::Local { cause },
             _ => PathEnd::Reached { hop: h.ttl },
         },
         None => PathEnd::Silent,
@@ -297,6 +336,11 @@ async fn attempt_inner(
     match started {
         Ok(()) => return Ok((HopAnswer::Reached, Some(destination.ip()))),
         Err(Errno::EINPROGRESS) => {}
+        // The local stack refuses before any packet leaves: this host's configuration.
+        Err(Errno::ENETUNREACH) => return Ok((HopAnswer::Local(LocalCause::NoRoute), None)),
+        Err(Errno::EADDRNOTAVAIL) => {
+            return Ok((HopAnswer::Local(LocalCause::NoAddress), None));
+        }
         Err(e) => return Err(e),
     }
     // A socket whose connect is in progress, as tokio's own connect hands it over.
@@ -378,6 +422,36 @@ mod tests {
             "{}",
             path.summary()
         );
+    }
+
+    #[test]
+    fn a_send_this_host_refuses_is_its_own_configuration_not_a_router() {
+        for (cause, label, words) in [
+            (LocalCause::NoRoute, "local_no_route", "no route"),
+            (
+                LocalCause::NoAddress,
+                "local_no_address",
+                "no address of that family",
+            ),
+        ] {
+            let hops = (1..=30)
+                .map(|ttl| Hop {
+                    ttl,
+                    from: None,
+                    answer: HopAnswer::Local(cause),
+                    rtt: None,
+                })
+                .collect();
+            let path = read_path("192.0.2.10:8989".parse().expect("addr"), hops);
+            assert_eq!(path.end, PathEnd::Local { cause });
+            assert_eq!(path.end.label(), label);
+            assert_eq!(path.hops.len(), 1);
+            let summary = path.summary();
+            assert!(
+                summary.contains(words) && summary.contains("not a router or firewall"),
+                "{summary}"
+            );
+        }
     }
 
     #[test]

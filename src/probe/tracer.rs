@@ -41,17 +41,28 @@ impl Tracer {
         if !self.settings.enabled {
             return Vec::new();
         }
-        let ip = outcome
+        let answer = outcome
             .dns
             .as_ref()
             .and_then(|d| d.addresses.first().copied())
             .or_else(|| outcome.target.host.parse().ok());
-        let Some(ip) = ip else { return Vec::new() };
         outcome
             .stages
             .iter()
             .filter(|s| traceable(s.stage, s.reason))
-            .filter_map(|s| s.port.map(|p| (p, SocketAddr::new(ip, p))))
+            .filter_map(|s| {
+                let port = s.port?;
+                // Toward an address that failed on this port (the name may have working ones too).
+                let failing = outcome
+                    .attempts
+                    .iter()
+                    .find(|a| a.stage == Stage::Tcp && a.port == port && a.reason.is_failure())
+                    .map(|a| a.address);
+                let ip = failing.or(answer)?;
+                // This host itself, or nowhere: no path to trace (the answer explains it).
+                (!ip.is_loopback() && !ip.is_unspecified())
+                    .then(|| (port, SocketAddr::new(ip, port)))
+            })
             .collect()
     }
 

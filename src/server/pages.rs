@@ -260,6 +260,13 @@ fn target_section(body: &mut String, view: &TargetView) {
     );
     hop_tables(body, view);
     if !view.success {
+        if let Some(cause) = &view.cause {
+            let _ = writeln!(
+                body,
+                "<p><strong>Why:</strong> {}</p>",
+                html_escape(&cause.detail)
+            );
+        }
         let _ = writeln!(
             body,
             "<p><strong>Next step:</strong> {}</p>",

@@ -304,16 +304,25 @@ async fn dns_answers_of_every_kind_get_their_reason() {
 #[tokio::test]
 async fn a_truncated_udp_answer_is_asked_again_over_tcp() {
     let (stage, reason, e) = dns_verdict(Answer::Truncated(vec![IpAddr::from(LOOPBACK)])).await;
-    // DNS passes (the closed port then fails TCP): the full answer came over TCP.
-    assert_eq!((stage.as_str(), reason.as_str()), ("tcp", "tcp_refused"));
+    // The full answer came over TCP: its loopback address, where the closed port refuses.
+    assert_eq!((stage.as_str(), reason.as_str()), ("dns", "dns_loopback"));
     assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "amp")]), 1.0);
+    assert_eq!(
+        stage_detail_free_verdict(
+            &e,
+            "amp",
+            "tcp",
+            &e.label(names::TARGET_VERDICT, &[("target", "amp")], "port")
+        ),
+        "tcp_refused"
+    );
 }
 
 #[tokio::test]
 async fn an_answer_too_large_for_udp_arrives_whole_over_tcp() {
     let many: Vec<IpAddr> = (1..=200u8).map(|i| IpAddr::from([127, 0, 1, i])).collect();
-    let (stage, _, e) = dns_verdict(Answer::Addresses(many)).await;
-    assert_eq!(stage, "tcp", "DNS passed");
+    let (stage, reason, e) = dns_verdict(Answer::Addresses(many)).await;
+    assert_eq!((stage.as_str(), reason.as_str()), ("dns", "dns_loopback"));
     assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "amp")]), 200.0);
 }
 
@@ -389,8 +398,14 @@ async fn a_port_that_drops_syns_is_tcp_timeout_and_one_that_refuses_is_tcp_refus
         stage_detail_free_verdict(&e, "sse", "tcp", &port),
         "tcp_timeout"
     );
-    // The verdict is the first failure in checklist order: both are TCP, the refusal or the drop.
-    assert_eq!(verdict(&e, "sse").0, "tcp");
+    let closed = e
+        .all(names::STAGE_VERDICT, &[("target", "sse"), ("stage", "tcp")])
+        .iter()
+        .map(|s| s.labels["reason"].clone())
+        .collect::<Vec<_>>();
+    assert!(closed.contains(&"tcp_refused".to_string()), "{closed:?}");
+    // Every connection to the name's only (loopback) address failed: the answer explains them.
+    assert_eq!(verdict(&e, "sse"), ("dns".into(), "dns_loopback".into()));
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod dashboards;
 mod deploy;
 mod docs;
 mod e2e;
+mod enterprise;
 mod fmc;
 mod fmc_e2e;
 mod hostile;
@@ -52,7 +53,7 @@ impl World {
         self.dns.set(host, Answer::Cname(canonical.clone()));
         self.dns.set(
             &canonical,
-            Answer::Addresses(vec![IpAddr::from(LOOPBACK), IpAddr::from([127, 0, 0, 2])]),
+            Answer::Addresses(servers::WORLD_ADDRESSES.map(IpAddr::from).to_vec()),
         );
     }
 

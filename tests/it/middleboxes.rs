@@ -262,20 +262,29 @@ async fn dnsmasq_in_front_of_the_zone() {
         );
         e
     };
-    // Resolves (then TCP to the closed port is refused), the server named is dnsmasq.
+    // Resolves, the server named is dnsmasq; TCP to the closed port on that loopback answer is
+    // refused, which the answer explains (nothing listens where it points).
     let e = check(
         Answer::Addresses(vec![IpAddr::from(LOOPBACK)]),
-        "tcp",
-        "tcp_refused",
+        "dns",
+        "dns_loopback",
     )
     .await;
+    assert_eq!(
+        e.label(
+            names::STAGE_VERDICT,
+            &[("target", "amp"), ("stage", "tcp")],
+            "reason"
+        ),
+        "tcp_refused"
+    );
     assert_eq!(
         e.label(names::DNS_INFO, &[("target", "amp")], "server"),
         dnsmasq.addr.to_string()
     );
     // 200 records: dnsmasq truncates over UDP, the exporter asks again over TCP.
     let many: Vec<IpAddr> = (1..=200u8).map(|i| IpAddr::from([127, 0, 2, i])).collect();
-    let e = check(Answer::Addresses(many), "tcp", "tcp_refused").await;
+    let e = check(Answer::Addresses(many), "dns", "dns_loopback").await;
     assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "amp")]), 200.0);
     check(Answer::NxDomain, "dns", "dns_nxdomain").await;
     check(Answer::ServFail, "dns", "dns_servfail").await;
@@ -425,7 +434,7 @@ async fn unbound_resolving_through_a_delegation() {
     let world = World::new().await;
     let unbound = daemons::unbound("cisco.com", world.dns.addr).await;
     let exporter = through_dnsmasq(&world, &unbound, servers::closed_port()).await;
-    // The delegated server answers: the name resolves (then TCP is refused).
+    // The delegated server answers: the name resolves (to loopback, where TCP is refused).
     world.dns.set(
         "cloud-sa.amp.cisco.com",
         Answer::Addresses(vec![IpAddr::from(LOOPBACK)]),
@@ -433,10 +442,11 @@ async fn unbound_resolving_through_a_delegation() {
     let e = exporter.probe("amp").await;
     assert_eq!(
         verdict(&e, "amp"),
-        ("tcp".into(), "tcp_refused".into()),
+        ("dns".into(), "dns_loopback".into()),
         "{}",
         unbound.log()
     );
+    assert_eq!(e.value(names::DNS_ANSWERS, &[("target", "amp")]), 1.0);
     // A lame delegation (the delegated server refuses): unbound answers SERVFAIL.
     world.dns.set("cloud-sa.amp.cisco.com", Answer::Refused);
     let e = exporter.probe("amp").await;

@@ -93,6 +93,19 @@ impl Lab {
         })
     }
 
+    /// `check`'s text inside the client namespace.
+    fn check_text(&self, config: &std::path::Path) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", self.ns("c")])
+            .arg(env!("CARGO_BIN_EXE_firepower-cloud-exporter"))
+            .args(["check", "--config.file"])
+            .arg(config)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("check ran");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A TCP listener on the server's 8989, bound inside the server namespace.
     fn listen(&self) -> std::net::TcpListener {
         let path = format!("/var/run/netns/{}", self.ns("s"));
@@ -236,6 +249,25 @@ fn a_destination_that_refuses_is_told_apart_from_the_routers() {
 }
 
 #[test]
+fn a_host_without_a_route_is_told_it_is_its_own_configuration() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("nr");
+    netns_exec(lab.ns("c"), &["ip", "route", "del", "default"]);
+    let dir = tempfile::tempdir().expect("dir");
+    let (reason, path) = verdict(&lab.check(&config(dir.path())));
+    assert_eq!(reason, "tcp_unreachable", "{path}");
+    assert_eq!(path["trace"]["end"]["kind"], "local", "{path}");
+    assert_eq!(path["trace"]["end"]["cause"], "no_route", "{path}");
+    let summary = path["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("this host has no route") && summary.contains("not a router or firewall"),
+        "{summary}"
+    );
+}
+
+#[test]
 fn a_healthy_path_is_not_traced() {
     if !can_make_namespaces() {
         return;
@@ -249,123 +281,153 @@ fn a_healthy_path_is_not_traced() {
     assert!(path.is_null(), "{report}");
 }
 
-/// On loopback (no namespaces needed): a refused port is traced after the scrape that saw it, the
-/// next scrape and the status page show the path, and the interval holds further traces back.
+/// Runs `body` on a current-thread runtime in a thread that joined `lab`'s client namespace:
+/// every socket the in-process exporter opens (probes, traces, its own listener) is the client's.
+fn in_client<F: std::future::Future<Output = ()>>(
+    lab: &Lab,
+    body: impl FnOnce() -> F + Send + 'static,
+) {
+    let path = format!("/var/run/netns/{}", lab.ns("c"));
+    std::thread::spawn(move || {
+        let ns = std::fs::File::open(path).expect("namespace file");
+        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(body());
+    })
+    .join()
+    .expect("the test body passed");
+}
+
+/// A refused port is traced after the scrape that saw it, the next scrape and the status page show
+/// the path, and the interval holds further traces back.
+#[test]
+fn the_next_scrape_carries_the_trace_and_the_interval_holds_the_next_one() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("nx");
+    in_client(&lab, || async {
+        use firepower_cloud_exporter::metrics::names;
+
+        use crate::util::Exporter;
+
+        let exporter = Exporter::start(
+            "path_trace: { max_hops: 5, hop_timeout: 1s, interval: 10m }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [8989]\n    min_interval: 0s\n",
+        )
+        .await;
+        let first = exporter.probe("sse").await;
+        assert!(
+            first.all(names::PATH_INFO, &[]).is_empty(),
+            "traced after this answer"
+        );
+        let labels = [("target", "sse"), ("port", "8989")];
+        let mut second = exporter.probe("sse").await;
+        for _ in 0..60 {
+            if !second.all(names::PATH_INFO, &[]).is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            second = exporter.probe("sse").await;
+        }
+        assert_eq!(second.label(names::PATH_INFO, &labels, "end"), "refused");
+        assert_eq!(
+            second.label(names::PATH_INFO, &labels, "last_hop_address"),
+            "10.77.4.2"
+        );
+        assert_eq!(second.value(names::PATH_LAST_HOP, &labels), 4.0);
+        assert_eq!(second.value(names::PATH_HOPS, &labels), 4.0);
+        let traced_at = second.value(names::PATH_TRACED_AT, &labels);
+        // Within the interval the same trace is served, not a new one.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let third = exporter.probe("sse").await;
+        assert_eq!(third.value(names::PATH_TRACED_AT, &labels), traced_at);
+        for path in ["/", "/debug?target=sse"] {
+            let (status, page) = exporter.get(path).await;
+            assert_eq!(status, 200);
+            assert!(
+                page.contains("<table class=\"hops\">")
+                    && page.contains("a reset for TCP 8989 comes from hop 4")
+                    && page.contains("<tr><td>4</td><td>10.77.4.2</td><td>reset (refused)</td>"),
+                "{path}: {page}"
+            );
+        }
+    });
+}
+
+/// A destination on this host (a loopback answer, a target written as 127.0.0.1) has no path to
+/// trace: the refusal is this host's own, and nothing is traced.
 #[tokio::test]
-async fn the_next_scrape_carries_the_trace_and_the_interval_holds_the_next_one() {
+async fn a_loopback_destination_is_never_traced() {
     use firepower_cloud_exporter::metrics::names;
 
     use crate::util::{Exporter, servers};
 
     let port = servers::closed_port();
     let exporter = Exporter::start(&format!(
-        "path_trace: {{ max_hops: 3, hop_timeout: 1s, interval: 10m }}\ntargets:\n  - name: sse\n    host: 127.0.0.1\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [{port}]\n    min_interval: 0s\n"
+        "path_trace: {{ max_hops: 3, hop_timeout: 1s, interval: 0s }}\ntargets:\n  - name: sse\n    host: 127.0.0.1\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [{port}]\n    min_interval: 0s\n"
     ))
     .await;
-    let first = exporter.probe("sse").await;
-    assert!(
-        first.all(names::PATH_INFO, &[]).is_empty(),
-        "traced after this answer"
-    );
-    let port_label = port.to_string();
-    let labels = [("target", "sse"), ("port", port_label.as_str())];
-    let mut second = exporter.probe("sse").await;
-    for _ in 0..40 {
-        if !second.all(names::PATH_INFO, &[]).is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        second = exporter.probe("sse").await;
-    }
-    assert_eq!(second.label(names::PATH_INFO, &labels, "end"), "refused");
-    assert_eq!(
-        second.label(names::PATH_INFO, &labels, "last_hop_address"),
-        "127.0.0.1"
-    );
-    assert_eq!(second.value(names::PATH_LAST_HOP, &labels), 1.0);
-    assert_eq!(second.value(names::PATH_HOPS, &labels), 1.0);
-    let traced_at = second.value(names::PATH_TRACED_AT, &labels);
-    // Within the interval the same trace is served, not a new one.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let third = exporter.probe("sse").await;
-    assert_eq!(third.value(names::PATH_TRACED_AT, &labels), traced_at);
-    for path in ["/", "/debug?target=sse"] {
-        let (status, page) = exporter.get(path).await;
-        assert_eq!(status, 200);
+    for _ in 0..5 {
+        let e = exporter.probe("sse").await;
         assert!(
-            page.contains("<table class=\"hops\">")
-                && page.contains(&format!("a reset for TCP {port} comes from hop 1"))
-                && page.contains("<tr><td>1</td><td>127.0.0.1</td><td>reset (refused)</td>"),
-            "{path}: {page}"
+            e.all(names::PATH_INFO, &[]).is_empty(),
+            "no trace toward 127.0.0.1"
         );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
-#[tokio::test]
-async fn check_prints_the_path_under_the_failing_step() {
-    let port = crate::util::servers::closed_port();
+#[test]
+fn check_prints_the_path_under_the_failing_step() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("pr");
     let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("c.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "path_trace: {{ max_hops: 3, hop_timeout: 1s }}\ntargets:\n  - name: sse\n    host: 127.0.0.1\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [{port}]\n"
-        ),
-    )
-    .expect("write");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter"))
-        .args(["check", "--config.file"])
-        .arg(&config)
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("check");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = lab.check_text(&config(dir.path()));
     assert!(
-        text.contains(&format!(
-            "  path tcp/{port}: a reset for TCP {port} comes from hop 1: 127.0.0.1 refuses the port"
-        )) && text.contains("     1  127.0.0.1  reset (refused)"),
+        text.contains(
+            "  path tcp/8989: a reset for TCP 8989 comes from hop 4: 10.77.4.2 refuses the port"
+        ) && text.contains("     4  10.77.4.2  reset (refused)"),
         "{text}"
     );
 }
 
 /// TLS that stalls after the connection opened is traced too: the path reaches the destination,
-/// which points above TCP (TLS inspection, an IPS).
-#[tokio::test]
-async fn a_stalled_tls_handshake_is_traced_to_a_reached_destination() {
-    use firepower_cloud_exporter::metrics::names;
-
-    use crate::util::{Behaviour, Exporter};
-    use crate::{World, tls_target};
-
-    let world = World::new().await;
-    world.resolve_via_cname("cloud-sa.amp.cisco.com");
-    let stalled = world
-        .https("cloud-sa.amp.cisco.com", Behaviour::Stall)
-        .await;
-    let exporter = Exporter::start(&world.config(
-        "path_trace: { max_hops: 3, hop_timeout: 1s }\n",
-        &[tls_target(
-            "amp",
-            "cloud-sa.amp.cisco.com",
-            "amp_connection_status",
-            stalled.port(),
-        )],
-    ))
-    .await;
-    let port = stalled.port().to_string();
-    let labels = [("target", "amp"), ("port", port.as_str())];
-    let mut e = exporter.probe("amp").await;
-    for _ in 0..40 {
-        if !e.all(names::PATH_INFO, &[]).is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        e = exporter.probe("amp").await;
+/// which points above TCP (TLS inspection, an IPS, a path-MTU black hole).
+#[test]
+fn a_stalled_tls_handshake_is_traced_to_a_reached_destination() {
+    if !can_make_namespaces() {
+        return;
     }
-    assert_eq!(
-        e.label(names::TARGET_VERDICT, &[("target", "amp")], "reason"),
-        "tls_timeout"
+    let lab = Lab::new("st");
+    // Accepted by the kernel, never read: the handshake stalls.
+    let _listener = lab.listen();
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("config.yml");
+    std::fs::write(
+        &path,
+        "path_trace: { max_hops: 5, hop_timeout: 1s }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp, tls]\n    tcp_ports: [8989]\n    tls_port: 8989\n    timeout: 1500ms\n",
+    )
+    .expect("write");
+    let report = lab.check(&path);
+    let target = &report["targets"][0];
+    assert_eq!(target["reason"], "tls_timeout", "{report}");
+    let path = target["paths"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["step"] == "tls/8989"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(path["trace"]["end"]["kind"], "reached", "{report}");
+    assert_eq!(path["trace"]["end"]["hop"], 4, "{report}");
+    assert!(
+        path["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("path-MTU black hole"),
+        "{path}"
     );
-    assert_eq!(e.label(names::PATH_INFO, &labels, "end"), "reached");
 }

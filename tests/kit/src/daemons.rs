@@ -124,6 +124,10 @@ pub enum SquidAuth {
         user: String,
         password: String,
     },
+    /// NTLM only (`ntlm_fake_auth`), as a Windows-integrated proxy offers it.
+    Ntlm,
+    /// Negotiate (Kerberos) and NTLM, as a proxy joined to Active Directory offers them.
+    NegotiateAndNtlm,
 }
 
 /// squid as an HTTP proxy: `hosts` are its name table, other names it asks the DNS server at
@@ -166,6 +170,14 @@ pub async fn squid(
                 file.display()
             ));
         }
+        // The helpers start only when a client answers the challenge (startup=0): the 407 and
+        // its schemes come from squid itself.
+        SquidAuth::Ntlm => conf.push_str(&format!(
+            "auth_param ntlm program {helpers}/ntlm_fake_auth\nauth_param ntlm children 1 startup=0\n"
+        )),
+        SquidAuth::NegotiateAndNtlm => conf.push_str(&format!(
+            "auth_param negotiate program {helpers}/negotiate_kerberos_auth -s GSS_C_NO_NAME\nauth_param negotiate children 1 startup=0\nauth_param ntlm program {helpers}/ntlm_fake_auth\nauth_param ntlm children 1 startup=0\n"
+        )),
     }
     for p in denied_ports {
         conf.push_str(&format!(
@@ -292,6 +304,162 @@ pub async fn unbound(zone: &str, server: SocketAddr) -> Daemon {
         server.ip(),
         server.port()
     );
+    let conf_file = write(dir, "unbound.conf", &conf);
+    let args = vec![
+        "-d".to_string(),
+        "-c".into(),
+        conf_file.display().to_string(),
+    ];
+    start(
+        "unbound",
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
+
+/// Where `scripts/test` unpacks Debian's `squid-openssl` (squid built with OpenSSL, for ssl-bump),
+/// beside the plain `squid` it would replace if installed: `FCE_SQUID_OPENSSL` names its
+/// `usr/sbin/squid`, or the default place under `target/`.
+pub fn squid_openssl() -> Option<PathBuf> {
+    let path = std::env::var_os("FCE_SQUID_OPENSSL").map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/middleboxes/squid-openssl/usr/sbin/squid")
+        },
+        PathBuf::from,
+    );
+    path.is_file().then_some(path)
+}
+
+/// squid with ssl-bump as an enterprise's TLS inspection: CONNECT is allowed, the TLS session is
+/// decrypted with certificates minted by its own CA (`inspection-ca.pem` in its folder, made by
+/// `openssl req`, named `common_name`), and every request inside to `blocked` is denied with
+/// squid's own error page (403, `X-Squid-Error`, HTML).
+pub async fn squid_bump(squid: &Path, common_name: &str, blocked: &str) -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let ca = dir.join("inspection-ca.pem");
+    let key = dir.join("inspection-ca.key");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
+        ])
+        .arg(format!("/O=Corp/CN={common_name}"))
+        .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+        .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&ca)
+        .output()
+        .expect("openssl req");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    set_mode(&ca, 0o644);
+    set_mode(&key, 0o644);
+    // squid's certificate generator and its database, from the same unpacked package.
+    let root = squid
+        .ancestors()
+        .nth(3)
+        .expect("the package's root above usr/sbin/squid");
+    let certgen = root.join("usr/lib/squid/security_file_certgen");
+    let db = dir.join("ssl_db");
+    let init = std::process::Command::new(&certgen)
+        .args(["-c", "-s"])
+        .arg(&db)
+        .args(["-M", "4MB"])
+        .output()
+        .expect("security_file_certgen");
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let _ = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(&db)
+        .status();
+    let d = dir.display();
+    let conf = format!(
+        "http_port 127.0.0.1:{port} ssl-bump tls-cert={ca} tls-key={key} generate-host-certificates=on dynamic_cert_mem_cache_size=4MB\n\
+         sslcrtd_program {certgen} -s {db} -M 4MB\n\
+         sslcrtd_children 2 startup=1 idle=1\n\
+         ssl_bump bump all\n\
+         acl blocked dstdomain {blocked}\n\
+         http_access deny blocked\n\
+         http_access allow all\n\
+         pid_filename {d}/squid.pid\naccess_log stdio:{d}/access.log\ncache_log {d}/cache.log\ncache_store_log none\ncoredump_dir {d}\ncache deny all\nshutdown_lifetime 0 seconds\n",
+        ca = ca.display(),
+        key = key.display(),
+        certgen = certgen.display(),
+        db = db.display(),
+    );
+    let conf_file = write(dir, "squid.conf", &conf);
+    let args = vec![
+        "-N".to_string(),
+        "-f".into(),
+        conf_file.display().to_string(),
+    ];
+    start(
+        &squid.display().to_string(),
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
+
+/// nginx speaking plain HTTP on a port a TLS client expects TLS on (a plain-HTTP service on 443,
+/// a captive portal): it answers a TLS `ClientHello` with `400 Bad Request`. It listens on every
+/// address a test world's names resolve to.
+pub async fn nginx_plain_http() -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let d = dir.display();
+    let listen: String = crate::servers::WORLD_ADDRESSES
+        .iter()
+        .map(|[a, b, c, e]| format!("    listen {a}.{b}.{c}.{e}:{port};\n"))
+        .collect();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n{listen}    location / {{ return 403 \"blocked by policy\\n\"; }}\n  }}\n}}\n"
+    );
+    let conf_file = write(dir, "nginx.conf", &conf);
+    let args = vec![
+        "-p".to_string(),
+        d.to_string(),
+        "-c".into(),
+        conf_file.display().to_string(),
+    ];
+    start(
+        "nginx",
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
+
+/// unbound answering from `local-data` records only (`"name. A 192.0.2.1"`), as a resolver with
+/// a response policy or a split-horizon zone does; several A records of one name come back in a
+/// rotating order (`rrset-roundrobin`).
+pub async fn unbound_local(records: &[&str]) -> Daemon {
+    let tmp = folder();
+    let dir = tmp.path();
+    let port = free_port();
+    let d = dir.display();
+    let mut conf = format!(
+        "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  access-control: 127.0.0.0/8 allow\n  do-ip6: no\n  module-config: \"iterator\"\n  rrset-roundrobin: yes\n"
+    );
+    for record in records {
+        conf.push_str(&format!("  local-data: \"{record}\"\n"));
+    }
     let conf_file = write(dir, "unbound.conf", &conf);
     let args = vec![
         "-d".to_string(),

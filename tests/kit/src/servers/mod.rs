@@ -15,25 +15,50 @@ pub use proxy::{Proxy, ProxyMode};
 pub use relay::DelayRelay;
 pub use tls::{Behaviour, TlsServer, acceptor};
 
+/// The loopback addresses a test world's names resolve to, as a CDN name has several: a server
+/// that stands for a Cisco host listens on each of them, on one port.
+pub const WORLD_ADDRESSES: [[u8; 4]; 2] = [[127, 0, 0, 1], [127, 0, 0, 2]];
+
 /// A loopback listener with room for thousands of connections arriving at once (the benchmark's
 /// labs), so a full accept queue never turns into a one-second SYN retransmission.
 pub fn wide_listener() -> TcpListener {
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .bind("127.0.0.1:0".parse().expect("addr"))
-        .expect("bind");
-    socket.listen(8192).expect("listen")
+    listen_on(SocketAddr::from((WORLD_ADDRESSES[0], 0))).expect("bind")
 }
 
-/// A plain TCP listener that accepts and closes (what `telnet host 8989` needs to see).
-pub async fn tcp_listener() -> SocketAddr {
-    let listener = wide_listener();
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            drop(stream);
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(addr)?;
+    socket.listen(8192)
+}
+
+/// Wide listeners on one port of every [`WORLD_ADDRESSES`] address (the first one's address is
+/// the server's address).
+pub fn world_listeners() -> Vec<TcpListener> {
+    loop {
+        let first = wide_listener();
+        let port = first.local_addr().expect("addr").port();
+        let others: Result<Vec<TcpListener>, _> = WORLD_ADDRESSES[1..]
+            .iter()
+            .map(|ip| listen_on(SocketAddr::from((*ip, port))))
+            .collect();
+        if let Ok(others) = others {
+            return std::iter::once(first).chain(others).collect();
         }
-    });
+    }
+}
+
+/// A plain TCP listener on every world address that accepts and closes (what
+/// `telnet host 8989` needs to see).
+pub async fn tcp_listener() -> SocketAddr {
+    let listeners = world_listeners();
+    let addr = listeners[0].local_addr().expect("addr");
+    for listener in listeners {
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                drop(stream);
+            }
+        });
+    }
     addr
 }
 

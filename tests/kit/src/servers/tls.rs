@@ -53,20 +53,23 @@ pub struct TlsServer {
 impl TlsServer {
     pub async fn start(leaf: Leaf, behaviour: Behaviour) -> TlsServer {
         let acceptor = acceptor(leaf);
-        let listener = super::wide_listener();
-        let addr = listener.local_addr().expect("addr");
+        let listeners = super::world_listeners();
+        let addr = listeners[0].local_addr().expect("addr");
         let behaviour = Arc::new(Mutex::new(behaviour));
         let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let b = behaviour.clone();
-        let count = connections.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let behaviour = b.lock().expect("behaviour").clone();
-                let acceptor = acceptor.clone();
-                tokio::spawn(serve_tls(stream, acceptor, behaviour));
-            }
-        });
+        for listener in listeners {
+            let b = behaviour.clone();
+            let count = connections.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let behaviour = b.lock().expect("behaviour").clone();
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(serve_tls(stream, acceptor, behaviour));
+                }
+            });
+        }
         TlsServer {
             addr,
             behaviour,
