@@ -180,6 +180,9 @@ reasons! {
     TlsPlainHttp => "tls_plain_http", Some(Stage::Tls),
         "Plain HTTP answered on the TLS port: a web filter's block page, a captive portal, or a plain-HTTP service sits where the Cisco cloud should answer.",
         "The status line quoted in the detail is who answered: exempt <host> from the web filter or captive portal that sends it (through a proxy, from the proxy's policy), or fix the address or port that leads to a plain-HTTP service. `curl -v -k https://<host>` from the device shows the same answer.";
+    TlsMtuBlackHole => "tls_mtu_black_hole", Some(Stage::Tls),
+        "The TLS handshake stalls with full-size packets and completes with small ones: a hop on the path has a smaller MTU and the ICMP \"fragmentation needed\" messages that would tell the server are filtered (a path-MTU black hole).",
+        "Allow ICMP type 3 code 4 (\"fragmentation needed\"; ICMPv6 \"packet too big\") back through every firewall on the path to <host>, or clamp the TCP MSS on the router with the smaller MTU (for example `ip tcp adjust-mss`, or `iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`). The path trace shows how far full-size packets get.";
     TlsPartial => "tls_partial", Some(Stage::Tls),
         "The TLS handshake works with some of the name's addresses and fails with others: the device fails whenever it picks a failing one.",
         "The failing addresses and their errors are listed in the detail: something in the path to those addresses (an inspection device, an IPS) interferes with TLS to <host>. Test each failing address with `openssl s_client -servername <host> -connect` on port <port>.";
@@ -270,8 +273,13 @@ pub fn reasons_markdown() -> String {
          Generated from the table in `src/checklist.rs`, the one copy that metrics (`reason` and \
          `remedy` labels), `firepower-cloud-exporter check`, the status page and the alerts use. \
          Regenerate with `UPDATE_DOCS=1 cargo test --test it docs`.\n\n\
-         Stages run in checklist order: DNS, TCP (or the proxy tunnel), TLS, HTTPS, clock. The \
-         verdict of a target, and of an FMC row, is the failure earliest in that order.\n\n\
+         Stages run in checklist order: DNS, TCP (or the proxy tunnel), TLS, HTTPS, clock; TCP and \
+         TLS try every address of the name (up to 8). The verdict is decided once from every fact \
+         the probe recorded (`src/probe/verdict.rs`): a sinkhole or loopback answer explains the \
+         connections after it; otherwise each step is read again with the facts beside it (the \
+         proxy's offered schemes, the first bytes of a failed handshake, the marks of an HTTP \
+         answer, each address's result) and the failure earliest in checklist order explains the \
+         target, and the target whose failure comes earliest explains its FMC row.\n\n\
          | reason | stage | what was observed | next step |\n|---|---|---|---|\n",
     );
     for &reason in Reason::ALL {

@@ -410,6 +410,53 @@ fn partial_detail(failed: &[(IpAddr, StageError)], working: usize) -> String {
     )
 }
 
+/// One handshake; when it has not finished by half its time and the connection goes to a known
+/// address, a second one beside it over a new connection with small segments. The second
+/// finishing first (with a session) while the first still stalls is a path-MTU black hole: full
+/// packets are lost on the way and the ICMP that would shrink them is filtered. Returns whether
+/// the handshake returned is the second one.
+async fn handshake_or_small_segments(
+    ip: Option<IpAddr>,
+    stream: Box<dyn Io>,
+    client: &super::tls::TlsClient,
+    check: &crate::config::TlsCheck,
+    port: u16,
+    deadline: Instant,
+) -> (
+    super::tls::Handshake<super::first_bytes::FirstBytes<Box<dyn Io>>>,
+    bool,
+) {
+    let normal = client.handshake(stream, &check.server_name, deadline);
+    let Some(ip) = ip else {
+        return (normal.await, false);
+    };
+    tokio::pin!(normal);
+    let half = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 2;
+    tokio::select! {
+        done = &mut normal => return (done, false),
+        () = tokio::time::sleep_until(half) => {}
+    }
+    let small = async {
+        let stream = tcp::connect_small_mss(SocketAddr::new(ip, port), deadline)
+            .await
+            .ok()?;
+        let stream: Box<dyn Io> = Box::new(stream);
+        let handshake = client.handshake(stream, &check.server_name, deadline).await;
+        handshake.session.is_some().then_some(handshake)
+    };
+    tokio::pin!(small);
+    let mut small_failed = false;
+    loop {
+        tokio::select! {
+            done = &mut normal => return (done, false),
+            second = &mut small, if !small_failed => match second {
+                Some(handshake) => return (handshake, true),
+                None => small_failed = true,
+            },
+        }
+    }
+}
+
 /// Runs the TLS handshake on every connection at once and records each result; the session of
 /// the lowest address that completed one goes on to the request (also with a chain that does not
 /// verify, as `curl -k` goes on). Some failing where others verified is `tls_partial`.
@@ -423,18 +470,26 @@ async fn handshake_all(
 ) -> Done {
     let handshakes =
         futures_util::future::join_all(streams.into_iter().map(|(ip, stream)| async move {
-            (
-                ip,
-                client.handshake(stream, &check.server_name, deadline).await,
-            )
+            let (handshake, small) =
+                handshake_or_small_segments(ip, stream, client, check, port, deadline).await;
+            (ip, handshake, small)
         }))
         .await;
     let mut chosen: Option<(Connection, Result<(), StageError>)> = None;
     let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
     let mut first_failure: Option<StageError> = None;
     let (mut verified, mut tried) = (0, 0);
-    for (ip, handshake) in handshakes {
+    for (ip, mut handshake, small) in handshakes {
         tried += 1;
+        if small {
+            handshake.verdict = Err(StageError::new(
+                Reason::TlsMtuBlackHole,
+                format!(
+                    "the handshake stalled with full-size packets and completed with {} byte segments",
+                    tcp::SMALL_MSS
+                ),
+            ));
+        }
         if let Some(ip) = ip {
             recorder.add_attempt(Attempt {
                 stage: Stage::Tls,

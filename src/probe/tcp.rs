@@ -28,6 +28,39 @@ pub(crate) async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpSt
     }
 }
 
+/// The segment size of the second try after a stall: small enough for any path (the IPv4
+/// minimum datagram of 576 bytes less 40 bytes of headers), so no packet needs fragmenting.
+pub(crate) const SMALL_MSS: u32 = 536;
+
+/// Connects to `addr` before `deadline` with segments of at most [`SMALL_MSS`] bytes each way (the
+/// MSS is announced in the SYN, so the peer sends small segments too).
+pub(crate) async fn connect_small_mss(
+    addr: SocketAddr,
+    deadline: Instant,
+) -> Result<TcpStream, StageError> {
+    let fail =
+        |err: &io::Error| StageError::new(classify(err), format!("connect to {addr}: {err}"));
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| fail(&e))?;
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::TcpMaxSeg, &SMALL_MSS)
+        .map_err(|e| fail(&io::Error::from(e)))?;
+    match timeout_at(deadline, socket.connect(addr)).await {
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+        Ok(Err(err)) => Err(fail(&err)),
+        Err(_) => Err(StageError::new(
+            Reason::TcpTimeout,
+            format!("connect to {addr}: no answer before the deadline"),
+        )),
+    }
+}
+
 /// Maps a connect error to a reason.
 fn classify(err: &io::Error) -> Reason {
     match err.kind() {

@@ -29,6 +29,34 @@ pub fn find_tool(name: &str) -> Option<std::path::PathBuf> {
     })
 }
 
+/// Every failure reason of the table is explained in the runbook section of the alert it fires.
+#[test]
+fn every_failure_reason_is_in_the_runbook() {
+    let runbook =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/runbook.md"))
+            .expect("runbook");
+    let table = reasons_markdown();
+    let missing: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.split("</a>`").nth(1)?.split('`').next())
+        .filter(|r| {
+            // Not a failure of a stage: no stage alert fires for these.
+            ![
+                "ok",
+                "skipped",
+                "budget_exhausted",
+                "cloud_integration_disabled",
+            ]
+            .contains(r)
+        })
+        .filter(|r| !runbook.contains(&format!("`{r}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "reasons the runbook does not name: {missing:?}"
+    );
+}
+
 /// promtool is required where the test script says so (CI installs it); elsewhere the check is
 /// reported as not run.
 pub fn tool(name: &str) -> Option<std::path::PathBuf> {

@@ -431,3 +431,121 @@ fn a_stalled_tls_handshake_is_traced_to_a_reached_destination() {
         "{path}"
     );
 }
+
+/// The interface `Lab::link` made in `ns` for link `id`.
+fn veth(ns: &str, id: &str) -> String {
+    let name = format!("{ns}{id}");
+    name[name.len().saturating_sub(15)..].to_string()
+}
+
+/// A path-MTU black hole: the link between r2 and r3 carries 1280-byte packets, r3 drops the ICMP
+/// "fragmentation needed" it would send the server, and `openssl s_server` sends a certificate
+/// chain larger than one packet. The handshake stalls with full-size segments and completes with
+/// small ones: `tls_mtu_black_hole`, every time.
+#[test]
+fn a_path_mtu_black_hole_is_named_after_a_small_segment_handshake_completes() {
+    if !can_make_namespaces() || tool("iptables").is_none() || tool("nginx").is_none() {
+        return;
+    }
+    let lab = Lab::new("mt");
+    let (r2, r3) = (lab.ns("r2"), lab.ns("r3"));
+    netns_exec(r2, &["ip", "link", "set", &veth(r2, "c"), "mtu", "1280"]);
+    netns_exec(r3, &["ip", "link", "set", &veth(r3, "c"), "mtu", "1280"]);
+    netns_exec(
+        r3,
+        &[
+            "iptables",
+            "-A",
+            "OUTPUT",
+            "-p",
+            "icmp",
+            "--icmp-type",
+            "fragmentation-needed",
+            "-j",
+            "DROP",
+        ],
+    );
+    // A leaf with many names: its certificate alone spans several full-size packets.
+    let dir = tempfile::tempdir().expect("dir");
+    let pki = crate::util::Pki::new(dir.path(), "Lab CA");
+    let names: Vec<String> = (0..150)
+        .map(|i| format!("edge-{i:03}.api-sse.cisco.com"))
+        .collect();
+    let names: Vec<&str> = std::iter::once("api-sse.cisco.com")
+        .chain(names.iter().map(String::as_str))
+        .collect();
+    let leaf = pki.leaf(&names);
+    assert!(leaf.cert_pem.len() > 4000, "{} bytes", leaf.cert_pem.len());
+    let (cert, key) = leaf.write(dir.path(), "server");
+    let d = dir.path().display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n    listen 10.77.4.2:8989 ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    location / {{ return 403 \"Forbidden\"; }}\n  }}\n}}\n",
+        cert.display(),
+        key.display()
+    );
+    std::fs::write(dir.path().join("nginx.conf"), conf).expect("write");
+    let server = Command::new("ip")
+        .args(["netns", "exec", lab.ns("s"), "nginx", "-p"])
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nginx");
+    let mut server = Killed(server);
+    wait_listening(&mut server.0, lab.ns("s"));
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        "path_trace: { enabled: false }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp, tls]\n    tcp_ports: [8989]\n    tls_port: 8989\n    timeout: 2s\n",
+    )
+    .expect("write");
+    for run in 0..20 {
+        let report = lab.check(&config);
+        let target = &report["targets"][0];
+        assert_eq!(
+            target["reason"], "tls_mtu_black_hole",
+            "run {run}: {report}"
+        );
+        assert_eq!(target["verdict"]["stage"], "tls", "run {run}: {report}");
+    }
+    // Without the small MTU hop the same server completes at once: the verdict is the certificate's.
+    netns_exec(r2, &["ip", "link", "set", &veth(r2, "c"), "mtu", "1500"]);
+    netns_exec(r3, &["ip", "link", "set", &veth(r3, "c"), "mtu", "1500"]);
+    let report = lab.check(&config);
+    assert_ne!(
+        report["targets"][0]["reason"], "tls_mtu_black_hole",
+        "{report}"
+    );
+}
+
+/// A child process killed when dropped (also when the test fails).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until the server `child` started in namespace `ns` listens on 10.77.4.2:8989.
+fn wait_listening(child: &mut std::process::Child, ns: &str) {
+    for _ in 0..100 {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "ss", "-ltn"])
+            .output()
+            .expect("ss");
+        if String::from_utf8_lossy(&out.stdout).contains("10.77.4.2:8989") {
+            return;
+        }
+        assert!(
+            child.try_wait().ok().flatten().is_none(),
+            "the server exited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the server did not listen in {ns}");
+}
