@@ -10,7 +10,7 @@ use firepower_cloud_exporter::metrics::names;
 use firepower_cloud_testkit::daemons::{self, Daemon, SquidAuth};
 
 use crate::docs::tool;
-use crate::util::{Behaviour, Exporter, Exposition, servers};
+use crate::util::{Exporter, Exposition, servers};
 use crate::{LOOPBACK, World, sse_target, tls_target, verdict};
 
 /// How many scrapes in a row must give the same verdict.
@@ -70,15 +70,7 @@ async fn a_dns_filter_answering_a_sinkhole_is_dns_sinkhole_and_nothing_is_connec
     }
     let world = World::new().await;
     // The port would answer: a sinkhole verdict must come from the answer, not from a connection.
-    let server = world
-        .https(
-            "cloud-sa.amp.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
+    let server = world.cisco("cloud-sa.amp.cisco.com").await;
     let target = tls_target(
         "amp",
         "cloud-sa.amp.cisco.com",
@@ -123,15 +115,7 @@ async fn a_loopback_answer_where_nothing_listens_is_dns_loopback_and_a_lab_that_
     )
     .await;
     let closed = servers::closed_port();
-    let served = world
-        .https(
-            "cloud-sa.amp.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
+    let served = world.cisco("cloud-sa.amp.cisco.com").await;
     let config = via(
         &world,
         &dnsmasq,
@@ -226,15 +210,7 @@ async fn tls_inspection_that_blocks_with_its_own_page_is_http_block_page_with_sq
     world.resolve_via_cname("api-sse.cisco.com");
     let bump = daemons::squid_bump(&squid, "Corp Inspection CA", "api-sse.cisco.com").await;
     let defaults = format!("  proxy: {{ url: \"http://{}\" }}\n", bump.addr);
-    let server = world
-        .https(
-            "api-sse.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
+    let server = world.cisco("api-sse.cisco.com").await;
     let target = sse_target("sse", "api-sse.cisco.com", server.port(), server.port());
     // The exporter trusts the inspection CA (as an operator who added it to tls.ca_file would):
     // TLS verifies, and the 403 is squid's, not Cisco's.
@@ -276,15 +252,7 @@ async fn a_proxy_offering_only_ntlm_or_negotiate_is_proxy_auth_unsupported_with_
         return;
     }
     let world = World::new().await;
-    let server = world
-        .https(
-            "api-sse.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
+    let server = world.cisco("api-sse.cisco.com").await;
     for (auth, schemes) in [
         (SquidAuth::Ntlm, "NTLM"),
         (SquidAuth::NegotiateAndNtlm, "Negotiate and NTLM"),
@@ -328,15 +296,7 @@ async fn a_name_whose_rotating_addresses_include_a_failing_one_is_tcp_partial_ev
     }
     let world = World::new().await;
     // 127.0.0.1 serves; 127.0.0.3 refuses. unbound rotates the two records between answers.
-    let server = world
-        .https(
-            "api-sse.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
+    let server = world.cisco("api-sse.cisco.com").await;
     let unbound = daemons::unbound_local(&[
         "api-sse.cisco.com. A 127.0.0.1",
         "api-sse.cisco.com. A 127.0.0.3",

@@ -49,15 +49,7 @@ async fn proxied_exporter(
     mode: ProxyMode,
     timeout: &str,
 ) -> (Exporter, Proxy, TlsServer) {
-    let server = world
-        .https(
-            "api-sse.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
+    let server = world.cisco("api-sse.cisco.com").await;
     let proxy = Proxy::start(mode, server.addr).await;
     let defaults = format!("  proxy: {{ url: \"http://{}\" }}\n", proxy.addr);
     let config = world

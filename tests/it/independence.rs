@@ -16,15 +16,38 @@ use crate::{LOOPBACK, World, tls_target, verdict};
 /// How many scrapes each case repeats: the verdict must hold on every one.
 const RUNS: usize = 20;
 
-/// The world's configuration with a shorter stage timeout, so the silent name costs less per run.
-fn config(world: &World, targets: &[String]) -> String {
+/// The names that answer at once, beside `silent.test`, which never does.
+const ANSWERING: [&str; 2] = ["cloud-sa.amp.cisco.com", "api.amp.sourcefire.com"];
+
+/// A world whose DNS server answers [`ANSWERING`] with 127.0.0.1 and never answers `silent.test`.
+async fn world_with_a_silent_name() -> World {
+    let world = World::new().await;
+    world.dns.set("silent.test", Answer::Silent);
+    for host in ANSWERING {
+        world
+            .dns
+            .set(host, Answer::Addresses(vec![IpAddr::from(LOOPBACK)]));
+    }
     world
-        .config("", targets)
-        .replace("timeout: 1s", "timeout: 500ms")
 }
 
-fn amp(name: &str, host: &str) -> String {
-    tls_target(name, host, "amp_connection_status", servers::closed_port())
+/// Targets `quiet` (the silent name), `amp` and `sourcefire` (the answering ones) asking the DNS
+/// server at `resolver`, each stage with a shorter timeout so the silent name costs less per run.
+fn config(world: &World, resolver: std::net::SocketAddr) -> String {
+    let amp = |name: &str, host: &str| {
+        tls_target(name, host, "amp_connection_status", servers::closed_port())
+    };
+    world
+        .config(
+            "",
+            &[
+                amp("quiet", "silent.test"),
+                amp("amp", ANSWERING[0]),
+                amp("sourcefire", ANSWERING[1]),
+            ],
+        )
+        .replace("timeout: 1s", "timeout: 500ms")
+        .replace(&world.dns.addr.to_string(), &resolver.to_string())
 }
 
 /// Scrapes every target [`RUNS`] times and requires `answering` to get their answer (loopback,
@@ -58,22 +81,8 @@ async fn answering_names_stay_fast(exporter: &Exporter, answering: &[&str], sile
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_name_delays_no_other_name_over_udp() {
-    let world = World::new().await;
-    world.dns.set("silent.test", Answer::Silent);
-    for host in ["cloud-sa.amp.cisco.com", "api.amp.sourcefire.com"] {
-        world
-            .dns
-            .set(host, Answer::Addresses(vec![IpAddr::from(LOOPBACK)]));
-    }
-    let config = config(
-        &world,
-        &[
-            amp("quiet", "silent.test"),
-            amp("amp", "cloud-sa.amp.cisco.com"),
-            amp("sourcefire", "api.amp.sourcefire.com"),
-        ],
-    );
-    let exporter = Exporter::start(&config).await;
+    let world = world_with_a_silent_name().await;
+    let exporter = Exporter::start(&config(&world, world.dns.addr)).await;
     answering_names_stay_fast(&exporter, &["amp", "sourcefire"], "quiet").await;
 }
 
@@ -84,22 +93,13 @@ async fn a_silent_name_over_tcp_delays_no_other_name_on_a_server_that_serialises
     // Both names come back truncated over UDP, so both are asked again over TCP; the server answers
     // one query at a time per TCP connection and never answers the silent one.
     dns.set("silent.test", SerialAnswer::TruncatedThenSilent);
-    for host in ["cloud-sa.amp.cisco.com", "api.amp.sourcefire.com"] {
+    for host in ANSWERING {
         dns.set(
             host,
             SerialAnswer::TruncatedThen(vec![IpAddr::from(LOOPBACK)]),
         );
     }
-    let config = config(
-        &world,
-        &[
-            amp("quiet", "silent.test"),
-            amp("amp", "cloud-sa.amp.cisco.com"),
-            amp("sourcefire", "api.amp.sourcefire.com"),
-        ],
-    )
-    .replace(&world.dns.addr.to_string(), &dns.addr.to_string());
-    let exporter = Exporter::start(&config).await;
+    let exporter = Exporter::start(&config(&world, dns.addr)).await;
     answering_names_stay_fast(&exporter, &["amp", "sourcefire"], "quiet").await;
     assert!(
         dns.most_queries_on_one_connection() <= 1,
@@ -110,23 +110,8 @@ async fn a_silent_name_over_tcp_delays_no_other_name_on_a_server_that_serialises
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_upstream_name_behind_dnsmasq_delays_no_other_name() {
-    let world = World::new().await;
-    world.dns.set("silent.test", Answer::Silent);
-    for host in ["cloud-sa.amp.cisco.com", "api.amp.sourcefire.com"] {
-        world
-            .dns
-            .set(host, Answer::Addresses(vec![IpAddr::from(LOOPBACK)]));
-    }
+    let world = world_with_a_silent_name().await;
     let dnsmasq = daemons::dnsmasq(world.dns.addr, &[]).await;
-    let config = config(
-        &world,
-        &[
-            amp("quiet", "silent.test"),
-            amp("amp", "cloud-sa.amp.cisco.com"),
-            amp("sourcefire", "api.amp.sourcefire.com"),
-        ],
-    )
-    .replace(&world.dns.addr.to_string(), &dnsmasq.addr.to_string());
-    let exporter = Exporter::start(&config).await;
+    let exporter = Exporter::start(&config(&world, dnsmasq.addr)).await;
     answering_names_stay_fast(&exporter, &["amp", "sourcefire"], "quiet").await;
 }

@@ -62,6 +62,18 @@ impl World {
         TlsServer::start(self.pki.leaf(&[host]), behaviour).await
     }
 
+    /// A TLS server for `host` answering as the Cisco cloud does: `403 Forbidden`, plain text.
+    pub async fn cisco(&self, host: &str) -> TlsServer {
+        self.https(
+            host,
+            Behaviour::Http {
+                status: 403,
+                date_offset_secs: 0,
+            },
+        )
+        .await
+    }
+
     /// The configuration text: defaults pointing at this world, then `targets` (YAML list items).
     pub fn config(&self, extra_defaults: &str, targets: &[String]) -> String {
         let mut yaml = format!(
@@ -104,15 +116,7 @@ pub fn tls_target(name: &str, host: &str, service: &str, tls_port: u16) -> Strin
 /// listener standing in for port 8989.
 pub async fn healthy_sse(world: &World, host: &str) -> (TlsServer, std::net::SocketAddr) {
     world.resolve_via_cname(host);
-    let server = world
-        .https(
-            host,
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await;
+    let server = world.cisco(host).await;
     let plain = servers::tcp_listener().await;
     (server, plain)
 }

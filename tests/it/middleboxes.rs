@@ -10,7 +10,7 @@ use firepower_cloud_exporter::metrics::names;
 use firepower_cloud_testkit::daemons::{self, Daemon, SquidAuth};
 
 use crate::docs::tool;
-use crate::util::{Answer, Behaviour, Exporter, Exposition, TlsServer, servers};
+use crate::util::{Answer, Exporter, Exposition, TlsServer, servers};
 use crate::{LOOPBACK, World, sse_target, tls_target, verdict};
 
 fn stage(e: &Exposition, stage: &str, port: u16) -> String {
@@ -48,15 +48,7 @@ async fn through_proxy(
 }
 
 async fn healthy_server(world: &World) -> TlsServer {
-    world
-        .https(
-            "api-sse.cisco.com",
-            Behaviour::Http {
-                status: 403,
-                date_offset_secs: 0,
-            },
-        )
-        .await
+    world.cisco("api-sse.cisco.com").await
 }
 
 #[tokio::test]

@@ -477,11 +477,13 @@ fn a_path_mtu_black_hole_is_named_after_a_small_segment_handshake_completes() {
     let leaf = pki.leaf(&names);
     assert!(leaf.cert_pem.len() > 4000, "{} bytes", leaf.cert_pem.len());
     let (cert, key) = leaf.write(dir.path(), "server");
-    let d = dir.path().display();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n    listen 10.77.4.2:8989 ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    location / {{ return 403 \"Forbidden\"; }}\n  }}\n}}\n",
-        cert.display(),
-        key.display()
+    let conf = firepower_cloud_testkit::daemons::nginx_conf(
+        dir.path(),
+        &format!(
+            "    listen 10.77.4.2:8989 ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    location / {{ return 403 \"Forbidden\"; }}\n",
+            cert.display(),
+            key.display()
+        ),
     );
     std::fs::write(dir.path().join("nginx.conf"), conf).expect("write");
     let server = Command::new("ip")

@@ -111,6 +111,37 @@ async fn start(
     }
 }
 
+/// Writes `conf` as `file` in the daemon's folder and starts `program` with `flags` then the
+/// file's path, waiting until it listens on 127.0.0.1:`port`.
+async fn start_with(
+    program: &str,
+    tmp: tempfile::TempDir,
+    port: u16,
+    file: &str,
+    conf: &str,
+    flags: &[&str],
+) -> Daemon {
+    let conf_file = write(tmp.path(), file, conf);
+    let mut args: Vec<String> = flags.iter().map(|f| (*f).to_string()).collect();
+    args.push(conf_file.display().to_string());
+    start(
+        program,
+        &args,
+        tmp,
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await
+}
+
+/// The `server:` section every unbound here starts with: on 127.0.0.1:`port`, in the foreground,
+/// files in `dir`, iterator only, nothing cached between probes.
+fn unbound_server(port: u16, dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  access-control: 127.0.0.0/8 allow\n  do-ip6: no\n  module-config: \"iterator\"\n  cache-max-ttl: 0\n  cache-max-negative-ttl: 0\n"
+    )
+}
+
 /// How squid authenticates its clients.
 pub enum SquidAuth {
     None,
@@ -191,19 +222,7 @@ pub async fn squid(
             "acl authed proxy_auth REQUIRED\nhttp_access allow authed\nhttp_access deny all\n",
         );
     }
-    let conf_file = write(dir, "squid.conf", &conf);
-    let args = vec![
-        "-N".to_string(),
-        "-f".into(),
-        conf_file.display().to_string(),
-    ];
-    start(
-        "squid",
-        &args,
-        tmp,
-        SocketAddr::from(([127, 0, 0, 1], port)),
-    )
-    .await
+    start_with("squid", tmp, port, "squid.conf", &conf, &["-N", "-f"]).await
 }
 
 /// tinyproxy with Basic authentication, allowing CONNECT to `connect_ports` only.
@@ -218,17 +237,13 @@ pub async fn tinyproxy(user: &str, password: &str, connect_ports: &[u16]) -> Dae
     for p in connect_ports {
         conf.push_str(&format!("ConnectPort {p}\n"));
     }
-    let conf_file = write(dir, "tinyproxy.conf", &conf);
-    let args = vec![
-        "-d".to_string(),
-        "-c".into(),
-        conf_file.display().to_string(),
-    ];
-    start(
+    start_with(
         "tinyproxy",
-        &args,
         tmp,
-        SocketAddr::from(([127, 0, 0, 1], port)),
+        port,
+        "tinyproxy.conf",
+        &conf,
+        &["-d", "-c"],
     )
     .await
 }
@@ -298,25 +313,13 @@ pub async fn unbound(zone: &str, server: SocketAddr) -> Daemon {
     let tmp = folder();
     let dir = tmp.path();
     let port = free_port();
-    let d = dir.display();
     let conf = format!(
-        "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\n  do-ip6: no\n  module-config: \"iterator\"\n  qname-minimisation: no\n  cache-max-ttl: 0\n  cache-max-negative-ttl: 0\n  infra-host-ttl: 1\nstub-zone:\n  name: \"{zone}\"\n  stub-addr: {}@{}\n",
+        "{}  do-not-query-localhost: no\n  qname-minimisation: no\n  infra-host-ttl: 1\nstub-zone:\n  name: \"{zone}\"\n  stub-addr: {}@{}\n",
+        unbound_server(port, dir),
         server.ip(),
         server.port()
     );
-    let conf_file = write(dir, "unbound.conf", &conf);
-    let args = vec![
-        "-d".to_string(),
-        "-c".into(),
-        conf_file.display().to_string(),
-    ];
-    start(
-        "unbound",
-        &args,
-        tmp,
-        SocketAddr::from(([127, 0, 0, 1], port)),
-    )
-    .await
+    start_with("unbound", tmp, port, "unbound.conf", &conf, &["-d", "-c"]).await
 }
 
 /// Where `scripts/test` unpacks Debian's `squid-openssl` (squid built with OpenSSL, for ssl-bump),
@@ -400,17 +403,13 @@ pub async fn squid_bump(squid: &Path, common_name: &str, blocked: &str) -> Daemo
         certgen = certgen.display(),
         db = db.display(),
     );
-    let conf_file = write(dir, "squid.conf", &conf);
-    let args = vec![
-        "-N".to_string(),
-        "-f".into(),
-        conf_file.display().to_string(),
-    ];
-    start(
+    start_with(
         &squid.display().to_string(),
-        &args,
         tmp,
-        SocketAddr::from(([127, 0, 0, 1], port)),
+        port,
+        "squid.conf",
+        &conf,
+        &["-N", "-f"],
     )
     .await
 }
@@ -420,30 +419,34 @@ pub async fn squid_bump(squid: &Path, common_name: &str, blocked: &str) -> Daemo
 /// address a test world's names resolve to.
 pub async fn nginx_plain_http() -> Daemon {
     let tmp = folder();
-    let dir = tmp.path();
     let port = free_port();
-    let d = dir.display();
     let listen: String = crate::servers::WORLD_ADDRESSES
         .iter()
         .map(|[a, b, c, e]| format!("    listen {a}.{b}.{c}.{e}:{port};\n"))
         .collect();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n{listen}    location / {{ return 403 \"blocked by policy\\n\"; }}\n  }}\n}}\n"
+    let conf = nginx_conf(
+        tmp.path(),
+        &format!("{listen}    location / {{ return 403 \"blocked by policy\\n\"; }}\n"),
     );
-    let conf_file = write(dir, "nginx.conf", &conf);
-    let args = vec![
-        "-p".to_string(),
-        d.to_string(),
-        "-c".into(),
-        conf_file.display().to_string(),
-    ];
-    start(
+    let prefix = tmp.path().display().to_string();
+    start_with(
         "nginx",
-        &args,
         tmp,
-        SocketAddr::from(([127, 0, 0, 1], port)),
+        port,
+        "nginx.conf",
+        &conf,
+        &["-p", &prefix, "-c"],
     )
     .await
+}
+
+/// An nginx configuration for one `server` block (its lines in `server`), in the foreground
+/// without a master process, every file in `dir`; start it with `nginx -p DIR -c FILE`.
+pub fn nginx_conf(dir: &Path, server: &str) -> String {
+    let d = dir.display();
+    format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  server {{\n{server}  }}\n}}\n"
+    )
 }
 
 /// unbound answering from `local-data` records only (`"name. A 192.0.2.1"`), as a resolver with
@@ -453,24 +456,9 @@ pub async fn unbound_local(records: &[&str]) -> Daemon {
     let tmp = folder();
     let dir = tmp.path();
     let port = free_port();
-    let d = dir.display();
-    let mut conf = format!(
-        "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  access-control: 127.0.0.0/8 allow\n  do-ip6: no\n  module-config: \"iterator\"\n  rrset-roundrobin: yes\n"
-    );
+    let mut conf = unbound_server(port, dir) + "  rrset-roundrobin: yes\n";
     for record in records {
         conf.push_str(&format!("  local-data: \"{record}\"\n"));
     }
-    let conf_file = write(dir, "unbound.conf", &conf);
-    let args = vec![
-        "-d".to_string(),
-        "-c".into(),
-        conf_file.display().to_string(),
-    ];
-    start(
-        "unbound",
-        &args,
-        tmp,
-        SocketAddr::from(([127, 0, 0, 1], port)),
-    )
-    .await
+    start_with("unbound", tmp, port, "unbound.conf", &conf, &["-d", "-c"]).await
 }
