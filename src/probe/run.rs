@@ -213,8 +213,13 @@ async fn attempt(
     let (reason, detail) = match done.result {
         Ok(detail) => (Reason::Ok, detail),
         // A failure at a deadline is the deadline's doing, whatever a connection task cut by the
-        // same deadline reported first (a closed connection, a reset): the stage timed out.
-        Err(e) if e.reason.is_failure() && expired(stage_deadline.min(deadline.at())) => {
+        // same deadline reported first (a closed connection, a reset): the stage timed out. Not
+        // so for a step that hands something on: it completed (some addresses answered).
+        Err(e)
+            if e.reason.is_failure()
+                && done.carry.is_none()
+                && expired(stage_deadline.min(deadline.at())) =>
+        {
             let timeout = step.stage.timeout_reason();
             let detail = if e.reason == timeout {
                 e.detail

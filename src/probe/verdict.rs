@@ -160,7 +160,11 @@ fn loopback(facts: &Facts<'_>) -> Option<Verdict> {
             Reason::TcpRefused | Reason::TcpTimeout | Reason::TcpUnreachable
         )
     })?;
-    if connects.iter().any(|s| s.reason == Reason::Ok) {
+    let opened = facts
+        .attempts
+        .iter()
+        .any(|a| a.stage == Stage::Tcp && a.reason == Reason::Ok);
+    if opened || connects.iter().any(|s| s.reason == Reason::Ok) {
         return None;
     }
     Some(Verdict {
@@ -575,6 +579,20 @@ mod tests {
             reason_of(&facts),
             Some((Stage::Tls, Some(443), Reason::TlsCertUntrusted))
         );
+        // One address of a loopback answer opens: the others' failures are their own.
+        let stages = with(healthy(), step(Stage::Tcp, Some(443), Reason::TcpTimeout));
+        let attempts = [
+            attempt(Stage::Tcp, 443, "127.0.0.1", Reason::Ok),
+            attempt(Stage::Tcp, 443, "127.0.0.3", Reason::TcpTimeout),
+        ];
+        let two = answer(&["127.0.0.1", "127.0.0.3"]);
+        let facts = Facts {
+            stages: &stages,
+            dns: Some(&two),
+            attempts: &attempts,
+            ..Facts::default()
+        };
+        assert_ne!(reason_of(&facts).map(|r| r.2), Some(Reason::DnsLoopback));
         // One port open on loopback: the other port's refusal is that port's.
         let stages = with(healthy(), step(Stage::Tcp, Some(8989), Reason::TcpRefused));
         let facts = Facts {

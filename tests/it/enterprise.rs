@@ -83,10 +83,18 @@ async fn a_dns_filter_answering_a_sinkhole_is_dns_sinkhole_and_nothing_is_connec
     )
     .await;
     let unbound = daemons::unbound_local(&["cloud-sa.amp.cisco.com. A 0.0.0.0"]).await;
-    for resolver in [&dnsmasq, &unbound] {
+    // The IPv6 sinkhole, `::`, asked for by a target that wants IPv6 only.
+    let dnsmasq_v6 =
+        daemons::dnsmasq(world.dns.addr, &["--address=/cloud-sa.amp.cisco.com/::"]).await;
+    let target_v6 = format!("{target}    ip_preference: ipv6_only\n");
+    for (resolver, target, answer) in [
+        (&dnsmasq, &target, "0.0.0.0"),
+        (&unbound, &target, "0.0.0.0"),
+        (&dnsmasq_v6, &target_v6, "::"),
+    ] {
         let connections = server.connections.load(std::sync::atomic::Ordering::SeqCst);
         let exporter =
-            Exporter::start(&via(&world, resolver, "", std::slice::from_ref(&target))).await;
+            Exporter::start(&via(&world, resolver, "", std::slice::from_ref(target))).await;
         let e = same_verdict(&exporter, "amp", ("dns", "dns_sinkhole")).await;
         assert_eq!(stage_reason(&e, "amp", "tcp", server.port()), "skipped");
         assert_eq!(
@@ -96,7 +104,8 @@ async fn a_dns_filter_answering_a_sinkhole_is_dns_sinkhole_and_nothing_is_connec
         );
         let page = status_page(&exporter).await;
         assert!(
-            page.contains("0.0.0.0") && page.contains(&resolver.addr.to_string()),
+            page.contains(&format!("is {answer}, a sinkhole"))
+                && page.contains(&resolver.addr.to_string()),
             "the page names the answer and the resolver: {page}"
         );
     }
@@ -295,33 +304,64 @@ async fn a_name_whose_rotating_addresses_include_a_failing_one_is_tcp_partial_ev
         return;
     }
     let world = World::new().await;
-    // 127.0.0.1 serves; 127.0.0.3 refuses. unbound rotates the two records between answers.
+    // 127.0.0.1 serves; 127.0.0.3 refuses, then drops SYNs silently (a full accept queue). unbound
+    // rotates the two records between answers.
     let server = world.cisco("api-sse.cisco.com").await;
+    let port = server.port();
     let unbound = daemons::unbound_local(&[
         "api-sse.cisco.com. A 127.0.0.1",
         "api-sse.cisco.com. A 127.0.0.3",
     ])
     .await;
-    let config = via(
-        &world,
-        &unbound,
+    let target = format!(
+        "  - name: sse\n    host: api-sse.cisco.com\n    service: cisco_cloud_configuration\n    checks: [dns, tcp, tls, http]\n    tcp_ports: [{port}]\n    tls_port: {port}\n    http: {{ expected_status: [403] }}\n"
+    );
+    let exporter = Exporter::start(&via(&world, &unbound, "", &[target])).await;
+    for failing in ["tcp_refused", "tcp_timeout"] {
+        let _filtered = if failing == "tcp_timeout" {
+            Some(servers::black_hole_at(std::net::SocketAddr::from(([127, 0, 0, 3], port))).await)
+        } else {
+            None
+        };
+        // Whichever record unbound puts first, the same verdict, and TLS and HTTP still run on
+        // the address that works.
+        let e = same_verdict(&exporter, "sse", ("tcp", "tcp_partial")).await;
+        assert_eq!(stage_reason(&e, "sse", "tls", port), "ok");
+        assert_eq!(stage_reason(&e, "sse", "http", port), "ok");
+        let failed = [("target", "sse"), ("stage", "tcp"), ("result", "failed")];
+        assert_eq!(e.value(names::ADDRESSES, &failed), 1.0);
+        let page = status_page(&exporter).await;
+        assert!(
+            page.contains("1 of 2 addresses") && page.contains(&format!("127.0.0.3 ({failing})")),
+            "{page}"
+        );
+    }
+}
+
+/// A transparent proxy that decrypts the session and answers 407 inside it.
+#[tokio::test]
+async fn a_407_inside_the_tls_session_is_an_intercepting_proxy_wanting_a_login() {
+    let world = World::new().await;
+    world.resolve_via_cname("api-sse.cisco.com");
+    let server = world
+        .https(
+            "api-sse.cisco.com",
+            crate::util::Behaviour::Http {
+                status: 407,
+                date_offset_secs: 0,
+            },
+        )
+        .await;
+    let plain = servers::tcp_listener().await;
+    let exporter = Exporter::start(&world.config(
         "",
         &[sse_target(
             "sse",
             "api-sse.cisco.com",
             server.port(),
-            server.port(),
+            plain.port(),
         )],
-    );
-    let exporter = Exporter::start(&config).await;
-    // Whichever record unbound puts first, the same verdict, and TLS and HTTP still run on the
-    // address that works.
-    let e = same_verdict(&exporter, "sse", ("tcp", "tcp_partial")).await;
-    assert_eq!(stage_reason(&e, "sse", "tls", server.port()), "ok");
-    assert_eq!(stage_reason(&e, "sse", "http", server.port()), "ok");
-    let page = status_page(&exporter).await;
-    assert!(
-        page.contains("1 of 2 addresses") && page.contains("127.0.0.3 (tcp_refused)"),
-        "{page}"
-    );
+    ))
+    .await;
+    same_verdict(&exporter, "sse", ("http", "http_proxy_auth_required")).await;
 }

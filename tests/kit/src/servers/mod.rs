@@ -70,10 +70,19 @@ pub async fn black_hole() -> (
     Vec<tokio::net::TcpStream>,
     tokio::net::TcpListener,
 ) {
+    black_hole_at("127.0.0.1:0".parse().expect("addr")).await
+}
+
+/// The same at `addr` (a port another server holds on another loopback address, say).
+pub async fn black_hole_at(
+    addr: SocketAddr,
+) -> (
+    SocketAddr,
+    Vec<tokio::net::TcpStream>,
+    tokio::net::TcpListener,
+) {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .bind("127.0.0.1:0".parse().expect("addr"))
-        .expect("bind");
+    socket.bind(addr).expect("bind");
     let listener = socket.listen(0).expect("listen");
     let addr = listener.local_addr().expect("addr");
     let mut fillers = Vec::new();
