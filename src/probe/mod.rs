@@ -3,6 +3,7 @@
 //! the scheduler that shares runs between scrapes (`share.rs`). Returns plain outcome values
 //! (`outcome.rs`); the verdict is `diagnosis`'s business and series are `metrics`'.
 
+mod addresses;
 mod dns;
 mod error;
 mod first_bytes;

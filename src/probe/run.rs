@@ -3,7 +3,7 @@
 //! when a step fails, everything that needs it is skipped. Every step is recorded through the one
 //! [`Recorder`], and every failure that coincides with a deadline is that deadline's timeout.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
@@ -12,12 +12,13 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::addresses::{Connection, MAX_ADDRESSES, connect_all, handshake_all};
 use super::error::StageError;
 use super::http::HttpFacts;
-use super::outcome::{Attempt, Recorder};
+use super::outcome::Recorder;
 use super::plan::{Step, label};
 use super::verdict::is_sinkhole;
-use super::{Clients, Io, dns, http, proxy, tcp};
+use super::{Clients, dns, http, proxy};
 use crate::checklist::{Reason, Stage};
 use crate::config::Target;
 
@@ -73,15 +74,8 @@ impl Deadline {
     }
 }
 
-/// How many of a name's addresses are tried at each step (the device may pick any of them).
-pub(crate) const MAX_ADDRESSES: usize = 8;
-
-/// An open connection, and the address it goes to (none through a proxy, which resolves the
-/// name itself).
-type Connection = (Option<IpAddr>, Box<dyn Io>);
-
 /// What a step hands to the step that needs it.
-enum Carry {
+pub(super) enum Carry {
     /// The name's addresses, in the order to try them.
     Addresses(Arc<[IpAddr]>),
     /// One connection per address that opened, lowest address first.
@@ -104,20 +98,20 @@ impl Carry {
 
 /// How a step ended: its verdict, and what it hands on (a TLS session that failed verification
 /// still carries the connection, as `curl -k` goes on).
-struct Done {
-    result: Result<String, StageError>,
-    carry: Option<Carry>,
+pub(super) struct Done {
+    pub(super) result: Result<String, StageError>,
+    pub(super) carry: Option<Carry>,
 }
 
 impl Done {
-    fn passed(detail: String, carry: Carry) -> Self {
+    pub(super) fn passed(detail: String, carry: Carry) -> Self {
         Done {
             result: Ok(detail),
             carry: Some(carry),
         }
     }
 
-    fn failed(error: StageError) -> Self {
+    pub(super) fn failed(error: StageError) -> Self {
         Done {
             result: Err(error),
             carry: None,
@@ -355,199 +349,5 @@ async fn perform(
             stage.timeout_reason(),
             "the step it needs handed over nothing",
         )),
-    }
-}
-
-/// Connects to `port` on every address at once, records each result, and hands on every
-/// connection that opened. Some failing where others opened is `tcp_partial`; all failing is
-/// the failure of the lowest address (the same whatever order the resolver gave).
-async fn connect_all(ips: &[IpAddr], port: u16, deadline: Instant, recorder: &Recorder) -> Done {
-    let results =
-        futures_util::future::join_all(ips.iter().map(|&ip| async move {
-            (ip, tcp::connect(SocketAddr::new(ip, port), deadline).await)
-        }))
-        .await;
-    let mut opened: Vec<Connection> = Vec::new();
-    let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
-    for (ip, result) in results {
-        let reason = result.as_ref().map_or_else(|e| e.reason, |_| Reason::Ok);
-        recorder.add_attempt(Attempt {
-            stage: Stage::Tcp,
-            port,
-            address: ip,
-            reason,
-        });
-        match result {
-            Ok(stream) => opened.push((Some(ip), Box::new(stream))),
-            Err(e) => failed.push((ip, e)),
-        }
-    }
-    opened.sort_by_key(|(ip, _)| *ip);
-    failed.sort_by_key(|(ip, _)| *ip);
-    let passed = match opened.len() {
-        1 => format!("connected to port {port}"),
-        n => format!("connected to port {port} on {n} addresses"),
-    };
-    match (opened.is_empty(), failed.is_empty()) {
-        (false, true) => Done::passed(passed, Carry::Streams(opened)),
-        (true, _) => Done::failed(failed.swap_remove(0).1),
-        (false, false) => Done {
-            result: Err(StageError::new(
-                Reason::TcpPartial,
-                partial_detail(&failed, opened.len()),
-            )),
-            carry: Some(Carry::Streams(opened)),
-        },
-    }
-}
-
-/// `1 of 2 addresses failed: 192.0.2.8 (connect to 192.0.2.8:443: no answer …)`.
-fn partial_detail(failed: &[(IpAddr, StageError)], working: usize) -> String {
-    let each: Vec<String> = failed
-        .iter()
-        .map(|(ip, e)| format!("{ip} ({})", e.detail))
-        .collect();
-    format!(
-        "{} of {} addresses failed: {}",
-        failed.len(),
-        failed.len() + working,
-        each.join("; ")
-    )
-}
-
-/// One handshake; when it has not finished by half its time and the connection goes to a known
-/// address, a second one beside it over a new connection with small segments. The second
-/// finishing first (with a session) while the first still stalls is a path-MTU black hole: full
-/// packets are lost on the way and the ICMP that would shrink them is filtered. Returns whether
-/// the handshake returned is the second one.
-async fn handshake_or_small_segments(
-    ip: Option<IpAddr>,
-    stream: Box<dyn Io>,
-    client: &super::tls::TlsClient,
-    check: &crate::config::TlsCheck,
-    port: u16,
-    deadline: Instant,
-) -> (
-    super::tls::Handshake<super::first_bytes::FirstBytes<Box<dyn Io>>>,
-    bool,
-) {
-    let normal = client.handshake(stream, &check.server_name, deadline);
-    let Some(ip) = ip else {
-        return (normal.await, false);
-    };
-    tokio::pin!(normal);
-    let half = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 2;
-    tokio::select! {
-        done = &mut normal => return (done, false),
-        () = tokio::time::sleep_until(half) => {}
-    }
-    let small = async {
-        let stream = tcp::connect_small_mss(SocketAddr::new(ip, port), deadline)
-            .await
-            .ok()?;
-        let stream: Box<dyn Io> = Box::new(stream);
-        let handshake = client.handshake(stream, &check.server_name, deadline).await;
-        handshake.session.is_some().then_some(handshake)
-    };
-    tokio::pin!(small);
-    let mut small_failed = false;
-    loop {
-        tokio::select! {
-            done = &mut normal => return (done, false),
-            second = &mut small, if !small_failed => match second {
-                Some(handshake) => return (handshake, true),
-                None => small_failed = true,
-            },
-        }
-    }
-}
-
-/// Runs the TLS handshake on every connection at once and records each result; the session of
-/// the lowest address that completed one goes on to the request (also with a chain that does not
-/// verify, as `curl -k` goes on). Some failing where others verified is `tls_partial`.
-async fn handshake_all(
-    streams: Vec<Connection>,
-    client: &super::tls::TlsClient,
-    check: &crate::config::TlsCheck,
-    port: u16,
-    recorder: &Recorder,
-    deadline: Instant,
-) -> Done {
-    let handshakes =
-        futures_util::future::join_all(streams.into_iter().map(|(ip, stream)| async move {
-            let (handshake, small) =
-                handshake_or_small_segments(ip, stream, client, check, port, deadline).await;
-            (ip, handshake, small)
-        }))
-        .await;
-    let mut chosen: Option<(Connection, Result<(), StageError>)> = None;
-    let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
-    let mut first_failure: Option<StageError> = None;
-    let (mut verified, mut tried) = (0, 0);
-    for (ip, mut handshake, small) in handshakes {
-        tried += 1;
-        if small {
-            handshake.verdict = Err(StageError::new(
-                Reason::TlsMtuBlackHole,
-                format!(
-                    "the handshake stalled with full-size packets and completed with {} byte segments",
-                    tcp::SMALL_MSS
-                ),
-            ));
-        }
-        if let Some(ip) = ip {
-            recorder.add_attempt(Attempt {
-                stage: Stage::Tls,
-                port,
-                address: ip,
-                reason: handshake
-                    .verdict
-                    .as_ref()
-                    .map_or_else(|e| e.reason, |()| Reason::Ok),
-            });
-        }
-        match &handshake.verdict {
-            Ok(()) => verified += 1,
-            Err(e) => {
-                if let Some(ip) = ip {
-                    failed.push((ip, e.clone()));
-                }
-            }
-        }
-        match handshake.session {
-            Some(session) if chosen.is_none() => {
-                if let Some(facts) = handshake.facts {
-                    recorder.set_tls(facts);
-                }
-                chosen = Some(((ip, Box::new(session)), handshake.verdict));
-            }
-            Some(_) => {}
-            None => {
-                if first_failure.is_none() {
-                    if let Some(facts) = handshake.facts {
-                        recorder.set_tls(facts);
-                    }
-                    recorder.set_first_bytes(handshake.first_bytes);
-                    first_failure = handshake.verdict.err();
-                }
-            }
-        }
-    }
-    let partial = verified > 0 && verified < tried && !failed.is_empty();
-    match chosen {
-        Some((connection, verdict)) => Done {
-            result: if partial {
-                Err(StageError::new(
-                    Reason::TlsPartial,
-                    partial_detail(&failed, verified),
-                ))
-            } else {
-                verdict.map(|()| "handshake done, chain verified".to_string())
-            },
-            carry: Some(Carry::Streams(vec![connection])),
-        },
-        None => Done::failed(first_failure.unwrap_or_else(|| {
-            StageError::new(Reason::TlsHandshakeFailed, "no connection to run TLS on")
-        })),
     }
 }

@@ -1,0 +1,221 @@
+//! Every address of a name, tried at once: the TCP step connects to each (up to
+//! [`MAX_ADDRESSES`]) and the TLS step runs a handshake on each connection, recording a result
+//! per address, so the verdict is the same whatever order the resolver rotates the addresses in.
+//! A handshake that stalls gets a second try with small segments beside it (a path-MTU black
+//! hole shows as the second one finishing first).
+
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::time::Instant;
+
+use super::error::StageError;
+use super::first_bytes::FirstBytes;
+use super::outcome::{Attempt, Recorder};
+use super::run::{Carry, Done};
+use super::tls::{Handshake, TlsClient};
+use super::{Io, tcp};
+use crate::checklist::{Reason, Stage};
+use crate::config::TlsCheck;
+
+/// How many of a name's addresses are tried at each step (the device may pick any of them).
+pub(crate) const MAX_ADDRESSES: usize = 8;
+
+/// An open connection, and the address it goes to (none through a proxy, which resolves the
+/// name itself).
+pub(super) type Connection = (Option<IpAddr>, Box<dyn Io>);
+
+/// Connects to `port` on every address at once, records each result, and hands on every
+/// connection that opened. Some failing where others opened is `tcp_partial`; all failing is
+/// the failure of the lowest address (the same whatever order the resolver gave).
+pub(super) async fn connect_all(
+    ips: &[IpAddr],
+    port: u16,
+    deadline: Instant,
+    recorder: &Recorder,
+) -> Done {
+    let results =
+        futures_util::future::join_all(ips.iter().map(|&ip| async move {
+            (ip, tcp::connect(SocketAddr::new(ip, port), deadline).await)
+        }))
+        .await;
+    let mut opened: Vec<Connection> = Vec::new();
+    let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
+    for (ip, result) in results {
+        let reason = result.as_ref().map_or_else(|e| e.reason, |_| Reason::Ok);
+        recorder.add_attempt(Attempt {
+            stage: Stage::Tcp,
+            port,
+            address: ip,
+            reason,
+        });
+        match result {
+            Ok(stream) => opened.push((Some(ip), Box::new(stream))),
+            Err(e) => failed.push((ip, e)),
+        }
+    }
+    opened.sort_by_key(|(ip, _)| *ip);
+    failed.sort_by_key(|(ip, _)| *ip);
+    let passed = match opened.len() {
+        1 => format!("connected to port {port}"),
+        n => format!("connected to port {port} on {n} addresses"),
+    };
+    match (opened.is_empty(), failed.is_empty()) {
+        (false, true) => Done::passed(passed, Carry::Streams(opened)),
+        (true, _) => Done::failed(failed.swap_remove(0).1),
+        (false, false) => Done {
+            result: Err(StageError::new(
+                Reason::TcpPartial,
+                partial_detail(&failed, opened.len()),
+            )),
+            carry: Some(Carry::Streams(opened)),
+        },
+    }
+}
+
+/// `1 of 2 addresses failed: 192.0.2.8 (connect to 192.0.2.8:443: no answer …)`.
+fn partial_detail(failed: &[(IpAddr, StageError)], working: usize) -> String {
+    let each: Vec<String> = failed
+        .iter()
+        .map(|(ip, e)| format!("{ip} ({})", e.detail))
+        .collect();
+    format!(
+        "{} of {} addresses failed: {}",
+        failed.len(),
+        failed.len() + working,
+        each.join("; ")
+    )
+}
+
+/// One handshake; when it has not finished by half its time and the connection goes to a known
+/// address, a second one beside it over a new connection with small segments. The second
+/// finishing first (with a session) while the first still stalls is a path-MTU black hole: full
+/// packets are lost on the way and the ICMP that would shrink them is filtered. Returns whether
+/// the handshake returned is the second one.
+async fn handshake_or_small_segments(
+    ip: Option<IpAddr>,
+    stream: Box<dyn Io>,
+    client: &TlsClient,
+    check: &TlsCheck,
+    port: u16,
+    deadline: Instant,
+) -> (Handshake<FirstBytes<Box<dyn Io>>>, bool) {
+    let normal = client.handshake(stream, &check.server_name, deadline);
+    let Some(ip) = ip else {
+        return (normal.await, false);
+    };
+    tokio::pin!(normal);
+    let half = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 2;
+    tokio::select! {
+        done = &mut normal => return (done, false),
+        () = tokio::time::sleep_until(half) => {}
+    }
+    let small = async {
+        let stream = tcp::connect_small_mss(SocketAddr::new(ip, port), deadline)
+            .await
+            .ok()?;
+        let stream: Box<dyn Io> = Box::new(stream);
+        let handshake = client.handshake(stream, &check.server_name, deadline).await;
+        handshake.session.is_some().then_some(handshake)
+    };
+    tokio::pin!(small);
+    let mut small_failed = false;
+    loop {
+        tokio::select! {
+            done = &mut normal => return (done, false),
+            second = &mut small, if !small_failed => match second {
+                Some(handshake) => return (handshake, true),
+                None => small_failed = true,
+            },
+        }
+    }
+}
+
+/// Runs the TLS handshake on every connection at once and records each result; the session of
+/// the lowest address that completed one goes on to the request (also with a chain that does not
+/// verify, as `curl -k` goes on). Some failing where others verified is `tls_partial`.
+pub(super) async fn handshake_all(
+    streams: Vec<Connection>,
+    client: &TlsClient,
+    check: &TlsCheck,
+    port: u16,
+    recorder: &Recorder,
+    deadline: Instant,
+) -> Done {
+    let handshakes =
+        futures_util::future::join_all(streams.into_iter().map(|(ip, stream)| async move {
+            let (handshake, small) =
+                handshake_or_small_segments(ip, stream, client, check, port, deadline).await;
+            (ip, handshake, small)
+        }))
+        .await;
+    let mut chosen: Option<(Connection, Result<(), StageError>)> = None;
+    let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
+    let mut first_failure: Option<StageError> = None;
+    let (mut verified, mut tried) = (0, 0);
+    for (ip, mut handshake, small) in handshakes {
+        tried += 1;
+        if small {
+            handshake.verdict = Err(StageError::new(
+                Reason::TlsMtuBlackHole,
+                format!(
+                    "the handshake stalled with full-size packets and completed with {} byte segments",
+                    tcp::SMALL_MSS
+                ),
+            ));
+        }
+        if let Some(ip) = ip {
+            recorder.add_attempt(Attempt {
+                stage: Stage::Tls,
+                port,
+                address: ip,
+                reason: handshake
+                    .verdict
+                    .as_ref()
+                    .map_or_else(|e| e.reason, |()| Reason::Ok),
+            });
+        }
+        match &handshake.verdict {
+            Ok(()) => verified += 1,
+            Err(e) => {
+                if let Some(ip) = ip {
+                    failed.push((ip, e.clone()));
+                }
+            }
+        }
+        match handshake.session {
+            Some(session) if chosen.is_none() => {
+                if let Some(facts) = handshake.facts {
+                    recorder.set_tls(facts);
+                }
+                chosen = Some(((ip, Box::new(session)), handshake.verdict));
+            }
+            Some(_) => {}
+            None => {
+                if first_failure.is_none() {
+                    if let Some(facts) = handshake.facts {
+                        recorder.set_tls(facts);
+                    }
+                    recorder.set_first_bytes(handshake.first_bytes);
+                    first_failure = handshake.verdict.err();
+                }
+            }
+        }
+    }
+    let partial = verified > 0 && verified < tried && !failed.is_empty();
+    match chosen {
+        Some((connection, verdict)) => Done {
+            result: if partial {
+                Err(StageError::new(
+                    Reason::TlsPartial,
+                    partial_detail(&failed, verified),
+                ))
+            } else {
+                verdict.map(|()| "handshake done, chain verified".to_string())
+            },
+            carry: Some(Carry::Streams(vec![connection])),
+        },
+        None => Done::failed(first_failure.unwrap_or_else(|| {
+            StageError::new(Reason::TlsHandshakeFailed, "no connection to run TLS on")
+        })),
+    }
+}
