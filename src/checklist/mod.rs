@@ -207,6 +207,9 @@ reasons! {
     HttpUnexpectedStatus => "http_unexpected_status", Some(Stage::Http),
         "The server answered with a status code that was not expected (a healthy path to api-sse.cisco.com answers 403).",
         "A status other than the expected one usually comes from a proxy, captive portal or block page: read the response with `curl -v -k https://<host>`.";
+    HttpMtuBlackHole => "http_mtu_black_hole", Some(Stage::Http),
+        "The HTTPS answer stalls with full-size packets and arrives with small ones: a hop on the path has a smaller MTU and the ICMP \"fragmentation needed\" messages that would tell the server are filtered (a path-MTU black hole).",
+        "Allow ICMP type 3 code 4 (\"fragmentation needed\"; ICMPv6 \"packet too big\") back through every firewall on the path to <host>, or clamp the TCP MSS on the router with the smaller MTU (for example `ip tcp adjust-mss`, or `iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu`).";
     HttpBlockPage => "http_block_page", Some(Stage::Http),
         "A middlebox answered the HTTPS request instead of the Cisco cloud: the response carries a proxy's or web filter's marks (named in the detail), not Cisco's plain-text 403.",
         "TLS inspection or a web filter decrypts and blocks <host> (certificate issuer <issuer>): exempt the Cisco cloud names from decryption and filtering on that device. `curl -v -k https://<host>` from the device shows the same page.";

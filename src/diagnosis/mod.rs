@@ -1,5 +1,5 @@
-//! From outcomes to verdicts: the failing stage that explains a target (the first failure in
-//! checklist order), the FMC rows decided from their targets, and the view model (`view.rs`) that
+//! From outcomes to what people read: the verdict the probe decided for each target, put in words
+//! (`cause.rs`), the FMC rows decided from their targets, and the view model (`view.rs`) that
 //! every renderer reads: `check`'s text and JSON, the status and step-by-step pages, and the
 //! metrics' row series.
 

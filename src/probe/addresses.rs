@@ -10,10 +10,11 @@ use tokio::time::Instant;
 
 use super::error::StageError;
 use super::first_bytes::FirstBytes;
+use super::http::HttpFacts;
 use super::outcome::{Attempt, Recorder};
 use super::run::{Carry, Done};
 use super::tls::{Handshake, TlsClient};
-use super::{Io, tcp};
+use super::{Io, http, tcp};
 use crate::checklist::{Reason, Stage};
 use crate::config::TlsCheck;
 
@@ -86,11 +87,53 @@ fn partial_detail(failed: &[(IpAddr, StageError)], working: usize) -> String {
     )
 }
 
-/// One handshake; when it has not finished by half its time and the connection goes to a known
-/// address, a second one beside it over a new connection with small segments. The second
-/// finishing first (with a session) while the first still stalls is a path-MTU black hole: full
-/// packets are lost on the way and the ICMP that would shrink them is filtered. Returns whether
-/// the handshake returned is the second one.
+/// Runs `normal`; when it has not finished by half the time left before `deadline`, starts
+/// `small` beside it (the same exchange over a new connection with small segments). The second
+/// finishing first with a result while the first still stalls is a path-MTU black hole: full
+/// packets are lost on the way and the ICMP that would shrink them is filtered. Returns the
+/// result and whether it is the second one's.
+async fn or_small_segments<T>(
+    normal: impl Future<Output = T>,
+    small: impl Future<Output = Option<T>>,
+    deadline: Instant,
+) -> (T, bool) {
+    tokio::pin!(normal);
+    let half = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 2;
+    tokio::select! {
+        done = &mut normal => return (done, false),
+        () = tokio::time::sleep_until(half) => {}
+    }
+    tokio::pin!(small);
+    let mut small_failed = false;
+    loop {
+        tokio::select! {
+            done = &mut normal => return (done, false),
+            second = &mut small, if !small_failed => match second {
+                Some(result) => return (result, true),
+                None => small_failed = true,
+            },
+        }
+    }
+}
+
+/// A new connection to `ip:port` with small segments and a TLS session on it.
+async fn small_segment_session(
+    ip: IpAddr,
+    port: u16,
+    client: &TlsClient,
+    check: &TlsCheck,
+    deadline: Instant,
+) -> Option<Handshake<FirstBytes<Box<dyn Io>>>> {
+    let stream = tcp::connect_small_mss(SocketAddr::new(ip, port), deadline)
+        .await
+        .ok()?;
+    let stream: Box<dyn Io> = Box::new(stream);
+    let handshake = client.handshake(stream, &check.server_name, deadline).await;
+    handshake.session.is_some().then_some(handshake)
+}
+
+/// One handshake, with the small-segment try beside it when the connection goes to a known address
+/// (through a proxy, the tunnel's segments are the proxy's business).
 async fn handshake_or_small_segments(
     ip: Option<IpAddr>,
     stream: Box<dyn Io>,
@@ -100,34 +143,42 @@ async fn handshake_or_small_segments(
     deadline: Instant,
 ) -> (Handshake<FirstBytes<Box<dyn Io>>>, bool) {
     let normal = client.handshake(stream, &check.server_name, deadline);
+    match ip {
+        Some(ip) => {
+            or_small_segments(
+                normal,
+                small_segment_session(ip, port, client, check, deadline),
+                deadline,
+            )
+            .await
+        }
+        None => (normal.await, false),
+    }
+}
+
+/// The HTTPS request on `stream`, with the small-segment try beside it (a new connection, TLS
+/// session and request) when the connection goes to a known address: a large answer (a block
+/// page, a long header) stalls in a path-MTU black hole as a large certificate does.
+pub(super) async fn request_or_small_segments(
+    ip: Option<IpAddr>,
+    stream: Box<dyn Io>,
+    tls: (&TlsClient, &TlsCheck),
+    host: &str,
+    path: &str,
+    deadline: Instant,
+) -> (Result<HttpFacts, StageError>, bool) {
+    let normal = http::get(stream, host, path, deadline);
     let Some(ip) = ip else {
         return (normal.await, false);
     };
-    tokio::pin!(normal);
-    let half = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 2;
-    tokio::select! {
-        done = &mut normal => return (done, false),
-        () = tokio::time::sleep_until(half) => {}
-    }
+    let (client, check) = tls;
     let small = async {
-        let stream = tcp::connect_small_mss(SocketAddr::new(ip, port), deadline)
-            .await
-            .ok()?;
-        let stream: Box<dyn Io> = Box::new(stream);
-        let handshake = client.handshake(stream, &check.server_name, deadline).await;
-        handshake.session.is_some().then_some(handshake)
+        let session = small_segment_session(ip, check.port, client, check, deadline)
+            .await?
+            .session?;
+        http::get(session, host, path, deadline).await.ok().map(Ok)
     };
-    tokio::pin!(small);
-    let mut small_failed = false;
-    loop {
-        tokio::select! {
-            done = &mut normal => return (done, false),
-            second = &mut small, if !small_failed => match second {
-                Some(handshake) => return (handshake, true),
-                None => small_failed = true,
-            },
-        }
-    }
+    or_small_segments(normal, small, deadline).await
 }
 
 /// Runs the TLS handshake on every connection at once and records each result; the session of

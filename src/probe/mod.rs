@@ -1,7 +1,9 @@
 //! Runs the checklist against a target: its plan (`plan.rs`) walked by one executor (`run.rs`)
-//! against the scrape's deadline, one file per stage (`dns`, `tcp`, `proxy`, `tls`, `http`), and
-//! the scheduler that shares runs between scrapes (`share.rs`). Returns plain outcome values
-//! (`outcome.rs`); the verdict is `diagnosis`'s business and series are `metrics`'.
+//! against the scrape's deadline, one file per stage (`dns`, `tcp`, `proxy`, `tls`, `http`), every
+//! address of a name tried at TCP and TLS (`addresses.rs`), and the scheduler that shares runs
+//! between scrapes (`share.rs`). Stages record plain facts (`outcome.rs`); the verdict is decided
+//! once from all of them by one pure function (`verdict/`). Words for people are `diagnosis`'s
+//! business and series are `metrics`'.
 
 mod addresses;
 mod dns;

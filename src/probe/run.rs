@@ -12,13 +12,15 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::addresses::{Connection, MAX_ADDRESSES, connect_all, handshake_all};
+use super::addresses::{
+    Connection, MAX_ADDRESSES, connect_all, handshake_all, request_or_small_segments,
+};
 use super::error::StageError;
 use super::http::HttpFacts;
 use super::outcome::Recorder;
 use super::plan::{Step, label};
 use super::verdict::is_sinkhole;
-use super::{Clients, dns, http, proxy};
+use super::{Clients, dns, http, proxy, tcp};
 use crate::checklist::{Reason, Stage};
 use crate::config::Target;
 
@@ -324,17 +326,41 @@ async fn perform(
                     "no HTTP check",
                 ));
             };
-            let Some((_, stream)) = streams.pop() else {
+            let (Some((ip, stream)), Some(tls)) = (streams.pop(), &target.tls) else {
                 return Done::failed(StageError::new(
                     Reason::HttpInvalidResponse,
                     "no TLS session to send the request on",
                 ));
             };
-            match http::get(stream, &target.host, &check.path, deadline).await {
+            let client = match clients.tls.get(tls) {
+                Ok(c) => c,
+                Err(e) => return Done::failed(e),
+            };
+            let (response, small) = request_or_small_segments(
+                ip,
+                stream,
+                (&client, tls),
+                &target.host,
+                &check.path,
+                deadline,
+            )
+            .await;
+            match response {
                 Ok(facts) => {
                     recorder.set_http(facts.clone());
+                    let result = if small {
+                        Err(StageError::new(
+                            Reason::HttpMtuBlackHole,
+                            format!(
+                                "the response stalled with full-size packets and arrived with {} byte segments",
+                                tcp::SMALL_MSS
+                            ),
+                        ))
+                    } else {
+                        http::judge_status(&facts, &check.expected_status)
+                    };
                     Done {
-                        result: http::judge_status(&facts, &check.expected_status),
+                        result,
                         carry: Some(Carry::Response(facts)),
                     }
                 }

@@ -438,89 +438,118 @@ fn veth(ns: &str, id: &str) -> String {
     name[name.len().saturating_sub(15)..].to_string()
 }
 
-/// A path-MTU black hole: the link between r2 and r3 carries 1280-byte packets, r3 drops the ICMP
-/// "fragmentation needed" it would send the server, and `openssl s_server` sends a certificate
-/// chain larger than one packet. The handshake stalls with full-size segments and completes with
-/// small ones: `tls_mtu_black_hole`, every time.
+/// A path-MTU black hole: the link between r2 and r3 carries 1280-byte packets and r3 drops the
+/// ICMP "fragmentation needed" it would send the server; nginx in the server namespace presents a
+/// certificate for `names` and answers `GET /` with 403 and `body`. The client's configuration
+/// checks TCP, TLS (trusting the lab's CA) and `extra_checks` on 10.77.4.2:8989.
+struct MtuLab {
+    lab: Lab,
+    config: std::path::PathBuf,
+    _server: Killed,
+    _dir: tempfile::TempDir,
+}
+
+impl MtuLab {
+    fn new(case: &str, names: &[&str], body: &str, extra_checks: &str) -> MtuLab {
+        let lab = Lab::new(case);
+        let (r2, r3) = (lab.ns("r2"), lab.ns("r3"));
+        netns_exec(r2, &["ip", "link", "set", &veth(r2, "c"), "mtu", "1280"]);
+        netns_exec(r3, &["ip", "link", "set", &veth(r3, "c"), "mtu", "1280"]);
+        let drop_frag_needed =
+            "iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP";
+        netns_exec(r3, &drop_frag_needed.split(' ').collect::<Vec<_>>());
+        let dir = tempfile::tempdir().expect("dir");
+        let pki = crate::util::Pki::new(dir.path(), "Lab CA");
+        let (cert, key) = pki.leaf(names).write(dir.path(), "server");
+        let conf = firepower_cloud_testkit::daemons::nginx_conf(
+            dir.path(),
+            &format!(
+                "    listen 10.77.4.2:8989 ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    location / {{ return 403 \"{body}\"; }}\n",
+                cert.display(),
+                key.display()
+            ),
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).expect("write");
+        let server = Command::new("ip")
+            .args(["netns", "exec", lab.ns("s"), "nginx", "-p"])
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx");
+        let mut server = Killed(server);
+        wait_listening(&mut server.0, lab.ns("s"));
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "path_trace: {{ enabled: false }}\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp, tls{extra_checks}]\n    tcp_ports: [8989]\n    tls_port: 8989\n    tls: {{ server_name: {}, ca_file: \"{}\" }}\n    timeout: 2s\n",
+                names[0],
+                pki.ca_file.display()
+            ),
+        )
+        .expect("write");
+        MtuLab {
+            lab,
+            config,
+            _server: server,
+            _dir: dir,
+        }
+    }
+
+    /// Requires `(stage, reason)` on 20 runs in a row; then, with the small-MTU hop gone, a
+    /// healthy target.
+    fn same_verdict_then_healthy(&self, stage: &str, reason: &str) {
+        for run in 0..20 {
+            let report = self.lab.check(&self.config);
+            let target = &report["targets"][0];
+            assert_eq!(target["reason"], reason, "run {run}: {report}");
+            assert_eq!(target["verdict"]["stage"], stage, "run {run}: {report}");
+        }
+        for ns in ["r2", "r3"] {
+            let ns = self.lab.ns(ns);
+            netns_exec(ns, &["ip", "link", "set", &veth(ns, "c"), "mtu", "1500"]);
+        }
+        let report = self.lab.check(&self.config);
+        assert_eq!(report["targets"][0]["reason"], "ok", "{report}");
+    }
+}
+
+fn mtu_lab_ready() -> bool {
+    can_make_namespaces() && tool("iptables").is_some() && tool("nginx").is_some()
+}
+
+/// A certificate larger than one packet: the handshake stalls with full-size segments and
+/// completes with small ones, `tls_mtu_black_hole`, every time.
 #[test]
 fn a_path_mtu_black_hole_is_named_after_a_small_segment_handshake_completes() {
-    if !can_make_namespaces() || tool("iptables").is_none() || tool("nginx").is_none() {
+    if !mtu_lab_ready() {
         return;
     }
-    let lab = Lab::new("mt");
-    let (r2, r3) = (lab.ns("r2"), lab.ns("r3"));
-    netns_exec(r2, &["ip", "link", "set", &veth(r2, "c"), "mtu", "1280"]);
-    netns_exec(r3, &["ip", "link", "set", &veth(r3, "c"), "mtu", "1280"]);
-    netns_exec(
-        r3,
-        &[
-            "iptables",
-            "-A",
-            "OUTPUT",
-            "-p",
-            "icmp",
-            "--icmp-type",
-            "fragmentation-needed",
-            "-j",
-            "DROP",
-        ],
-    );
     // A leaf with many names: its certificate alone spans several full-size packets.
-    let dir = tempfile::tempdir().expect("dir");
-    let pki = crate::util::Pki::new(dir.path(), "Lab CA");
     let names: Vec<String> = (0..150)
         .map(|i| format!("edge-{i:03}.api-sse.cisco.com"))
         .collect();
     let names: Vec<&str> = std::iter::once("api-sse.cisco.com")
         .chain(names.iter().map(String::as_str))
         .collect();
-    let leaf = pki.leaf(&names);
-    assert!(leaf.cert_pem.len() > 4000, "{} bytes", leaf.cert_pem.len());
-    let (cert, key) = leaf.write(dir.path(), "server");
-    let conf = firepower_cloud_testkit::daemons::nginx_conf(
-        dir.path(),
-        &format!(
-            "    listen 10.77.4.2:8989 ssl;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    location / {{ return 403 \"Forbidden\"; }}\n",
-            cert.display(),
-            key.display()
-        ),
-    );
-    std::fs::write(dir.path().join("nginx.conf"), conf).expect("write");
-    let server = Command::new("ip")
-        .args(["netns", "exec", lab.ns("s"), "nginx", "-p"])
-        .arg(dir.path())
-        .arg("-c")
-        .arg(dir.path().join("nginx.conf"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("nginx");
-    let mut server = Killed(server);
-    wait_listening(&mut server.0, lab.ns("s"));
-    let config = dir.path().join("config.yml");
-    std::fs::write(
-        &config,
-        "path_trace: { enabled: false }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp, tls]\n    tcp_ports: [8989]\n    tls_port: 8989\n    timeout: 2s\n",
-    )
-    .expect("write");
-    for run in 0..20 {
-        let report = lab.check(&config);
-        let target = &report["targets"][0];
-        assert_eq!(
-            target["reason"], "tls_mtu_black_hole",
-            "run {run}: {report}"
-        );
-        assert_eq!(target["verdict"]["stage"], "tls", "run {run}: {report}");
+    let lab = MtuLab::new("mt", &names, "Forbidden", "");
+    lab.same_verdict_then_healthy("tls", "tls_mtu_black_hole");
+}
+
+/// A small certificate and a large answer (a block page's size): TLS completes, the response
+/// stalls with full-size segments and arrives with small ones, `http_mtu_black_hole`.
+#[test]
+fn a_path_mtu_black_hole_under_a_large_answer_is_named_at_the_request() {
+    if !mtu_lab_ready() {
+        return;
     }
-    // Without the small MTU hop the same server completes at once: the verdict is the certificate's.
-    netns_exec(r2, &["ip", "link", "set", &veth(r2, "c"), "mtu", "1500"]);
-    netns_exec(r3, &["ip", "link", "set", &veth(r3, "c"), "mtu", "1500"]);
-    let report = lab.check(&config);
-    assert_ne!(
-        report["targets"][0]["reason"], "tls_mtu_black_hole",
-        "{report}"
-    );
+    let body = "blocked ".repeat(400);
+    let lab = MtuLab::new("mh", &["api-sse.cisco.com"], &body, ", http");
+    lab.same_verdict_then_healthy("http", "http_mtu_black_hole");
 }
 
 /// A child process killed when dropped (also when the test fails).
