@@ -9,10 +9,10 @@ use std::net::{IpAddr, SocketAddr};
 use tokio::time::Instant;
 
 use super::error::StageError;
+use super::facts::Attempt;
 use super::first_bytes::FirstBytes;
 use super::http::HttpFacts;
-use super::outcome::{Attempt, Recorder};
-use super::run::{Carry, Done};
+use super::outcome::Recorder;
 use super::tls::{Handshake, TlsClient};
 use super::{Io, http, tcp};
 use crate::checklist::{Reason, Stage};
@@ -25,6 +25,13 @@ pub(crate) const MAX_ADDRESSES: usize = 8;
 /// name itself).
 pub(super) type Connection = (Option<IpAddr>, Box<dyn Io>);
 
+/// How a step over every address ended: its verdict, and the connections it hands on (also
+/// when it failed for some addresses, or on a chain that does not verify, as `curl -k` goes on).
+pub(super) struct Reached {
+    pub(super) result: Result<String, StageError>,
+    pub(super) connections: Vec<Connection>,
+}
+
 /// Connects to `port` on every address at once, records each result, and hands on every
 /// connection that opened. Some failing where others opened is `tcp_partial`; all failing is
 /// the failure of the lowest address (the same whatever order the resolver gave).
@@ -33,7 +40,7 @@ pub(super) async fn connect_all(
     port: u16,
     deadline: Instant,
     recorder: &Recorder,
-) -> Done {
+) -> Reached {
     let results =
         futures_util::future::join_all(ips.iter().map(|&ip| async move {
             (ip, tcp::connect(SocketAddr::new(ip, port), deadline).await)
@@ -60,16 +67,17 @@ pub(super) async fn connect_all(
         1 => format!("connected to port {port}"),
         n => format!("connected to port {port} on {n} addresses"),
     };
-    match (opened.is_empty(), failed.is_empty()) {
-        (false, true) => Done::passed(passed, Carry::Streams(opened)),
-        (true, _) => Done::failed(failed.swap_remove(0).1),
-        (false, false) => Done {
-            result: Err(StageError::new(
-                Reason::TcpPartial,
-                partial_detail(&failed, opened.len()),
-            )),
-            carry: Some(Carry::Streams(opened)),
-        },
+    let result = match (opened.is_empty(), failed.is_empty()) {
+        (false, true) => Ok(passed),
+        (true, _) => Err(failed.swap_remove(0).1),
+        (false, false) => Err(StageError::new(
+            Reason::TcpPartial,
+            partial_detail(&failed, opened.len()),
+        )),
+    };
+    Reached {
+        result,
+        connections: opened,
     }
 }
 
@@ -191,7 +199,7 @@ pub(super) async fn handshake_all(
     port: u16,
     recorder: &Recorder,
     deadline: Instant,
-) -> Done {
+) -> Reached {
     let handshakes =
         futures_util::future::join_all(streams.into_iter().map(|(ip, stream)| async move {
             let (handshake, small) =
@@ -254,7 +262,7 @@ pub(super) async fn handshake_all(
     }
     let partial = verified > 0 && verified < tried && !failed.is_empty();
     match chosen {
-        Some((connection, verdict)) => Done {
+        Some((connection, verdict)) => Reached {
             result: if partial {
                 Err(StageError::new(
                     Reason::TlsPartial,
@@ -263,10 +271,13 @@ pub(super) async fn handshake_all(
             } else {
                 verdict.map(|()| "handshake done, chain verified".to_string())
             },
-            carry: Some(Carry::Streams(vec![connection])),
+            connections: vec![connection],
         },
-        None => Done::failed(first_failure.unwrap_or_else(|| {
-            StageError::new(Reason::TlsHandshakeFailed, "no connection to run TLS on")
-        })),
+        None => Reached {
+            result: Err(first_failure.unwrap_or_else(|| {
+                StageError::new(Reason::TlsHandshakeFailed, "no connection to run TLS on")
+            })),
+            connections: Vec::new(),
+        },
     }
 }

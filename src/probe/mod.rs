@@ -8,6 +8,7 @@
 mod addresses;
 mod dns;
 mod error;
+mod facts;
 mod first_bytes;
 mod http;
 mod outcome;
@@ -28,7 +29,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use resolvers::Resolvers;
 use tls::TlsClients;
 
-pub(crate) use outcome::{StageOutcome, TargetOutcome, unix_seconds};
+pub(crate) use facts::StageOutcome;
+pub(crate) use outcome::{TargetOutcome, unix_seconds};
 pub(crate) use plan::label as stage_label;
 pub(crate) use share::Prober;
 pub(crate) use share::{Freshness, OutcomeSink};

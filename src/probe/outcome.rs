@@ -1,7 +1,6 @@
 //! What a probe found, as plain values, and the recorder that builds it step by step. A snapshot of
 //! the recorder is the outcome, whether the probe completed or a deadline cut it short.
 
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -9,60 +8,13 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::dns::DnsFacts;
+use super::facts::{Attempt, ProxyFacts, StageOutcome, as_seconds};
 use super::http::HttpFacts;
 use super::plan::{Step, plan};
 use super::tls::TlsFacts;
 use super::verdict::{Facts, Verdict, decide};
 use crate::checklist::{Reason, Stage};
 use crate::config::Target;
-
-/// The result of one step.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct StageOutcome {
-    pub(crate) stage: Stage,
-    /// The port for TCP, proxy, TLS and HTTP stages.
-    pub(crate) port: Option<u16>,
-    pub(crate) reason: Reason,
-    #[serde(serialize_with = "as_seconds")]
-    pub(crate) duration: Duration,
-    /// What happened, for a person (never carries a secret).
-    pub(crate) detail: String,
-}
-
-impl StageOutcome {
-    pub(crate) fn success(&self) -> bool {
-        self.reason == Reason::Ok
-    }
-
-    /// Whether the stage ran and took time of its own (its duration means something).
-    pub(crate) fn ran(&self) -> bool {
-        self.stage != Stage::Clock
-            && !matches!(self.reason, Reason::Skipped | Reason::BudgetExhausted)
-    }
-}
-
-fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-/// One address of the name tried at one step: a TCP connect or a TLS handshake on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct Attempt {
-    pub(crate) stage: Stage,
-    pub(crate) port: u16,
-    pub(crate) address: IpAddr,
-    pub(crate) reason: Reason,
-}
-
-/// What the proxy answered to CONNECT.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct ProxyFacts {
-    /// The status of its last answer, when it answered.
-    pub(crate) status: Option<u16>,
-    /// The authentication schemes its challenge offered (`Digest`, `NTLM`, …).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) schemes: Vec<String>,
-}
 
 /// Everything one probe of one target found: one stage outcome per planned step, and the facts.
 #[derive(Debug, Clone, Serialize)]

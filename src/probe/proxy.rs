@@ -12,8 +12,8 @@ use hyper_util::rt::TokioIo;
 use tokio::time::{Instant, timeout_at};
 
 use super::error::StageError;
+use super::facts::ProxyFacts;
 use super::http::{CONNECTION_GRACE, USER_AGENT_VALUE};
-use super::outcome::ProxyFacts;
 use super::tcp;
 use crate::checklist::Reason;
 use crate::config::{Credentials, ProxySpec};

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::addresses::{
-    Connection, MAX_ADDRESSES, connect_all, handshake_all, request_or_small_segments,
+    Connection, MAX_ADDRESSES, Reached, connect_all, handshake_all, request_or_small_segments,
 };
 use super::error::StageError;
 use super::http::HttpFacts;
@@ -77,7 +77,7 @@ impl Deadline {
 }
 
 /// What a step hands to the step that needs it.
-pub(super) enum Carry {
+enum Carry {
     /// The name's addresses, in the order to try them.
     Addresses(Arc<[IpAddr]>),
     /// One connection per address that opened, lowest address first.
@@ -100,23 +100,33 @@ impl Carry {
 
 /// How a step ended: its verdict, and what it hands on (a TLS session that failed verification
 /// still carries the connection, as `curl -k` goes on).
-pub(super) struct Done {
-    pub(super) result: Result<String, StageError>,
-    pub(super) carry: Option<Carry>,
+struct Done {
+    result: Result<String, StageError>,
+    carry: Option<Carry>,
 }
 
 impl Done {
-    pub(super) fn passed(detail: String, carry: Carry) -> Self {
+    fn passed(detail: String, carry: Carry) -> Self {
         Done {
             result: Ok(detail),
             carry: Some(carry),
         }
     }
 
-    pub(super) fn failed(error: StageError) -> Self {
+    fn failed(error: StageError) -> Self {
         Done {
             result: Err(error),
             carry: None,
+        }
+    }
+}
+
+impl From<Reached> for Done {
+    /// The connections that opened go on, whatever the verdict; none opened hands on nothing.
+    fn from(reached: Reached) -> Done {
+        Done {
+            result: reached.result,
+            carry: (!reached.connections.is_empty()).then_some(Carry::Streams(reached.connections)),
         }
     }
 }
@@ -293,7 +303,9 @@ async fn perform(
                     "no address to connect to",
                 ));
             }
-            connect_all(&ips, port, deadline.min(scrape_deadline), recorder).await
+            connect_all(&ips, port, deadline.min(scrape_deadline), recorder)
+                .await
+                .into()
         }
         (Stage::Proxy, _) => {
             let Some(spec) = &target.proxy else {
@@ -317,7 +329,9 @@ async fn perform(
                 Ok(c) => c,
                 Err(e) => return Done::failed(e),
             };
-            handshake_all(streams, &client, check, port, recorder, deadline).await
+            handshake_all(streams, &client, check, port, recorder, deadline)
+                .await
+                .into()
         }
         (Stage::Http, Some(Carry::Streams(mut streams))) => {
             let Some(check) = &target.http else {

@@ -26,8 +26,8 @@ mod marks;
 pub(crate) use marks::marks;
 
 use super::dns::DnsFacts;
+use super::facts::{Attempt, ProxyFacts, StageOutcome};
 use super::http::HttpFacts;
-use super::outcome::{Attempt, ProxyFacts, StageOutcome};
 use crate::checklist::{Reason, Stage, checklist_rank};
 
 /// The facts the verdict reads, borrowed from one probe's outcome.
