@@ -241,6 +241,11 @@ impl Reason {
             Reason::Ok | Reason::Skipped | Reason::CloudIntegrationDisabled
         )
     }
+
+    /// Full-size packets stall where small ones pass: a path-MTU black hole at TLS or HTTP.
+    pub(crate) fn is_mtu_black_hole(self) -> bool {
+        matches!(self, Reason::TlsMtuBlackHole | Reason::HttpMtuBlackHole)
+    }
 }
 
 impl fmt::Display for Reason {

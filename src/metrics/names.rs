@@ -37,6 +37,7 @@ pub const PATH_HOPS: &str = "firepower_cloud_path_hops";
 pub const PATH_LAST_HOP: &str = "firepower_cloud_path_last_responding_hop";
 pub const PATH_INFO: &str = "firepower_cloud_path_info";
 pub const PATH_TRACED_AT: &str = "firepower_cloud_path_traced_timestamp_seconds";
+pub const PATH_MTU_HOP: &str = "firepower_cloud_path_mtu_drop_hop";
 pub const SERVICE_SUCCESS: &str = "firepower_cloud_service_success";
 pub const SERVICE_STATUS: &str = "firepower_cloud_service_status";
 pub const SERVICE_VERDICT: &str = "firepower_cloud_service_verdict";

@@ -71,5 +71,24 @@ pub(super) fn encode_paths(
         ConstGauge::new(unix_seconds(p.trace.at))
             .encode(e.encode_family(&[("target", *target), ("port", port.as_str())])?)?;
     }
+    let drops: Vec<_> = paths
+        .iter()
+        .filter_map(|(target, port, p)| p.trace.mtu.map(|m| (*target, port, m)))
+        .collect();
+    if drops.is_empty() {
+        return Ok(());
+    }
+    let mut e = gauge(
+        encoder,
+        names::PATH_MTU_HOP,
+        "After a path-MTU black hole: the first router full-size packets with \"don't fragment\" do not reach and small ones do (the MTU drops on the link before it).",
+    )?;
+    for (target, port, m) in drops {
+        ConstGauge::new(i64::from(m.first_small.hop)).encode(e.encode_family(&[
+            ("target", target),
+            ("port", port.as_str()),
+            ("address", m.first_small.address.to_string().as_str()),
+        ])?)?;
+    }
     Ok(())
 }

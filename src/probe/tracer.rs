@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::TargetOutcome;
-use super::trace::{PathTrace, trace};
+use super::trace::{Look, PathTrace, trace};
 use crate::checklist::{Reason, Stage};
 use crate::config::PathTraceSettings;
 
@@ -36,8 +36,9 @@ impl Tracer {
         }
     }
 
-    /// The failures of `outcome` a trace can explain: the port and the address that was tried.
-    fn wanted(&self, outcome: &TargetOutcome) -> Vec<(u16, SocketAddr)> {
+    /// The failures of `outcome` a trace can explain: the port, the address that was tried and
+    /// what to look for.
+    fn wanted(&self, outcome: &TargetOutcome) -> Vec<(u16, SocketAddr, Look)> {
         if !self.settings.enabled {
             return Vec::new();
         }
@@ -60,21 +61,26 @@ impl Tracer {
                     .map(|a| a.address);
                 let ip = failing.or(answer)?;
                 // This host itself, or nowhere: no path to trace (the answer explains it).
+                let look = if s.reason.is_mtu_black_hole() {
+                    Look::Mtu
+                } else {
+                    Look::Path
+                };
                 (!ip.is_loopback() && !ip.is_unspecified())
-                    .then(|| (port, SocketAddr::new(ip, port)))
+                    .then(|| (port, SocketAddr::new(ip, port), look))
             })
             .collect()
     }
 
     /// Claims the traces `outcome` is due for (none within the interval), marking them started.
-    fn claim(&self, outcome: &TargetOutcome) -> Vec<SocketAddr> {
+    fn claim(&self, outcome: &TargetOutcome) -> Vec<(SocketAddr, Look)> {
         let mut traces = self
             .traces
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.wanted(outcome)
             .into_iter()
-            .filter(|(port, _)| {
+            .filter(|(port, _, _)| {
                 let key = (outcome.target.name.clone(), *port);
                 let due = traces
                     .get(&key)
@@ -91,11 +97,11 @@ impl Tracer {
                 }
                 due
             })
-            .map(|(_, addr)| addr)
+            .map(|(_, addr, look)| (addr, look))
             .collect()
     }
 
-    async fn run(&self, target: &str, destination: SocketAddr) {
+    async fn run(&self, target: &str, destination: SocketAddr, look: Look) {
         let Ok(_permit) = self.limiter.acquire().await else {
             return;
         };
@@ -103,6 +109,7 @@ impl Tracer {
             destination,
             self.settings.max_hops,
             self.settings.hop_timeout,
+            look,
         )
         .await;
         tracing::info!(
@@ -123,9 +130,9 @@ impl Tracer {
 
     /// Starts the traces `outcome` is due for, in the background.
     pub(crate) fn after(self: &Arc<Self>, outcome: &TargetOutcome) {
-        for destination in self.claim(outcome) {
+        for (destination, look) in self.claim(outcome) {
             let (tracer, target) = (self.clone(), outcome.target.name.clone());
-            tokio::spawn(async move { tracer.run(&target, destination).await });
+            tokio::spawn(async move { tracer.run(&target, destination, look).await });
         }
     }
 
@@ -139,7 +146,7 @@ impl Tracer {
             && self
                 .wanted(outcome)
                 .iter()
-                .any(|(port, _)| self.latest(target, *port).is_none())
+                .any(|(port, _, _)| self.latest(target, *port).is_none())
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -147,8 +154,9 @@ impl Tracer {
 
     /// How long `check` may wait for the traces of `failures` failing ports.
     pub(crate) fn patience(&self, failures: usize) -> Duration {
+        // A round is the hops, then (after a path-MTU black hole) the routers' datagrams.
         let rounds = failures.div_ceil(self.settings.max_concurrent).max(1);
-        self.settings.hop_timeout * u32::try_from(rounds).unwrap_or(u32::MAX)
+        self.settings.hop_timeout * 2 * u32::try_from(rounds).unwrap_or(u32::MAX)
             + Duration::from_secs(1)
     }
 
@@ -167,13 +175,15 @@ impl Tracer {
     }
 }
 
-/// The failures a path trace explains: TCP that does not connect, TLS that stalls after it did.
+/// The failures a path trace explains: TCP that does not connect, TLS that stalls after it did,
+/// a path-MTU black hole (where the MTU drops).
 pub(crate) fn traceable(stage: Stage, reason: Reason) -> bool {
     matches!(
         (stage, reason),
         (
             Stage::Tcp,
             Reason::TcpTimeout | Reason::TcpUnreachable | Reason::TcpRefused
-        ) | (Stage::Tls, Reason::TlsTimeout)
+        ) | (Stage::Tls, Reason::TlsTimeout | Reason::TlsMtuBlackHole)
+            | (Stage::Http, Reason::HttpMtuBlackHole)
     )
 }

@@ -450,7 +450,7 @@ struct MtuLab {
 }
 
 impl MtuLab {
-    fn new(case: &str, names: &[&str], body: &str, extra_checks: &str) -> MtuLab {
+    fn new(case: &str, names: &[&str], body: &str, extra_checks: &str, path_trace: &str) -> MtuLab {
         let lab = Lab::new(case);
         let (r2, r3) = (lab.ns("r2"), lab.ns("r3"));
         netns_exec(r2, &["ip", "link", "set", &veth(r2, "c"), "mtu", "1280"]);
@@ -486,7 +486,7 @@ impl MtuLab {
         std::fs::write(
             &config,
             format!(
-                "path_trace: {{ enabled: false }}\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp, tls{extra_checks}]\n    tcp_ports: [8989]\n    tls_port: 8989\n    tls: {{ server_name: {}, ca_file: \"{}\" }}\n    timeout: 2s\n",
+                "path_trace: {{ {path_trace} }}\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp, tls{extra_checks}]\n    tcp_ports: [8989]\n    tls_port: 8989\n    tls: {{ server_name: {}, ca_file: \"{}\" }}\n    timeout: 2s\n",
                 names[0],
                 pki.ca_file.display()
             ),
@@ -529,15 +529,80 @@ fn a_path_mtu_black_hole_is_named_after_a_small_segment_handshake_completes() {
     if !mtu_lab_ready() {
         return;
     }
-    // A leaf with many names: its certificate alone spans several full-size packets.
-    let names: Vec<String> = (0..150)
-        .map(|i| format!("edge-{i:03}.api-sse.cisco.com"))
-        .collect();
-    let names: Vec<&str> = std::iter::once("api-sse.cisco.com")
-        .chain(names.iter().map(String::as_str))
-        .collect();
-    let lab = MtuLab::new("mt", &names, "Forbidden", "");
+    let names = large_certificate_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let lab = MtuLab::new("mt", &names, "Forbidden", "", "enabled: false");
     lab.same_verdict_then_healthy("tls", "tls_mtu_black_hole");
+}
+
+/// The names of a leaf whose certificate alone spans several full-size packets.
+fn large_certificate_names() -> Vec<String> {
+    std::iter::once("api-sse.cisco.com".to_string())
+        .chain((0..150).map(|i| format!("edge-{i:03}.api-sse.cisco.com")))
+        .collect()
+}
+
+/// Where the MTU drops: the trace after `tls_mtu_black_hole` sends full-size and small datagrams
+/// with "don't fragment" to each router it found. Full-size ones stop behind the 1280-byte link
+/// (r2 → r3) and r2 reports that MTU; with r2's "fragmentation needed" dropped too, the silence
+/// alone names the same link. The next probes still meet the black hole: nothing the trace sent
+/// lowered this host's MTU toward the server.
+#[test]
+fn the_trace_of_a_path_mtu_black_hole_names_the_link_where_the_mtu_drops() {
+    if !mtu_lab_ready() {
+        return;
+    }
+    let names = large_certificate_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let lab = MtuLab::new(
+        "mp",
+        &names,
+        "Forbidden",
+        "",
+        "max_hops: 5, hop_timeout: 1s",
+    );
+    let mtu_of = |report: &Value| {
+        let target = &report["targets"][0];
+        assert_eq!(target["reason"], "tls_mtu_black_hole", "{report}");
+        let path = target["paths"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["step"] == "tls/8989"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no path for tls/8989: {report}"));
+        let summary = path["summary"].as_str().unwrap_or_default().to_string();
+        (path["trace"]["mtu"].clone(), summary)
+    };
+    for run in 0..2 {
+        let (mtu, summary) = mtu_of(&lab.lab.check(&lab.config));
+        assert_eq!(mtu["size"], 1500, "run {run}: {mtu}");
+        assert_eq!(mtu["last_full"]["hop"], 2, "run {run}: {mtu}");
+        assert_eq!(mtu["last_full"]["address"], "10.77.2.2", "run {run}: {mtu}");
+        assert_eq!(mtu["first_small"]["hop"], 3, "run {run}: {mtu}");
+        assert_eq!(
+            mtu["first_small"]["address"], "10.77.3.2",
+            "run {run}: {mtu}"
+        );
+        assert_eq!(mtu["reported"]["by"], "10.77.2.2", "run {run}: {mtu}");
+        assert_eq!(mtu["reported"]["mtu"], 1280, "run {run}: {mtu}");
+        assert!(
+            summary.contains("the MTU drops on the link just before 10.77.3.2")
+                && summary.contains("10.77.2.2 reports a next-hop MTU of 1280 bytes"),
+            "{summary}"
+        );
+    }
+    let drop_frag_needed = "iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP";
+    netns_exec(
+        lab.lab.ns("r2"),
+        &drop_frag_needed.split(' ').collect::<Vec<_>>(),
+    );
+    let (mtu, summary) = mtu_of(&lab.lab.check(&lab.config));
+    assert_eq!(mtu["last_full"]["address"], "10.77.2.2", "{mtu}");
+    assert_eq!(mtu["first_small"]["address"], "10.77.3.2", "{mtu}");
+    assert_eq!(mtu.get("reported"), Some(&Value::Null), "{mtu}");
+    assert!(
+        summary.contains("the MTU drops on the link just before 10.77.3.2"),
+        "{summary}"
+    );
 }
 
 /// A small certificate and a large answer (a block page's size): TLS completes, the response
@@ -548,7 +613,13 @@ fn a_path_mtu_black_hole_under_a_large_answer_is_named_at_the_request() {
         return;
     }
     let body = "blocked ".repeat(400);
-    let lab = MtuLab::new("mh", &["api-sse.cisco.com"], &body, ", http");
+    let lab = MtuLab::new(
+        "mh",
+        &["api-sse.cisco.com"],
+        &body,
+        ", http",
+        "enabled: false",
+    );
     lab.same_verdict_then_healthy("http", "http_mtu_black_hole");
 }
 

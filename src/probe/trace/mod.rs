@@ -17,6 +17,9 @@ use nix::sys::socket::{
 };
 use serde::Serialize;
 
+mod mtu;
+pub(crate) use mtu::MtuDrop;
+
 /// ICMP types and codes as the kernel reports them (`sock_extended_err.ee_type`/`ee_code`).
 const ICMP_DEST_UNREACH: u8 = 3;
 const ICMP_TIME_EXCEEDED: u8 = 11;
@@ -178,6 +181,9 @@ pub(crate) struct PathTrace {
     /// The hops up to where the path ends (later TTLs say nothing more).
     pub(crate) hops: Vec<Hop>,
     pub(crate) end: PathEnd,
+    /// Where full-size packets stop, when a path-MTU black hole was traced and a router told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mtu: Option<MtuDrop>,
     #[serde(skip)]
     pub(crate) at: SystemTime,
 }
@@ -191,8 +197,15 @@ impl PathTrace {
             .find_map(|h| h.from.map(|a| (h.ttl, a)))
     }
 
-    /// One sentence: where the path breaks and what that means.
+    /// One sentence: where the path breaks and what that means (and where the MTU drops).
     pub(crate) fn summary(&self) -> String {
+        match self.mtu {
+            Some(mtu) => format!("{}; {}", self.ends(), mtu_words(&mtu)),
+            None => self.ends(),
+        }
+    }
+
+    fn ends(&self) -> String {
         let port = self.destination.port();
         let after = match self.last_answer() {
             Some((hop, addr)) => format!("the path answers up to hop {hop} ({addr})"),
@@ -234,15 +247,52 @@ impl PathTrace {
     }
 }
 
-/// Traces the path to `destination` with TTLs 1 to `max_hops`, all at once.
+/// What a trace looks for besides the hops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Look {
+    /// Where the path ends.
+    Path,
+    /// Also where full-size packets stop (after a path-MTU black hole).
+    Mtu,
+}
+
+/// Where full-size packets stop, in words.
+fn mtu_words(mtu: &MtuDrop) -> String {
+    let first = mtu.first_small;
+    let reach = match mtu.last_full {
+        Some(last) => format!(
+            "{}-byte packets with \"don't fragment\" reach hop {} ({}) but not hop {} ({}), small ones do",
+            mtu.size, last.hop, last.address, first.hop, first.address
+        ),
+        None => format!(
+            "{}-byte packets with \"don't fragment\" do not reach hop {} ({}), small ones do",
+            mtu.size, first.hop, first.address
+        ),
+    };
+    let reported = mtu.reported.map_or_else(String::new, |r| {
+        format!(" ({} reports a next-hop MTU of {} bytes)", r.by, r.mtu)
+    });
+    format!(
+        "{reach}: the MTU drops on the link just before {}{reported}, and ICMP \"fragmentation needed\" does not get back to the sender",
+        first.address
+    )
+}
+
+/// Traces the path to `destination` with TTLs 1 to `max_hops`, all at once; with `Look::Mtu`,
+/// then where full-size packets stop among the routers found.
 pub(crate) async fn trace(
     destination: SocketAddr,
     max_hops: u8,
     hop_timeout: Duration,
+    look: Look,
 ) -> PathTrace {
     let attempts = (1..=max_hops.max(1)).map(|ttl| attempt(destination, ttl, hop_timeout));
     let hops = futures_util::future::join_all(attempts).await;
-    read_path(destination, hops)
+    let mut path = read_path(destination, hops);
+    if look == Look::Mtu {
+        path.mtu = mtu::locate(destination, &path.hops, hop_timeout).await;
+    }
+    path
 }
 
 /// The path as the hops tell it: cut at the first final answer.
@@ -280,6 +330,7 @@ fn read_path(destination: SocketAddr, mut hops: Vec<Hop>) -> PathTrace {
         destination,
         hops,
         end,
+        mtu: None,
         at: SystemTime::now(),
     }
 }
@@ -403,76 +454,4 @@ fn read_icmp(fd: BorrowedFd<'_>, v6: bool) -> Option<(HopAnswer, Option<IpAddr>)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_listener_one_hop_away_is_reached_and_a_closed_port_refused() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let open = listener.local_addr().expect("addr");
-        let path = trace(open, 3, Duration::from_secs(1)).await;
-        assert_eq!(path.end, PathEnd::Reached { hop: 1 }, "{path:?}");
-        assert_eq!(path.hops.len(), 1);
-        drop(listener);
-        let path = trace(open, 3, Duration::from_secs(1)).await;
-        assert_eq!(path.end, PathEnd::Refused { hop: 1 }, "{path:?}");
-        assert_eq!(path.last_answer(), Some((1, open.ip())));
-        assert!(
-            path.summary().contains("refuses the port"),
-            "{}",
-            path.summary()
-        );
-    }
-
-    #[test]
-    fn a_send_this_host_refuses_is_its_own_configuration_not_a_router() {
-        for (cause, label, words) in [
-            (LocalCause::NoRoute, "local_no_route", "no route"),
-            (
-                LocalCause::NoAddress,
-                "local_no_address",
-                "no address of that family",
-            ),
-        ] {
-            let hops = (1..=30)
-                .map(|ttl| Hop {
-                    ttl,
-                    from: None,
-                    answer: HopAnswer::Local(cause),
-                    rtt: None,
-                })
-                .collect();
-            let path = read_path("192.0.2.10:8989".parse().expect("addr"), hops);
-            assert_eq!(path.end, PathEnd::Local { cause });
-            assert_eq!(path.end.label(), label);
-            assert_eq!(path.hops.len(), 1);
-            let summary = path.summary();
-            assert!(
-                summary.contains(words) && summary.contains("not a router or firewall"),
-                "{summary}"
-            );
-        }
-    }
-
-    #[test]
-    fn silence_after_the_last_router_is_cut_to_one_row() {
-        let hop = |ttl, from: Option<&str>, answer| Hop {
-            ttl,
-            from: from.map(|a| a.parse().expect("ip")),
-            answer,
-            rtt: None,
-        };
-        let mut hops = vec![
-            hop(1, Some("10.0.1.1"), HopAnswer::TimeExceeded),
-            hop(2, Some("10.0.2.1"), HopAnswer::TimeExceeded),
-        ];
-        hops.extend((3..=30).map(|t| hop(t, None, HopAnswer::Silent)));
-        let path = read_path("192.0.2.10:8989".parse().expect("addr"), hops);
-        assert_eq!(path.end, PathEnd::Silent);
-        assert_eq!(path.hops.len(), 3);
-        assert_eq!(
-            path.summary(),
-            "the path answers up to hop 2 (10.0.2.1), then nothing: the device or network after 10.0.2.1 drops TCP 8989"
-        );
-    }
-}
+mod tests;
