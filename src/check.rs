@@ -285,7 +285,7 @@ fn render_text(report: &Report, colour: bool) -> String {
                         .map(|d| format!("{:.1} ms", d.as_secs_f64() * 1000.0))
                         .unwrap_or_default();
                     let from = hop.from.map_or_else(|| "*".to_string(), |a| a.to_string());
-                    (from, hop.answer.words(), rtt)
+                    (from, crate::diagnosis::hop_words(hop.answer), rtt)
                 })
                 .collect();
             let from_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(1);

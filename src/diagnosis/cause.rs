@@ -5,12 +5,13 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use super::account::account;
 use super::remedy::{RemedyFacts, remedy};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::checklist::{Reason, Stage};
-use crate::probe::{Evidence, TargetOutcome, Verdict, stage_label};
+use crate::probe::{Evidence, Mark, TargetOutcome, Verdict, stage_label};
 
 /// Why a target or row fails: where, the reason, the remedy for this host and port.
 #[derive(Debug, Clone, Serialize)]
@@ -61,7 +62,7 @@ pub(crate) fn detail(outcome: &TargetOutcome, verdict: &Verdict) -> String {
             .stages
             .iter()
             .find(|s| s.stage == verdict.stage && s.port == verdict.port)
-            .map(|s| s.detail.clone())
+            .map(|s| account(&s.detail))
             .unwrap_or_default()
     };
     let host = &outcome.target.host;
@@ -122,6 +123,7 @@ pub(crate) fn detail(outcome: &TargetOutcome, verdict: &Verdict) -> String {
         Evidence::Marks { status, marks } => {
             let mut text = format!("{host} answered {status}");
             if !marks.is_empty() {
+                let marks: Vec<String> = marks.iter().map(mark_words).collect();
                 let _ = write!(text, " with a middlebox's marks: {}", marks.join("; "));
             }
             if let Some(trust) = outcome.tls.as_ref().and_then(|t| t.trusted_via) {
@@ -142,6 +144,37 @@ pub(crate) fn detail(outcome: &TargetOutcome, verdict: &Verdict) -> String {
             )
         }
     }
+}
+
+/// One middlebox mark in words: `X-Squid-Error: ERR_ACCESS_DENIED 0`, `an HTML page titled “…”`.
+pub(crate) fn mark_words(mark: &Mark) -> String {
+    match mark {
+        Mark::Header { name, value } => format!("{}: {value}", header_case(name)),
+        Mark::HtmlPage { title: Some(title) } => {
+            format!("an HTML page titled \u{201c}{title}\u{201d}")
+        }
+        Mark::HtmlPage { title: None } => "an HTML page".to_string(),
+    }
+}
+
+/// The JSON output names each mark in words.
+impl Serialize for Mark {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&mark_words(self))
+    }
+}
+
+/// `x-squid-error` as `X-Squid-Error`.
+fn header_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// How a verified chain was trusted, in words.

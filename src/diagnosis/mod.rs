@@ -3,14 +3,17 @@
 //! every renderer reads: `check`'s text and JSON, the status and step-by-step pages, and the
 //! metrics' row series.
 
+mod account;
 mod cause;
 mod fmc;
+mod path;
 mod remedy;
 mod view;
 
 use crate::checklist::{Reason, RowStatus, Service, checklist_rank};
 use crate::probe::{OutcomeSink, TargetOutcome, Verdict};
 
+pub(crate) use path::hop_words;
 pub(crate) use view::{Report, RowScope, RowView, TargetView, format_unix};
 
 /// What explains a failing target, as the probe decided it from every fact it recorded.

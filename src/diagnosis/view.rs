@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::account::account;
 pub(crate) use super::cause::Cause;
 use super::fmc::{FmcSays, FmcSummary, fmc_says, integration};
 use super::{reason, rows, verdict};
@@ -282,7 +283,7 @@ impl TargetView {
             if let Some(trace) = tracer.latest(&outcome.target.name, port) {
                 paths.push(PathView {
                     step: stage_label(stage.stage, stage.port),
-                    summary: trace.summary(),
+                    summary: super::path::summary(&trace),
                     trace,
                 });
             }
@@ -314,7 +315,7 @@ impl TargetView {
                 label: stage_label(s.stage, s.port),
                 reason: s.reason,
                 took: s.ran().then_some(s.duration),
-                detail: s.detail.clone(),
+                detail: account(&s.detail),
             })
             .collect()
     }

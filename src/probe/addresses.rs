@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use tokio::time::Instant;
 
+use super::detail::{Detail, TcpDetail, TlsDetail};
 use super::error::StageError;
 use super::facts::Attempt;
 use super::first_bytes::FirstBytes;
@@ -28,7 +29,7 @@ pub(super) type Connection = (Option<IpAddr>, Box<dyn Io>);
 /// How a step over every address ended: its verdict, and the connections it hands on (also
 /// when it failed for some addresses, or on a chain that does not verify, as `curl -k` goes on).
 pub(super) struct Reached {
-    pub(super) result: Result<String, StageError>,
+    pub(super) result: Result<Detail, StageError>,
     pub(super) connections: Vec<Connection>,
 }
 
@@ -63,16 +64,16 @@ pub(super) async fn connect_all(
     }
     opened.sort_by_key(|(ip, _)| *ip);
     failed.sort_by_key(|(ip, _)| *ip);
-    let passed = match opened.len() {
-        1 => format!("connected to port {port}"),
-        n => format!("connected to port {port} on {n} addresses"),
+    let passed = TcpDetail::Connected {
+        port,
+        addresses: opened.len(),
     };
     let result = match (opened.is_empty(), failed.is_empty()) {
-        (false, true) => Ok(passed),
+        (false, true) => Ok(passed.into()),
         (true, _) => Err(failed.swap_remove(0).1),
         (false, false) => Err(StageError::new(
             Reason::TcpPartial,
-            partial_detail(&failed, opened.len()),
+            partial(failed, opened.len()),
         )),
     };
     Reached {
@@ -81,18 +82,12 @@ pub(super) async fn connect_all(
     }
 }
 
-/// `1 of 2 addresses failed: 192.0.2.8 (connect to 192.0.2.8:443: no answer …)`.
-fn partial_detail(failed: &[(IpAddr, StageError)], working: usize) -> String {
-    let each: Vec<String> = failed
-        .iter()
-        .map(|(ip, e)| format!("{ip} ({})", e.detail))
-        .collect();
-    format!(
-        "{} of {} addresses failed: {}",
-        failed.len(),
-        failed.len() + working,
-        each.join("; ")
-    )
+/// The failing addresses of a name with what each found, beside how many worked.
+fn partial(failed: Vec<(IpAddr, StageError)>, working: usize) -> Detail {
+    Detail::Partial {
+        failed: failed.into_iter().map(|(ip, e)| (ip, e.detail)).collect(),
+        working,
+    }
 }
 
 /// Runs `normal`; when it has not finished by half the time left before `deadline`, starts
@@ -216,10 +211,9 @@ pub(super) async fn handshake_all(
         if small {
             handshake.verdict = Err(StageError::new(
                 Reason::TlsMtuBlackHole,
-                format!(
-                    "the handshake stalled with full-size packets and completed with {} byte segments",
-                    tcp::SMALL_MSS
-                ),
+                TlsDetail::SmallSegments {
+                    mss: tcp::SMALL_MSS,
+                },
             ));
         }
         if let Some(ip) = ip {
@@ -260,22 +254,22 @@ pub(super) async fn handshake_all(
             }
         }
     }
-    let partial = verified > 0 && verified < tried && !failed.is_empty();
+    let some_failed = verified > 0 && verified < tried && !failed.is_empty();
     match chosen {
         Some((connection, verdict)) => Reached {
-            result: if partial {
+            result: if some_failed {
                 Err(StageError::new(
                     Reason::TlsPartial,
-                    partial_detail(&failed, verified),
+                    partial(failed, verified),
                 ))
             } else {
-                verdict.map(|()| "handshake done, chain verified".to_string())
+                verdict.map(|()| TlsDetail::Verified.into())
             },
             connections: vec![connection],
         },
         None => Reached {
             result: Err(first_failure.unwrap_or_else(|| {
-                StageError::new(Reason::TlsHandshakeFailed, "no connection to run TLS on")
+                StageError::new(Reason::TlsHandshakeFailed, TlsDetail::NoConnection)
             })),
             connections: Vec::new(),
         },

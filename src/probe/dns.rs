@@ -11,6 +11,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::detail::DnsDetail;
 use super::error::StageError;
 use super::resolvers::Resolvers;
 use crate::checklist::Reason;
@@ -30,10 +31,11 @@ pub(crate) struct DnsFacts {
     pub(crate) addresses: Vec<IpAddr>,
 }
 
-/// `2 address(es): 192.0.2.1, 192.0.2.2`, the detail of a resolution that succeeded.
-pub(crate) fn describe(facts: &DnsFacts) -> String {
-    let addrs: Vec<String> = facts.addresses.iter().map(ToString::to_string).collect();
-    format!("{} address(es): {}", addrs.len(), addrs.join(", "))
+/// The detail of an answer with addresses.
+pub(crate) fn answered(facts: &DnsFacts) -> DnsDetail {
+    DnsDetail::Answered {
+        addresses: facts.addresses.clone(),
+    }
 }
 
 impl Resolvers {
@@ -66,7 +68,8 @@ impl Resolvers {
             format!("{host}.")
         };
         // The most telling failure so far: an answer (SERVFAIL, REFUSED…) beats silence.
-        let mut failure: Option<(Reason, Option<&'static str>, Option<SocketAddr>, String)> = None;
+        let mut failure: Option<(Reason, Option<&'static str>, Option<SocketAddr>, DnsDetail)> =
+            None;
         for (i, server) in servers.iter().enumerate() {
             let (addr, resolver) = (&server.addr, server.resolver());
             let now = Instant::now();
@@ -103,16 +106,18 @@ impl Resolvers {
                             no_address(&mut facts, host, *addr, &resolver, &fqdn, deadline).await
                         } else {
                             let code = rcode.unwrap_or("no address");
-                            StageError::new(reason, format!("{host}: {code} from {addr}"))
+                            StageError::new(reason, code_from(host, code, *addr))
                         };
                         return (facts, Err(failure));
                     }
                     let detail = match rcode {
-                        Some(code) => format!("{host}: {code} from {addr}"),
-                        None if reason == Reason::DnsTimeout => {
-                            format!("{host}: no answer from {addr}")
-                        }
-                        None => format!("{host}: {err} ({addr})"),
+                        Some(code) => code_from(host, code, *addr),
+                        None if reason == Reason::DnsTimeout => silent(host, addr),
+                        None => DnsDetail::Failed {
+                            host: host.to_string(),
+                            server: *addr,
+                            error: err.to_string(),
+                        },
                     };
                     let answered = reason != Reason::DnsTimeout;
                     if answered || failure.is_none() {
@@ -121,24 +126,13 @@ impl Resolvers {
                 }
                 Err(_) => {
                     if failure.is_none() {
-                        failure = Some((
-                            Reason::DnsTimeout,
-                            None,
-                            None,
-                            format!("{host}: no answer from {addr}"),
-                        ));
+                        failure = Some((Reason::DnsTimeout, None, None, silent(host, addr)));
                     }
                 }
             }
         }
-        let (reason, rcode, server, detail) = failure.unwrap_or_else(|| {
-            (
-                Reason::DnsTimeout,
-                None,
-                None,
-                format!("{host}: no answer from {spec}"),
-            )
-        });
+        let (reason, rcode, server, detail) =
+            failure.unwrap_or_else(|| (Reason::DnsTimeout, None, None, silent(host, spec)));
         facts.rcode = rcode.map(str::to_string);
         facts.server = server.map(|a| a.to_string());
         (facts, Err(StageError::new(reason, detail)))
@@ -188,7 +182,11 @@ async fn no_address(
                 facts.cname_chain = chain[1..].to_vec();
                 return StageError::new(
                     Reason::DnsCnameLoop,
-                    format!("{host}: CNAME loop at {target} (answers from {server})"),
+                    DnsDetail::CnameLoop {
+                        host: host.to_string(),
+                        at: target,
+                        server,
+                    },
                 );
             }
             if chain.len() > MAX_CNAME_HOPS {
@@ -198,8 +196,26 @@ async fn no_address(
     }
     StageError::new(
         Reason::DnsNoAnswer,
-        format!("{host}: NOERROR from {server} with no address of the requested family"),
+        DnsDetail::NoAddressOfFamily {
+            host: host.to_string(),
+            server,
+        },
     )
+}
+
+fn code_from(host: &str, code: &'static str, server: SocketAddr) -> DnsDetail {
+    DnsDetail::Code {
+        host: host.to_string(),
+        code,
+        server,
+    }
+}
+
+fn silent(host: &str, server: &impl std::fmt::Display) -> DnsDetail {
+    DnsDetail::Silent {
+        host: host.to_string(),
+        server: server.to_string(),
+    }
 }
 
 /// Maps a resolver error to a reason and, when a server answered, the response code it sent. By
@@ -244,15 +260,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("resolv.conf");
         std::fs::write(&path, "search example.com\n").expect("write");
-        let spec = ResolverSpec::System { resolv_conf: path };
+        let spec = ResolverSpec::System {
+            resolv_conf: path.clone(),
+        };
         let (_, result) = Resolvers::default()
             .resolve("api-sse.cisco.com", &spec, IpPreference::Ipv4, soon())
             .await;
         let failure = result.expect_err("no DNS server configured");
         assert_eq!(failure.reason, Reason::DnsNotConfigured);
         assert!(
-            failure.detail.contains("no DNS server"),
-            "{}",
+            matches!(&failure.detail, super::super::Detail::Dns(DnsDetail::NoServer { path: p, .. }) if *p == path),
+            "{:?}",
             failure.detail
         );
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::detail::Detail;
 use crate::checklist::{Reason, Stage};
 
 /// The result of one step.
@@ -18,8 +19,8 @@ pub(crate) struct StageOutcome {
     pub(crate) reason: Reason,
     #[serde(serialize_with = "as_seconds")]
     pub(crate) duration: Duration,
-    /// What happened, for a person (never carries a secret).
-    pub(crate) detail: String,
+    /// What happened, as typed facts (never carries a secret); written out in words.
+    pub(crate) detail: Detail,
 }
 
 impl StageOutcome {

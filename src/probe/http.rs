@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout_at};
 
+use super::detail::{Detail, HttpDetail};
 use super::error::StageError;
 use crate::checklist::Reason;
 
@@ -53,37 +54,35 @@ impl HttpFacts {
 }
 
 /// The status against the expected ones (a healthy path to api-sse.cisco.com answers 403).
-pub(crate) fn judge_status(facts: &HttpFacts, expected: &[u16]) -> Result<String, StageError> {
+pub(crate) fn judge_status(facts: &HttpFacts, expected: &[u16]) -> Result<Detail, StageError> {
     if expected.contains(&facts.status) {
-        Ok(format!("status {} as expected", facts.status))
+        Ok(HttpDetail::Status {
+            status: facts.status,
+        }
+        .into())
     } else {
-        let expected: Vec<String> = expected.iter().map(ToString::to_string).collect();
         Err(StageError::new(
             Reason::HttpUnexpectedStatus,
-            format!(
-                "status {}, expected {}",
-                facts.status,
-                expected.join(" or ")
-            ),
+            HttpDetail::Unexpected {
+                status: facts.status,
+                expected: expected.to_vec(),
+            },
         ))
     }
 }
 
 /// The server's `Date` against the local clock; `skipped` when the server sent no date.
-pub(crate) fn judge_clock(facts: &HttpFacts, max_skew: Duration) -> Result<String, StageError> {
+pub(crate) fn judge_clock(facts: &HttpFacts, max_skew: Duration) -> Result<Detail, StageError> {
     match facts.clock_skew_seconds {
-        Some(skew) if skew.abs() > max_skew.as_secs_f64() => Err(StageError::new(
+        Some(seconds) if seconds.abs() > max_skew.as_secs_f64() => Err(StageError::new(
             Reason::ClockSkew,
-            format!(
-                "the server's clock is {skew:+.0} s from ours (allowed ±{} s)",
-                max_skew.as_secs()
-            ),
+            HttpDetail::SkewTooLarge {
+                seconds,
+                allowed: max_skew,
+            },
         )),
-        Some(skew) => Ok(format!("skew {skew:+.0} s")),
-        None => Err(StageError::new(
-            Reason::Skipped,
-            "the server sent no Date header",
-        )),
+        Some(seconds) => Ok(HttpDetail::Skew { seconds }.into()),
+        None => Err(StageError::new(Reason::Skipped, HttpDetail::NoDate)),
     }
 }
 
@@ -100,18 +99,28 @@ where
     let timed_out = || {
         StageError::new(
             Reason::HttpTimeout,
-            format!("GET {path}: no response before the deadline"),
+            HttpDetail::Silent {
+                path: path.to_string(),
+            },
         )
     };
-    let invalid =
-        |e: hyper::Error| StageError::new(Reason::HttpInvalidResponse, format!("GET {path}: {e}"));
+    let invalid = |error: String, building: bool| {
+        StageError::new(
+            Reason::HttpInvalidResponse,
+            HttpDetail::Invalid {
+                path: path.to_string(),
+                error,
+                building,
+            },
+        )
+    };
     let (mut sender, conn) = timeout_at(
         deadline,
         hyper::client::conn::http1::handshake(TokioIo::new(stream)),
     )
     .await
     .map_err(|_| timed_out())?
-    .map_err(invalid)?;
+    .map_err(|e| invalid(e.to_string(), false))?;
     // The connection task ends when the response is read and the sender dropped; its own bound
     // lies past the deadline so that the request's timeout, not a cut connection, decides.
     tokio::spawn(async move {
@@ -122,16 +131,11 @@ where
         .header(USER_AGENT, USER_AGENT_VALUE)
         .header(ACCEPT, "*/*")
         .body(Empty::<Bytes>::new())
-        .map_err(|e| {
-            StageError::new(
-                Reason::HttpInvalidResponse,
-                format!("GET {path}: cannot build the request: {e}"),
-            )
-        })?;
+        .map_err(|e| invalid(e.to_string(), true))?;
     let response = timeout_at(deadline, sender.send_request(request))
         .await
         .map_err(|_| timed_out())?
-        .map_err(invalid)?;
+        .map_err(|e| invalid(e.to_string(), false))?;
     let header = |name| {
         response
             .headers()

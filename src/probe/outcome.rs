@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::detail::{Detail, StepDetail};
 use super::dns::DnsFacts;
 use super::facts::{Attempt, ProxyFacts, StageOutcome, as_seconds};
 use super::http::HttpFacts;
@@ -131,7 +132,7 @@ impl Recorder {
 
     /// Step `i` ended: its reason and detail, timed from `begin` (zero for a step that only
     /// judges facts already gathered, like the clock).
-    pub(crate) fn finish(&self, i: usize, reason: Reason, detail: String) {
+    pub(crate) fn finish(&self, i: usize, reason: Reason, detail: Detail) {
         let step = self.steps[i];
         let mut progress = self.lock();
         let duration = match progress.slots[i] {
@@ -189,14 +190,14 @@ impl Recorder {
                     port: step.port,
                     reason: step.stage.timeout_reason(),
                     duration: now.saturating_duration_since(*started),
-                    detail: "still running when the scrape's deadline passed".into(),
+                    detail: StepDetail::StillRunning.into(),
                 },
                 Slot::Waiting => StageOutcome {
                     stage: step.stage,
                     port: step.port,
                     reason: Reason::BudgetExhausted,
                     duration: Duration::ZERO,
-                    detail: "not started before the scrape's deadline".into(),
+                    detail: StepDetail::NotStarted.into(),
                 },
             })
             .collect();

@@ -11,6 +11,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::time::{Instant, timeout_at};
 
+use super::detail::{AuthFailure, Detail, ProxyDetail, TcpDetail};
 use super::error::StageError;
 use super::facts::ProxyFacts;
 use super::http::{CONNECTION_GRACE, USER_AGENT_VALUE};
@@ -48,45 +49,37 @@ async fn tunnel(
     };
     match attempt(proxy, &authority, None, deadline, facts).await? {
         Attempt::Open(tunnel) => Ok(tunnel),
-        Attempt::Challenge(status, challenge) if challenge.is_empty() => Err(auth_required(
-            proxy,
-            status,
-            "the proxy asks for authentication without a Proxy-Authenticate challenge, so no scheme can answer it",
-        )),
+        Attempt::Challenge(status, challenge) if challenge.is_empty() => {
+            Err(auth_required(proxy, status, AuthFailure::NoChallenge))
+        }
         Attempt::Challenge(status, challenge) => {
             let Some(credentials) = &proxy.credentials else {
-                return Err(auth_required(
-                    proxy,
-                    status,
-                    "the proxy requires authentication and no credentials are configured",
-                ));
+                return Err(auth_required(proxy, status, AuthFailure::NoCredentials));
             };
-            let authorization = answer(&challenge, credentials, &authority).ok_or_else(|| {
-                auth_required(
-                    proxy,
-                    status,
-                    "the proxy asks for an authentication scheme other than Basic or Digest",
-                )
-            })?;
+            let authorization = answer(&challenge, credentials, &authority)
+                .ok_or_else(|| auth_required(proxy, status, AuthFailure::UnsupportedScheme))?;
             match attempt(proxy, &authority, Some(authorization), deadline, facts).await? {
                 Attempt::Open(tunnel) => Ok(tunnel),
                 Attempt::Challenge(status, _) => Err(auth_required(
                     proxy,
                     status,
-                    &format!(
-                        "the proxy rejected the credentials of user `{}`",
-                        credentials.user
-                    ),
+                    AuthFailure::Rejected {
+                        user: credentials.user.clone(),
+                    },
                 )),
             }
         }
     }
 }
 
-fn auth_required(proxy: &ProxySpec, status: u16, why: &str) -> StageError {
+fn auth_required(proxy: &ProxySpec, status: u16, why: AuthFailure) -> StageError {
     StageError::new(
         Reason::ProxyAuthRequired,
-        format!("proxy {proxy}: CONNECT answered {status}: {why}"),
+        ProxyDetail::Auth {
+            proxy: proxy.to_string(),
+            status,
+            why,
+        },
     )
 }
 
@@ -103,7 +96,18 @@ async fn attempt(
     deadline: Instant,
     facts: &mut ProxyFacts,
 ) -> Result<Attempt, StageError> {
-    let fail = |reason, detail: String| StageError::new(reason, format!("proxy {proxy}: {detail}"));
+    let shown = proxy.to_string();
+    let fail = |reason, detail: ProxyDetail| StageError::new(reason, detail);
+    let exchange = |error: String, authority: Option<&str>| {
+        fail(
+            Reason::ProxyFailed,
+            ProxyDetail::Exchange {
+                proxy: shown.clone(),
+                authority: authority.map(str::to_string),
+                error,
+            },
+        )
+    };
     let addr = tokio::time::timeout_at(
         deadline,
         tokio::net::lookup_host((proxy.host.as_str(), proxy.port)),
@@ -112,38 +116,57 @@ async fn attempt(
     .map_err(|_| {
         fail(
             Reason::ProxyUnreachable,
-            "resolving the proxy name timed out".into(),
+            ProxyDetail::NameTimeout {
+                proxy: shown.clone(),
+            },
         )
     })?
     .map_err(|e| {
         fail(
             Reason::ProxyUnreachable,
-            format!("cannot resolve the proxy name: {e}"),
+            ProxyDetail::NameFailed {
+                proxy: shown.clone(),
+                error: e.to_string(),
+            },
         )
     })?
     .next()
     .ok_or_else(|| {
         fail(
             Reason::ProxyUnreachable,
-            "the proxy name has no address".into(),
+            ProxyDetail::NameEmpty {
+                proxy: shown.clone(),
+            },
         )
     })?;
     let timed_out = || {
         fail(
             Reason::ProxyTimeout,
-            "no answer to CONNECT before the deadline".into(),
+            ProxyDetail::Silent {
+                proxy: shown.clone(),
+            },
         )
     };
-    let stream = tcp::connect(addr, deadline)
-        .await
-        .map_err(|f| fail(Reason::ProxyUnreachable, f.detail))?;
+    let stream = tcp::connect(addr, deadline).await.map_err(|f| {
+        let tcp = match f.detail {
+            Detail::Tcp(tcp) => tcp,
+            _ => TcpDetail::NoAddress,
+        };
+        fail(
+            Reason::ProxyUnreachable,
+            ProxyDetail::Unreachable {
+                proxy: shown.clone(),
+                tcp,
+            },
+        )
+    })?;
     let (mut sender, conn) = timeout_at(
         deadline,
         hyper::client::conn::http1::handshake(TokioIo::new(stream)),
     )
     .await
     .map_err(|_| timed_out())?
-    .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT failed: {e}")))?;
+    .map_err(|e| exchange(e.to_string(), None))?;
     // Bounded past the deadline so that the exchange's own timeout, not a cut connection, decides.
     tokio::spawn(async move {
         let _ = timeout_at(deadline + CONNECTION_GRACE, conn.with_upgrades()).await;
@@ -154,16 +177,13 @@ async fn attempt(
     if let Some(value) = authorization {
         request = request.header(PROXY_AUTHORIZATION, value);
     }
-    let request = request.body(Empty::<Bytes>::new()).map_err(|e| {
-        fail(
-            Reason::ProxyFailed,
-            format!("cannot build the CONNECT request: {e}"),
-        )
-    })?;
+    let request = request
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| exchange(e.to_string(), None))?;
     let response = timeout_at(deadline, sender.send_request(request))
         .await
         .map_err(|_| timed_out())?
-        .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT {authority}: {e}")))?;
+        .map_err(|e| exchange(e.to_string(), Some(authority)))?;
     let status = response.status();
     facts.status = Some(status.as_u16());
     if status.is_success() {
@@ -172,10 +192,12 @@ async fn attempt(
             .map_err(|_| {
                 fail(
                     Reason::ProxyTimeout,
-                    "tunnel not ready before the deadline".into(),
+                    ProxyDetail::TunnelSilent {
+                        proxy: shown.clone(),
+                    },
                 )
             })?
-            .map_err(|e| fail(Reason::ProxyFailed, format!("CONNECT {authority}: {e}")))?;
+            .map_err(|e| exchange(e.to_string(), Some(authority)))?;
         return Ok(Attempt::Open(TokioIo::new(upgraded)));
     }
     let headers = response.headers();
@@ -192,14 +214,18 @@ async fn attempt(
     }
     let reason = classify_status(status.as_u16());
     // Squid names its error (ERR_DNS_FAIL, ERR_CONNECT_FAIL 111…): worth showing, cut short.
-    let why = headers
+    let squid_error = headers
         .get("x-squid-error")
         .and_then(|v| v.to_str().ok())
-        .map(|v| format!(" ({})", v.chars().take(64).collect::<String>()))
-        .unwrap_or_default();
+        .map(|v| v.chars().take(64).collect::<String>());
     Err(fail(
         reason,
-        format!("CONNECT {authority} answered {status}{why}"),
+        ProxyDetail::Refused {
+            proxy: shown.clone(),
+            authority: authority.to_string(),
+            status: status.as_u16(),
+            squid_error,
+        },
     ))
 }
 

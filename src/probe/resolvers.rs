@@ -21,6 +21,7 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
+use super::detail::DnsDetail;
 use super::error::StageError;
 use crate::checklist::Reason;
 use crate::config::{DnsProtocol, IpPreference, ResolverSpec};
@@ -136,10 +137,13 @@ async fn system_servers(
     current: &Mutex<Option<(Vec<u8>, ServerList)>>,
     pref: IpPreference,
 ) -> Result<ServerList, StageError> {
-    let not_configured = |why: String| StageError::new(Reason::DnsNotConfigured, why);
-    let content = tokio::fs::read(path)
-        .await
-        .map_err(|e| not_configured(format!("cannot read {}: {e}", path.display())))?;
+    let not_configured = |why: DnsDetail| StageError::new(Reason::DnsNotConfigured, why);
+    let content = tokio::fs::read(path).await.map_err(|e| {
+        not_configured(DnsDetail::Unreadable {
+            path: path.to_path_buf(),
+            error: (&e).into(),
+        })
+    })?;
     let mut guard = current
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -150,16 +154,16 @@ async fn system_servers(
     }
     let (config, options) =
         hickory_resolver::system_conf::parse_resolv_conf(&content).map_err(|_| {
-            not_configured(format!(
-                "{} names no DNS server (no `nameserver` line)",
-                path.display()
-            ))
+            not_configured(DnsDetail::NoServer {
+                path: path.to_path_buf(),
+                parsed: false,
+            })
         })?;
     if config.name_servers().is_empty() {
-        return Err(not_configured(format!(
-            "{} names no DNS server",
-            path.display()
-        )));
+        return Err(not_configured(DnsDetail::NoServer {
+            path: path.to_path_buf(),
+            parsed: true,
+        }));
     }
     let list = server_list(
         config.name_servers().to_vec(),

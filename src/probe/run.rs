@@ -15,10 +15,11 @@ use tokio::time::Instant;
 use super::addresses::{
     Connection, MAX_ADDRESSES, Reached, connect_all, handshake_all, request_or_small_segments,
 };
+use super::detail::{Detail, DnsDetail, HttpDetail, ProxyDetail, StepDetail, TcpDetail, TlsDetail};
 use super::error::StageError;
 use super::http::HttpFacts;
 use super::outcome::Recorder;
-use super::plan::{Step, label};
+use super::plan::Step;
 use super::verdict::is_sinkhole;
 use super::{Clients, dns, http, proxy, tcp};
 use crate::checklist::{Reason, Stage};
@@ -101,14 +102,14 @@ impl Carry {
 /// How a step ended: its verdict, and what it hands on (a TLS session that failed verification
 /// still carries the connection, as `curl -k` goes on).
 struct Done {
-    result: Result<String, StageError>,
+    result: Result<Detail, StageError>,
     carry: Option<Carry>,
 }
 
 impl Done {
-    fn passed(detail: String, carry: Carry) -> Self {
+    fn passed(detail: impl Into<Detail>, carry: Carry) -> Self {
         Done {
-            result: Ok(detail),
+            result: Ok(detail.into()),
             carry: Some(carry),
         }
     }
@@ -162,34 +163,26 @@ async fn walk(recorder: &Recorder, clients: &Clients, deadline: &Deadline) {
                         deadline,
                     )));
                 }
-                None => skip(j, &skip_reason(steps[i]), recorder),
+                None => skip(j, steps[i], recorder),
             }
         }
     }
 }
 
-/// Skips step `i` and every step that needs it.
-fn skip(i: usize, why: &str, recorder: &Recorder) {
-    recorder.finish(i, Reason::Skipped, why.to_string());
+/// Skips step `i` and every step that needs it, after `failed` handed over nothing.
+fn skip(i: usize, failed: Step, recorder: &Recorder) {
+    let why = StepDetail::Skipped {
+        after: failed.stage,
+        port: failed.port,
+    };
+    recorder.finish(i, Reason::Skipped, why.into());
     for (j, _) in recorder
         .steps()
         .iter()
         .enumerate()
         .filter(|(_, s)| s.after == Some(i))
     {
-        skip(j, why, recorder);
-    }
-}
-
-fn skip_reason(failed: Step) -> String {
-    match failed.stage {
-        Stage::Dns => "the name did not resolve".into(),
-        Stage::Tcp | Stage::Proxy => format!(
-            "no connection ({} failed)",
-            label(failed.stage, failed.port)
-        ),
-        Stage::Tls => "the TLS handshake failed".into(),
-        Stage::Http | Stage::Clock => "no HTTP response".into(),
+        skip(j, failed, recorder);
     }
 }
 
@@ -230,10 +223,11 @@ async fn attempt(
             let detail = if e.reason == timeout {
                 e.detail
             } else {
-                format!(
-                    "{}: no answer before the deadline",
-                    label(step.stage, step.port)
-                )
+                StepDetail::Deadline {
+                    stage: step.stage,
+                    port: step.port,
+                }
+                .into()
             };
             (timeout, detail)
         }
@@ -278,14 +272,16 @@ async fn perform(
                 .collect();
             let done = match result {
                 Ok(()) if !usable.is_empty() => {
-                    Done::passed(dns::describe(&facts), Carry::Addresses(usable))
+                    Done::passed(dns::answered(&facts), Carry::Addresses(usable))
                 }
                 Ok(()) if !facts.addresses.is_empty() => {
-                    Done::failed(StageError::new(Reason::DnsSinkhole, dns::describe(&facts)))
+                    Done::failed(StageError::new(Reason::DnsSinkhole, dns::answered(&facts)))
                 }
                 Ok(()) => Done::failed(StageError::new(
                     Reason::DnsNoAnswer,
-                    format!("{}: no address in the answer", target.host),
+                    DnsDetail::Empty {
+                        host: target.host.clone(),
+                    },
                 )),
                 Err(e) => Done::failed(e),
             };
@@ -298,10 +294,7 @@ async fn perform(
                 _ => target.host.parse::<IpAddr>().into_iter().collect(),
             };
             if ips.is_empty() {
-                return Done::failed(StageError::new(
-                    Reason::DnsNoAnswer,
-                    "no address to connect to",
-                ));
+                return Done::failed(StageError::new(Reason::DnsNoAnswer, TcpDetail::NoAddress));
             }
             connect_all(&ips, port, deadline.min(scrape_deadline), recorder)
                 .await
@@ -309,13 +302,16 @@ async fn perform(
         }
         (Stage::Proxy, _) => {
             let Some(spec) = &target.proxy else {
-                return Done::failed(StageError::new(Reason::ProxyFailed, "no proxy configured"));
+                return Done::failed(StageError::new(
+                    Reason::ProxyFailed,
+                    ProxyDetail::NotConfigured,
+                ));
             };
             let (facts, result) = proxy::connect(spec, &target.host, port, deadline).await;
             recorder.set_proxy(facts);
             match result {
                 Ok(tunnel) => Done::passed(
-                    format!("tunnel to port {port} open"),
+                    ProxyDetail::Open { port },
                     Carry::Streams(vec![(None, Box::new(tunnel))]),
                 ),
                 Err(e) => Done::failed(e),
@@ -323,7 +319,10 @@ async fn perform(
         }
         (Stage::Tls, Some(Carry::Streams(streams))) => {
             let Some(check) = &target.tls else {
-                return Done::failed(StageError::new(Reason::TlsHandshakeFailed, "no TLS check"));
+                return Done::failed(StageError::new(
+                    Reason::TlsHandshakeFailed,
+                    TlsDetail::NotConfigured,
+                ));
             };
             let client = match clients.tls.get(check) {
                 Ok(c) => c,
@@ -337,13 +336,13 @@ async fn perform(
             let Some(check) = &target.http else {
                 return Done::failed(StageError::new(
                     Reason::HttpInvalidResponse,
-                    "no HTTP check",
+                    HttpDetail::NotConfigured,
                 ));
             };
             let (Some((ip, stream)), Some(tls)) = (streams.pop(), &target.tls) else {
                 return Done::failed(StageError::new(
                     Reason::HttpInvalidResponse,
-                    "no TLS session to send the request on",
+                    HttpDetail::NoSession,
                 ));
             };
             let client = match clients.tls.get(tls) {
@@ -365,10 +364,9 @@ async fn perform(
                     let result = if small {
                         Err(StageError::new(
                             Reason::HttpMtuBlackHole,
-                            format!(
-                                "the response stalled with full-size packets and arrived with {} byte segments",
-                                tcp::SMALL_MSS
-                            ),
+                            HttpDetail::SmallSegments {
+                                mss: tcp::SMALL_MSS,
+                            },
                         ))
                     } else {
                         http::judge_status(&facts, &check.expected_status)
@@ -387,7 +385,7 @@ async fn perform(
         },
         (stage, _) => Done::failed(StageError::new(
             stage.timeout_reason(),
-            "the step it needs handed over nothing",
+            StepDetail::NothingHandedOver,
         )),
     }
 }

@@ -12,11 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rustls::SignatureScheme;
 use rustls::client::ResolvesClientCert;
 use rustls::sign::CertifiedKey;
-use rustls::{AlertDescription, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
+
+use super::detail::Refusal;
 
 /// The shortest and longest wait for a rejection after a TLS 1.3 handshake.
 const SETTLE_MIN: Duration = Duration::from_millis(50);
@@ -52,7 +54,7 @@ pub(super) enum Settled {
     /// Nothing refused the session within one round trip (the certificate was optional).
     Accepted(Vec<u8>),
     /// The server refused the session: the alert or error it sent.
-    Refused(String),
+    Refused(Refusal),
 }
 
 /// Waits about one round trip (the handshake's duration, within bounds and before `deadline`)
@@ -67,30 +69,23 @@ pub(super) async fn settle<S: AsyncRead + Unpin>(
     let mut buf = vec![0u8; 4096];
     match tokio::time::timeout_at(until, stream.read(&mut buf)).await {
         Err(_) => Settled::Accepted(Vec::new()),
-        Ok(Ok(0)) => {
-            Settled::Refused("the server closed the session right after the handshake".into())
-        }
+        Ok(Ok(0)) => Settled::Refused(Refusal::Closed),
         Ok(Ok(n)) => {
             buf.truncate(n);
             Settled::Accepted(buf)
         }
-        Ok(Err(e)) => Settled::Refused(describe(&e)),
+        Ok(Err(e)) => Settled::Refused(refusal(&e)),
     }
 }
 
 /// The alert inside an I/O error from rustls, or the error itself.
-fn describe(e: &io::Error) -> String {
+fn refusal(e: &io::Error) -> Refusal {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        Some(rustls::Error::AlertReceived(AlertDescription::CertificateRequired)) => {
-            "the server refused the session: alert certificate_required".into()
-        }
-        Some(rustls::Error::AlertReceived(alert)) => {
-            format!("the server refused the session: alert {alert:?}")
-        }
-        _ => format!("the server refused the session: {e}"),
+        Some(rustls::Error::AlertReceived(alert)) => Refusal::Alert(*alert),
+        _ => Refusal::Error(e.to_string()),
     }
 }
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
+use super::detail::TcpDetail;
 use super::error::StageError;
 use crate::checklist::Reason;
 
@@ -17,15 +18,23 @@ pub(crate) async fn connect(addr: SocketAddr, deadline: Instant) -> Result<TcpSt
             let _ = stream.set_nodelay(true);
             Ok(stream)
         }
-        Ok(Err(err)) => Err(StageError::new(
-            classify(&err),
-            format!("connect to {addr}: {err}"),
-        )),
-        Err(_) => Err(StageError::new(
-            Reason::TcpTimeout,
-            format!("connect to {addr}: no answer before the deadline"),
-        )),
+        Ok(Err(err)) => Err(failed(addr, &err)),
+        Err(_) => Err(silent(addr)),
     }
+}
+
+fn failed(addr: SocketAddr, err: &io::Error) -> StageError {
+    StageError::new(
+        classify(err),
+        TcpDetail::Failed {
+            addr,
+            error: err.into(),
+        },
+    )
+}
+
+fn silent(addr: SocketAddr) -> StageError {
+    StageError::new(Reason::TcpTimeout, TcpDetail::Silent { addr })
 }
 
 /// The segment size of the second try after a stall: small enough for any path (the IPv4
@@ -38,8 +47,7 @@ pub(crate) async fn connect_small_mss(
     addr: SocketAddr,
     deadline: Instant,
 ) -> Result<TcpStream, StageError> {
-    let fail =
-        |err: &io::Error| StageError::new(classify(err), format!("connect to {addr}: {err}"));
+    let fail = |err: &io::Error| failed(addr, err);
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()
     } else {
@@ -54,10 +62,7 @@ pub(crate) async fn connect_small_mss(
             Ok(stream)
         }
         Ok(Err(err)) => Err(fail(&err)),
-        Err(_) => Err(StageError::new(
-            Reason::TcpTimeout,
-            format!("connect to {addr}: no answer before the deadline"),
-        )),
+        Err(_) => Err(silent(addr)),
     }
 }
 
@@ -89,7 +94,11 @@ mod tests {
             .await
             .expect_err("nothing listens");
         assert_eq!(err.reason, Reason::TcpRefused);
-        assert!(err.detail.contains(&addr.to_string()));
+        assert!(
+            matches!(err.detail, super::super::Detail::Tcp(TcpDetail::Failed { addr: a, error }) if a == addr && error.kind == io::ErrorKind::ConnectionRefused),
+            "{:?}",
+            err.detail
+        );
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use super::detail::TlsDetail;
 use super::error::StageError;
 use super::first_bytes::{FirstBytes, taken};
 use super::settle::{AskedForCertificate, Replay, Settled, settle};
@@ -35,8 +36,6 @@ pub(crate) struct TlsFacts {
     pub(crate) not_after: Option<i64>,
     /// `ok`, or the reason verification failed.
     pub(crate) verify: String,
-    /// The verifier's message when verification failed.
-    pub(crate) verify_detail: Option<String>,
     pub(crate) chain_length: usize,
     /// Which roots a verified chain leads to: the public ones, or only a configured `ca_file`
     /// (then the device, which trusts the public roots only, would fail where this passes).
@@ -94,7 +93,12 @@ fn provider() -> Arc<CryptoProvider> {
 impl TlsClient {
     fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, StageError> {
         let setup = |e: &dyn std::fmt::Display| {
-            StageError::new(Reason::TlsHandshakeFailed, format!("TLS client setup: {e}"))
+            StageError::new(
+                Reason::TlsHandshakeFailed,
+                TlsDetail::Setup {
+                    error: e.to_string(),
+                },
+            )
         };
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -154,53 +158,59 @@ impl TlsClient {
         config.client_auth_cert_resolver = asked.clone();
         let connector = TlsConnector::from(Arc::new(config));
         let started = Instant::now();
-        let failed = |reason, detail: String| Handshake {
+        let failed = |reason, detail: TlsDetail| Handshake {
             session: None,
             facts: None,
             first_bytes: taken(&first_bytes),
             verdict: Err(StageError::new(reason, detail)),
         };
-        let mut tls = match timeout_at(deadline, connector.connect(server_name.clone(), stream))
-            .await
-        {
-            Ok(Ok(tls)) => tls,
-            Ok(Err(err)) if asked.asked() => {
-                return failed(
-                    Reason::TlsClientCertRequired,
-                    format!(
-                        "handshake with {name}: the server asked for a client certificate and failed the handshake without one ({err})"
-                    ),
-                );
-            }
-            Ok(Err(err)) => {
-                return failed(
-                    Reason::TlsHandshakeFailed,
-                    format!("handshake with {name}: {err}"),
-                );
-            }
-            Err(_) => {
-                return failed(
-                    Reason::TlsTimeout,
-                    format!("handshake with {name}: no answer before the deadline"),
-                );
-            }
-        };
+        let mut tls =
+            match timeout_at(deadline, connector.connect(server_name.clone(), stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(err)) if asked.asked() => {
+                    return failed(
+                        Reason::TlsClientCertRequired,
+                        TlsDetail::ClientCertFailed {
+                            name: name.to_string(),
+                            error: err.to_string(),
+                        },
+                    );
+                }
+                Ok(Err(err)) => {
+                    return failed(
+                        Reason::TlsHandshakeFailed,
+                        TlsDetail::Failed {
+                            name: name.to_string(),
+                            error: err.to_string(),
+                        },
+                    );
+                }
+                Err(_) => {
+                    return failed(
+                        Reason::TlsTimeout,
+                        TlsDetail::Silent {
+                            name: name.to_string(),
+                        },
+                    );
+                }
+            };
         let (facts, verified) = self.examine(tls.get_ref().1, server_name);
         let tls13 = tls.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
         let mut pending = Vec::new();
         if asked.asked() && tls13 {
             match settle(&mut tls, started.elapsed(), deadline).await {
                 Settled::Accepted(bytes) => pending = bytes,
-                Settled::Refused(why) => {
+                Settled::Refused(refusal) => {
                     return Handshake {
                         session: None,
                         facts: Some(facts),
                         first_bytes: Vec::new(),
                         verdict: Err(StageError::new(
                             Reason::TlsClientCertRequired,
-                            format!(
-                                "handshake with {name}: {why} (it asked for a client certificate)"
-                            ),
+                            TlsDetail::ClientCertRefused {
+                                name: name.to_string(),
+                                refusal,
+                            },
                         )),
                     };
                 }
@@ -240,15 +250,14 @@ impl TlsClient {
         let verified = match chain.split_first() {
             None => Err(StageError::new(
                 Reason::TlsCertInvalid,
-                "the server presented no certificate",
+                TlsDetail::NoCertificate,
             )),
             Some((leaf, intermediates)) => self
                 .verifier
                 .verify_server_cert(leaf, intermediates, server_name, &[], UnixTime::now())
                 .map(|_| ())
                 .map_err(|err| {
-                    let reason = classify_verify_error(&err);
-                    StageError::new(reason, verify_detail(reason, &err))
+                    StageError::new(classify_verify_error(&err), TlsDetail::Unverified(err))
                 }),
         };
         match &verified {
@@ -258,7 +267,6 @@ impl TlsClient {
             }
             Err(f) => {
                 facts.verify = f.reason.as_str().into();
-                facts.verify_detail = Some(f.detail.clone());
             }
         }
         (facts, verified)
@@ -342,62 +350,6 @@ fn classify_verify_error(err: &rustls::Error) -> Reason {
     }
 }
 
-/// What a failed verification means, in words: rustls' own text, except where it shows Rust debug
-/// output (`Other(OtherError(CaUsedAsEndEntity))`).
-fn verify_detail(reason: Reason, err: &rustls::Error) -> String {
-    let what = match err {
-        rustls::Error::InvalidCertificate(CertificateError::Other(_))
-            if reason == Reason::TlsCertUntrusted =>
-        {
-            "the server presented a self-signed CA certificate as its own, which nobody trusted vouches for".to_string()
-        }
-        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
-            format!(
-                "the certificate is not usable for a TLS server ({})",
-                words(&other.0.to_string())
-            )
-        }
-        // rustls words its variants with context; these it prints as bare Rust names.
-        rustls::Error::InvalidCertificate(plain) => match plain {
-            CertificateError::UnknownIssuer => {
-                "it was issued by a CA this host does not trust".to_string()
-            }
-            CertificateError::BadEncoding => "it is not a well-formed X.509 certificate".into(),
-            CertificateError::Expired => "it has expired".into(),
-            CertificateError::NotValidYet => "it is not valid yet".into(),
-            CertificateError::Revoked => "it has been revoked".into(),
-            CertificateError::BadSignature => "its signature does not verify".into(),
-            CertificateError::UnhandledCriticalExtension => {
-                "it carries a critical extension this client does not know".into()
-            }
-            CertificateError::NotValidForName => "it is not valid for this name".into(),
-            other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
-        },
-        err => err.to_string(),
-    };
-    format!("certificate verification failed: {what}")
-}
-
-/// `EndEntityUsedAsCa` as `end entity used as CA`: a Rust variant name in words (text with spaces
-/// is kept as it is).
-fn words(name: &str) -> String {
-    if name.contains(' ') || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return name.to_string();
-    }
-    let mut spaced = String::new();
-    for (i, c) in name.char_indices() {
-        if i > 0 && c.is_ascii_uppercase() {
-            spaced.push(' ');
-        }
-        spaced.push(c.to_ascii_lowercase());
-    }
-    spaced
-        .split(' ')
-        .map(|w| if w == "ca" { "CA" } else { w })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,15 +380,6 @@ mod tests {
         for (err, reason) in cases {
             let err = rustls::Error::InvalidCertificate(err);
             assert_eq!(classify_verify_error(&err), reason);
-            // The detail is words, never a Rust name such as `UnknownIssuer`.
-            let detail = verify_detail(reason, &err);
-            assert!(
-                !detail
-                    .as_bytes()
-                    .windows(2)
-                    .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase()),
-                "{detail}"
-            );
         }
     }
 }

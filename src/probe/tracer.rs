@@ -116,7 +116,8 @@ impl Tracer {
             probe = target,
             %destination,
             end = path.end.label(),
-            summary = %path.summary(),
+            last_hop = ?path.last_answer(),
+            mtu_drop_hop = ?path.mtu.map(|m| m.first_small.hop),
             "path traced"
         );
         let mut traces = self

@@ -24,7 +24,7 @@ pub(super) fn hop_tables(body: &mut String, view: &TargetView) {
                 body,
                 "<tr><td>{}</td><td>{from}</td><td>{}</td><td>{rtt}</td></tr>",
                 hop.ttl,
-                hop.answer.words()
+                crate::diagnosis::hop_words(hop.answer)
             );
         }
         body.push_str("</tbody></table>\n");

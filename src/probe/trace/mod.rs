@@ -19,6 +19,8 @@ use serde::Serialize;
 
 mod mtu;
 pub(crate) use mtu::MtuDrop;
+#[cfg(test)]
+pub(crate) use mtu::{HopAt, Reported};
 
 /// ICMP types and codes as the kernel reports them (`sock_extended_err.ee_type`/`ee_code`).
 const ICMP_DEST_UNREACH: u8 = 3;
@@ -56,29 +58,6 @@ pub(crate) enum LocalCause {
     NoAddress,
 }
 
-impl LocalCause {
-    fn words(self) -> &'static str {
-        match self {
-            LocalCause::NoRoute => "this host has no route (its own routing table)",
-            LocalCause::NoAddress => "this host has no address of that family",
-        }
-    }
-}
-
-impl HopAnswer {
-    /// In words, for the page and `check`.
-    pub(crate) fn words(self) -> &'static str {
-        match self {
-            HopAnswer::TimeExceeded => "time exceeded (a router)",
-            HopAnswer::Unreachable(r) => r.words(),
-            HopAnswer::Refused => "reset (refused)",
-            HopAnswer::Reached => "connected (destination)",
-            HopAnswer::Silent => "no answer",
-            HopAnswer::Local(cause) => cause.words(),
-        }
-    }
-}
-
 /// Why an ICMP unreachable said no.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -99,17 +78,6 @@ impl Rejection {
             (false, 0) | (true, 0) => Rejection::NetUnreachable,
             (false, 3) | (true, 4) => Rejection::PortUnreachable,
             _ => Rejection::Other,
-        }
-    }
-
-    /// In words, for the page and `check`.
-    pub(crate) fn words(self) -> &'static str {
-        match self {
-            Rejection::AdminProhibited => "ICMP administratively prohibited",
-            Rejection::HostUnreachable => "ICMP host unreachable",
-            Rejection::NetUnreachable => "ICMP network unreachable",
-            Rejection::PortUnreachable => "ICMP port unreachable",
-            Rejection::Other => "ICMP unreachable",
         }
     }
 }
@@ -196,55 +164,6 @@ impl PathTrace {
             .rev()
             .find_map(|h| h.from.map(|a| (h.ttl, a)))
     }
-
-    /// One sentence: where the path breaks and what that means (and where the MTU drops).
-    pub(crate) fn summary(&self) -> String {
-        match self.mtu {
-            Some(mtu) => format!("{}; {}", self.ends(), mtu_words(&mtu)),
-            None => self.ends(),
-        }
-    }
-
-    fn ends(&self) -> String {
-        let port = self.destination.port();
-        let after = match self.last_answer() {
-            Some((hop, addr)) => format!("the path answers up to hop {hop} ({addr})"),
-            None => "no hop answers (not even the first router)".to_string(),
-        };
-        match self.end {
-            PathEnd::Silent => match self.last_answer() {
-                Some((_, addr)) => format!(
-                    "{after}, then nothing: the device or network after {addr} drops TCP {port}"
-                ),
-                None => format!(
-                    "{after}: the first router or this host's own firewall drops TCP {port}"
-                ),
-            },
-            PathEnd::Rejected { hop, rejection } => {
-                let from = self.hops[usize::from(hop - 1)]
-                    .from
-                    .map_or_else(|| "a router".to_string(), |a| a.to_string());
-                format!(
-                    "{from} at hop {hop} rejects TCP {port} to {} ({}): a router or firewall there refuses it",
-                    self.destination.ip(),
-                    rejection.words()
-                )
-            }
-            PathEnd::Refused { hop } => format!(
-                "a reset for TCP {port} comes from hop {hop}: {} refuses the port (or a device at that distance answers for it)",
-                self.destination.ip()
-            ),
-            PathEnd::Reached { hop } => format!(
-                "TCP {port} reaches {} at hop {hop}: the connection opens, so what stops the exchange sits above TCP (TLS inspection, an IPS, a path-MTU black hole that drops large packets while ICMP \"fragmentation needed\" is filtered) or comes and goes",
-                self.destination.ip()
-            ),
-            PathEnd::Local { cause } => format!(
-                "nothing left this host for {}: {}, so this is the host's own network configuration (interfaces, addresses, routes), not a router or firewall on the way",
-                self.destination.ip(),
-                cause.words()
-            ),
-        }
-    }
 }
 
 /// What a trace looks for besides the hops.
@@ -254,28 +173,6 @@ pub(crate) enum Look {
     Path,
     /// Also where full-size packets stop (after a path-MTU black hole).
     Mtu,
-}
-
-/// Where full-size packets stop, in words.
-fn mtu_words(mtu: &MtuDrop) -> String {
-    let first = mtu.first_small;
-    let reach = match mtu.last_full {
-        Some(last) => format!(
-            "{}-byte packets with \"don't fragment\" reach hop {} ({}) but not hop {} ({}), small ones do",
-            mtu.size, last.hop, last.address, first.hop, first.address
-        ),
-        None => format!(
-            "{}-byte packets with \"don't fragment\" do not reach hop {} ({}), small ones do",
-            mtu.size, first.hop, first.address
-        ),
-    };
-    let reported = mtu.reported.map_or_else(String::new, |r| {
-        format!(" ({} reports a next-hop MTU of {} bytes)", r.by, r.mtu)
-    });
-    format!(
-        "{reach}: the MTU drops on the link just before {}{reported}, and ICMP \"fragmentation needed\" does not get back to the sender",
-        first.address
-    )
 }
 
 /// Traces the path to `destination` with TTLs 1 to `max_hops`, all at once; with `Look::Mtu`,

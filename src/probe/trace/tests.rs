@@ -11,22 +11,13 @@ async fn a_listener_one_hop_away_is_reached_and_a_closed_port_refused() {
     let path = trace(open, 3, Duration::from_secs(1), Look::Path).await;
     assert_eq!(path.end, PathEnd::Refused { hop: 1 }, "{path:?}");
     assert_eq!(path.last_answer(), Some((1, open.ip())));
-    assert!(
-        path.summary().contains("refuses the port"),
-        "{}",
-        path.summary()
-    );
 }
 
 #[test]
 fn a_send_this_host_refuses_is_its_own_configuration_not_a_router() {
-    for (cause, label, words) in [
-        (LocalCause::NoRoute, "local_no_route", "no route"),
-        (
-            LocalCause::NoAddress,
-            "local_no_address",
-            "no address of that family",
-        ),
+    for (cause, label) in [
+        (LocalCause::NoRoute, "local_no_route"),
+        (LocalCause::NoAddress, "local_no_address"),
     ] {
         let hops = (1..=30)
             .map(|ttl| Hop {
@@ -40,11 +31,6 @@ fn a_send_this_host_refuses_is_its_own_configuration_not_a_router() {
         assert_eq!(path.end, PathEnd::Local { cause });
         assert_eq!(path.end.label(), label);
         assert_eq!(path.hops.len(), 1);
-        let summary = path.summary();
-        assert!(
-            summary.contains(words) && summary.contains("not a router or firewall"),
-            "{summary}"
-        );
     }
 }
 
@@ -65,7 +51,7 @@ fn silence_after_the_last_router_is_cut_to_one_row() {
     assert_eq!(path.end, PathEnd::Silent);
     assert_eq!(path.hops.len(), 3);
     assert_eq!(
-        path.summary(),
-        "the path answers up to hop 2 (10.0.2.1), then nothing: the device or network after 10.0.2.1 drops TCP 8989"
+        path.last_answer(),
+        Some((2, "10.0.2.1".parse().expect("ip")))
     );
 }

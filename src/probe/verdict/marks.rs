@@ -28,10 +28,20 @@ const FILTER_PRODUCTS: [&str; 22] = [
     "pan-os",
 ];
 
+/// One thing in an HTTP answer that says a middlebox wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mark {
+    /// A header a proxy or web filter writes (`X-Squid-Error`, `Via`, `Proxy-*`, a filter
+    /// product's `Server`), as received (its name in lower case).
+    Header { name: String, value: String },
+    /// An HTML page, with its `<title>` when it has one.
+    HtmlPage { title: Option<String> },
+}
+
 /// What in an HTTP answer says a middlebox wrote it, not the Cisco cloud (whose answer is a plain
 /// `403` with `text/plain` and `Forbidden`, the seed's `curl -v -k` transcript): a proxy's own
 /// headers (`X-Squid-Error`, `Via`, `Proxy-*`), a filter product in `Server`, an HTML page.
-pub(crate) fn marks(http: &HttpFacts) -> Vec<String> {
+pub(crate) fn marks(http: &HttpFacts) -> Vec<Mark> {
     let mut marks = Vec::new();
     for (name, value) in &http.headers {
         let named = name.eq_ignore_ascii_case("x-squid-error")
@@ -42,7 +52,10 @@ pub(crate) fn marks(http: &HttpFacts) -> Vec<String> {
                     .iter()
                     .any(|p| value.to_ascii_lowercase().contains(p)));
         if named {
-            marks.push(format!("{}: {value}", header_case(name)));
+            marks.push(Mark::Header {
+                name: name.to_ascii_lowercase(),
+                value: value.clone(),
+            });
         }
     }
     let html = http
@@ -50,25 +63,11 @@ pub(crate) fn marks(http: &HttpFacts) -> Vec<String> {
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"))
         || http.body.trim_start().starts_with('<');
     if html {
-        marks.push(match html_title(&http.body) {
-            Some(title) => format!("an HTML page titled \u{201c}{title}\u{201d}"),
-            None => "an HTML page".to_string(),
+        marks.push(Mark::HtmlPage {
+            title: html_title(&http.body),
         });
     }
     marks
-}
-
-/// `x-squid-error` as `X-Squid-Error`.
-fn header_case(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-            })
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// The text of an HTML page's `<title>`, cut to 80 characters.

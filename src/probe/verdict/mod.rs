@@ -23,7 +23,7 @@ use serde::Serialize;
 
 mod marks;
 
-pub(crate) use marks::marks;
+pub(crate) use marks::{Mark, marks};
 
 use super::dns::DnsFacts;
 use super::facts::{Attempt, ProxyFacts, StageOutcome};
@@ -73,7 +73,7 @@ pub(crate) enum Evidence {
     /// The status line a plain-HTTP peer sent where a TLS handshake was due.
     StatusLine { line: String },
     /// The marks of a middlebox in the HTTP answer (`X-Squid-Error: ERR_ACCESS_DENIED 0`, …).
-    Marks { status: u16, marks: Vec<String> },
+    Marks { status: u16, marks: Vec<Mark> },
     /// Each failing address with its reason, and how many addresses worked.
     Addresses {
         failing: Vec<(IpAddr, Reason)>,
