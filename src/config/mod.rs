@@ -36,6 +36,12 @@ pub struct Source {
     pub connector_properties: Option<PathBuf>,
 }
 
+/// A configuration from YAML text, for tests that need a typed one (panics when it is invalid).
+#[cfg(test)]
+pub(crate) fn parse_for_test(text: &str) -> Config {
+    validate::parse(text, &FileContext::embedded("test"), None).expect("a valid configuration")
+}
+
 impl Source {
     /// Reads and validates the configuration (and the connector properties, when given).
     pub fn load(&self) -> Result<Config, ConfigError> {

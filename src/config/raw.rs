@@ -123,7 +123,8 @@ pub(crate) struct RawTarget {
     pub(crate) host: String,
     pub(crate) service: String,
     /// Where the host name comes from: `cisco` (a Cisco document), `secondary` (another source
-    /// only), `seed` (the troubleshooting note only); absent for your own targets.
+    /// only), `troubleshooting_note` (Cisco's troubleshooting note for this alert only); absent
+    /// for your own targets.
     pub(crate) source: Option<Provenance>,
     /// Who talks to the host: `device`, `management_center` or `both`.
     pub(crate) used_by: Option<UsedBy>,
@@ -240,7 +241,9 @@ impl RawSettings {
 pub(crate) enum Provenance {
     Cisco,
     Secondary,
-    Seed,
+    /// Cisco's troubleshooting note for the Cloud Configuration failure, and nothing else.
+    #[serde(alias = "seed")]
+    TroubleshootingNote,
 }
 
 impl Provenance {
@@ -248,7 +251,7 @@ impl Provenance {
         match self {
             Provenance::Cisco => "cisco",
             Provenance::Secondary => "secondary",
-            Provenance::Seed => "seed",
+            Provenance::TroubleshootingNote => "troubleshooting_note",
         }
     }
 }

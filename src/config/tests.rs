@@ -243,7 +243,7 @@ fn embedded_targets_say_where_their_names_come_from_and_who_uses_them() {
         .expect("valid");
         for t in &config.targets {
             assert!(
-                ["cisco", "secondary", "seed"].contains(&t.source),
+                ["cisco", "secondary", "troubleshooting_note"].contains(&t.source),
                 "{region:?} {}",
                 t.name
             );

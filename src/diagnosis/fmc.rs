@@ -129,7 +129,7 @@ pub(crate) fn fmc_says(
 }
 
 /// Whether the rows are judged, and why not when they are not: the configuration says cloud
-/// integration is off, or the management center's settings do (the seed's scenario 1).
+/// integration is off, or the management center's settings do (switched off on purpose).
 pub(crate) fn integration(config: &Config, fmc: Option<Integration>) -> (bool, Option<String>) {
     if !config.cloud_integration_enabled {
         return (
@@ -141,7 +141,7 @@ pub(crate) fn integration(config: &Config, fmc: Option<Integration>) -> (bool, O
         Some(settings) if settings.says_off() => (
             false,
             Some(format!(
-                "Cloud integration is disabled, as the management center says ({}): the Cisco Cloud Configuration alert is expected (scenario 1), and the rows read disabled.",
+                "Cloud integration is disabled, as the management center says ({}): the Cisco Cloud Configuration alert is expected while it is off, and the rows read disabled.",
                 settings.describe()
             )),
         ),

@@ -192,7 +192,7 @@ pub(crate) struct Integration {
 
 impl Integration {
     /// True when every setting the management center reports is off: the cloud configuration
-    /// alert is then expected (the seed's scenario 1).
+    /// alert is then expected (cloud integration switched off on purpose).
     pub(crate) fn says_off(&self) -> bool {
         let known = [self.securex, self.cloud_events];
         known.iter().any(Option::is_some) && known.iter().all(|k| *k != Some(true))

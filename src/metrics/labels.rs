@@ -59,25 +59,6 @@ impl Outcome {
     }
 }
 
-/// A histogram's labels: `port` only for the stages that have one.
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub(crate) struct StageLabels {
-    pub(crate) target: String,
-    pub(crate) stage: Stage,
-    pub(crate) port: Port,
-}
-
-impl EncodeLabelSet for StageLabels {
-    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
-        ("target", self.target.as_str()).encode(encoder.encode_label())?;
-        ("stage", self.stage).encode(encoder.encode_label())?;
-        if self.port.0.is_some() {
-            ("port", self.port).encode(encoder.encode_label())?;
-        }
-        Ok(())
-    }
-}
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct ProbeLabels {
     pub(crate) target: String,
@@ -112,6 +93,71 @@ impl<const N: usize> EncodeLabelSet for Present<'_, N> {
             if !value.is_empty() {
                 (key, value).encode(encoder.encode_label())?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// A step's labels, borrowed: `target`, `stage` and, for stages that have one, `port` (an empty
+/// label is no label to Prometheus, so it is left out rather than sent).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepOf<'a> {
+    pub(crate) target: &'a str,
+    pub(crate) stage: Stage,
+    pub(crate) port: Port,
+}
+
+impl EncodeLabelSet for StepOf<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        ("target", self.target).encode(encoder.encode_label())?;
+        ("stage", self.stage).encode(encoder.encode_label())?;
+        if self.port.0.is_some() {
+            ("port", self.port).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
+
+/// A step's labels and one more, borrowed (`reason`, `result`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepWith<'a, V> {
+    pub(crate) step: StepOf<'a>,
+    pub(crate) key: &'static str,
+    pub(crate) value: V,
+}
+
+impl<V: EncodeLabelValue + Copy> EncodeLabelSet for StepWith<'_, V> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        self.step.encode(encoder)?;
+        (self.key, self.value).encode(encoder.encode_label())
+    }
+}
+
+/// Why a target or an FMC row stands as it does, borrowed: the stage, port and reason of its
+/// verdict and the remedy (`stage`, `port` and `remedy` left out when healthy).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Why<'a> {
+    pub(crate) target: &'a str,
+    pub(crate) stage: Option<Stage>,
+    pub(crate) port: Port,
+    pub(crate) reason: Reason,
+    pub(crate) remedy: &'a str,
+}
+
+impl EncodeLabelSet for Why<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        if !self.target.is_empty() {
+            ("target", self.target).encode(encoder.encode_label())?;
+        }
+        if let Some(stage) = self.stage {
+            ("stage", stage).encode(encoder.encode_label())?;
+        }
+        if self.port.0.is_some() {
+            ("port", self.port).encode(encoder.encode_label())?;
+        }
+        ("reason", self.reason).encode(encoder.encode_label())?;
+        if !self.remedy.is_empty() {
+            ("remedy", self.remedy).encode(encoder.encode_label())?;
         }
         Ok(())
     }

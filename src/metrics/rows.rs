@@ -4,13 +4,14 @@
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::labels::Present;
+use super::labels::{Port, Present, Why};
 use super::{gauge, names};
 use crate::checklist::RowStatus;
 use crate::diagnosis::{RowView, TargetView};
 
 /// Always 1 per target: the row or module it stands for, who talks to its host and where the
-/// host name comes from (`secondary` or `seed` for names no Cisco document gives).
+/// host name comes from (`secondary` or `troubleshooting_note` for names no Cisco product
+/// document gives).
 pub(super) fn encode_target_info(
     encoder: &mut DescriptorEncoder,
     targets: &[TargetView],
@@ -18,7 +19,7 @@ pub(super) fn encode_target_info(
     let mut e = gauge(
         encoder,
         names::TARGET_INFO,
-        "Always 1: what the target stands for (service, module, title as the FMC names it), who talks to its host (used_by: device, management_center, both) and where the name comes from (source: cisco, secondary, seed, configured).",
+        "Always 1: what the target stands for (service, module, title as the FMC names it), who talks to its host (used_by: device, management_center, both) and where the name comes from (source: cisco, secondary, troubleshooting_note, configured).",
     )?;
     for t in targets {
         let target = &t.outcome.target;
@@ -84,31 +85,26 @@ pub(super) fn encode_rows(
             .decided_by
             .as_ref()
             .filter(|_| row.status != RowStatus::Disabled);
-        let port = cause
-            .and_then(|c| c.port)
-            .map(|p| p.to_string())
-            .unwrap_or_default();
+        let remedy = row.remedy();
+        let why = Why {
+            target: cause.map_or("", |c| c.target.as_str()),
+            stage: cause.map(|c| c.stage),
+            port: Port(cause.and_then(|c| c.port)),
+            reason,
+            remedy: &remedy,
+        };
         let labels = [
             ("service", row.service.as_str()),
             ("module", row.service.module().as_str()),
             ("title", row.title),
-            ("target", cause.map_or("", |c| c.target.as_str())),
-            ("stage", cause.map_or("", |c| c.stage.as_str())),
-            ("port", port.as_str()),
-            ("reason", reason.as_str()),
-            ("remedy", &row.remedy()),
         ];
-        ConstGauge::new(1).encode(e.encode_family(&(labels, part_label(row)))?)?;
+        ConstGauge::new(1).encode(e.encode_family(&((labels, why), part_label(row)))?)?;
     }
     Ok(())
 }
 
 /// `row_target="NAME"` on the row series of a one-target scrape (none for a whole row): the
 /// alerts' look-ups match it, and the dashboards put a row together from its parts.
-fn part_label(row: &RowView) -> Vec<(&'static str, &str)> {
-    row.part_of
-        .as_deref()
-        .map(|t| ("row_target", t))
-        .into_iter()
-        .collect()
+fn part_label(row: &RowView) -> Present<'_, 1> {
+    Present([("row_target", row.part_of.as_deref().unwrap_or(""))])
 }

@@ -5,15 +5,15 @@
 //! hole shows as the second one finishing first).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::detail::{Detail, TcpDetail, TlsDetail};
+use super::detail::{Detail, HttpDetail, StepDetail, TcpDetail, TlsDetail};
 use super::error::StageError;
-use super::facts::Attempt;
+use super::facts::{Attempt, HttpFacts};
 use super::first_bytes::FirstBytes;
-use super::http::HttpFacts;
-use super::outcome::Recorder;
+use super::step::{Carry, Connection, Fact, Found, Input};
 use super::tls::{Handshake, TlsClient};
 use super::{Io, http, tcp};
 use crate::checklist::{Reason, Stage};
@@ -22,26 +22,19 @@ use crate::config::TlsCheck;
 /// How many of a name's addresses are tried at each step (the device may pick any of them).
 pub(crate) const MAX_ADDRESSES: usize = 8;
 
-/// An open connection, and the address it goes to (none through a proxy, which resolves the
-/// name itself).
-pub(super) type Connection = (Option<IpAddr>, Box<dyn Io>);
-
-/// How a step over every address ended: its verdict, and the connections it hands on (also
-/// when it failed for some addresses, or on a chain that does not verify, as `curl -k` goes on).
-pub(super) struct Reached {
-    pub(super) result: Result<Detail, StageError>,
-    pub(super) connections: Vec<Connection>,
-}
-
-/// Connects to `port` on every address at once, records each result, and hands on every
-/// connection that opened. Some failing where others opened is `tcp_partial`; all failing is
-/// the failure of the lowest address (the same whatever order the resolver gave).
-pub(super) async fn connect_all(
-    ips: &[IpAddr],
-    port: u16,
-    deadline: Instant,
-    recorder: &Recorder,
-) -> Reached {
+/// The TCP step: connects to its port on every address the DNS step handed over (or the target's
+/// address literal) at once, records each result, and hands on every connection that opened.
+/// Some failing where others opened is `tcp_partial`; all failing is the failure of the lowest
+/// address (the same whatever order the resolver gave).
+pub(super) async fn connect_step(input: Input<'_>) -> Found {
+    let ips: Arc<[IpAddr]> = match input.carry {
+        Some(Carry::Addresses(ips)) => ips,
+        _ => input.target.host.parse::<IpAddr>().into_iter().collect(),
+    };
+    if ips.is_empty() {
+        return Found::failed(StageError::new(Reason::DnsNoAnswer, TcpDetail::NoAddress));
+    }
+    let (port, deadline) = (input.port, input.deadline.min(input.scrape_deadline));
     let results =
         futures_util::future::join_all(ips.iter().map(|&ip| async move {
             (ip, tcp::connect(SocketAddr::new(ip, port), deadline).await)
@@ -49,14 +42,15 @@ pub(super) async fn connect_all(
         .await;
     let mut opened: Vec<Connection> = Vec::new();
     let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
+    let mut facts = Vec::new();
     for (ip, result) in results {
         let reason = result.as_ref().map_or_else(|e| e.reason, |_| Reason::Ok);
-        recorder.add_attempt(Attempt {
+        facts.push(Fact::Attempt(Attempt {
             stage: Stage::Tcp,
             port,
             address: ip,
             reason,
-        });
+        }));
         match result {
             Ok(stream) => opened.push((Some(ip), Box::new(stream))),
             Err(e) => failed.push((ip, e)),
@@ -68,7 +62,7 @@ pub(super) async fn connect_all(
         port,
         addresses: opened.len(),
     };
-    let result = match (opened.is_empty(), failed.is_empty()) {
+    let verdict = match (opened.is_empty(), failed.is_empty()) {
         (false, true) => Ok(passed.into()),
         (true, _) => Err(failed.swap_remove(0).1),
         (false, false) => Err(StageError::new(
@@ -76,9 +70,10 @@ pub(super) async fn connect_all(
             partial(failed, opened.len()),
         )),
     };
-    Reached {
-        result,
-        connections: opened,
+    Found {
+        verdict,
+        facts,
+        carry: (!opened.is_empty()).then_some(Carry::Streams(opened)),
     }
 }
 
@@ -162,7 +157,7 @@ async fn handshake_or_small_segments(
 /// The HTTPS request on `stream`, with the small-segment try beside it (a new connection, TLS
 /// session and request) when the connection goes to a known address: a large answer (a block
 /// page, a long header) stalls in a path-MTU black hole as a large certificate does.
-pub(super) async fn request_or_small_segments(
+async fn request_or_small_segments(
     ip: Option<IpAddr>,
     stream: Box<dyn Io>,
     tls: (&TlsClient, &TlsCheck),
@@ -184,17 +179,42 @@ pub(super) async fn request_or_small_segments(
     or_small_segments(normal, small, deadline).await
 }
 
+/// The TLS step: the handshake on every connection the TCP (or proxy) step handed over.
+pub(super) async fn handshake_step(input: Input<'_>) -> Found {
+    let Some(Carry::Streams(streams)) = input.carry else {
+        return nothing_handed_over(Stage::Tls);
+    };
+    let Some(check) = &input.target.tls else {
+        return Found::failed(StageError::new(
+            Reason::TlsHandshakeFailed,
+            TlsDetail::NotConfigured,
+        ));
+    };
+    let client = match input.clients.tls.get(check) {
+        Ok(c) => c,
+        Err(e) => return Found::failed(e),
+    };
+    handshake_all(streams, &client, check, input.port, input.deadline).await
+}
+
+/// A step whose dependency handed over nothing it can use: its stage's timeout.
+fn nothing_handed_over(stage: Stage) -> Found {
+    Found::failed(StageError::new(
+        stage.timeout_reason(),
+        StepDetail::NothingHandedOver,
+    ))
+}
+
 /// Runs the TLS handshake on every connection at once and records each result; the session of
 /// the lowest address that completed one goes on to the request (also with a chain that does not
 /// verify, as `curl -k` goes on). Some failing where others verified is `tls_partial`.
-pub(super) async fn handshake_all(
+async fn handshake_all(
     streams: Vec<Connection>,
     client: &TlsClient,
     check: &TlsCheck,
     port: u16,
-    recorder: &Recorder,
     deadline: Instant,
-) -> Reached {
+) -> Found {
     let handshakes =
         futures_util::future::join_all(streams.into_iter().map(|(ip, stream)| async move {
             let (handshake, small) =
@@ -205,6 +225,7 @@ pub(super) async fn handshake_all(
     let mut chosen: Option<(Connection, Result<(), StageError>)> = None;
     let mut failed: Vec<(IpAddr, StageError)> = Vec::new();
     let mut first_failure: Option<StageError> = None;
+    let mut facts = Vec::new();
     let (mut verified, mut tried) = (0, 0);
     for (ip, mut handshake, small) in handshakes {
         tried += 1;
@@ -217,7 +238,7 @@ pub(super) async fn handshake_all(
             ));
         }
         if let Some(ip) = ip {
-            recorder.add_attempt(Attempt {
+            facts.push(Fact::Attempt(Attempt {
                 stage: Stage::Tls,
                 port,
                 address: ip,
@@ -225,7 +246,7 @@ pub(super) async fn handshake_all(
                     .verdict
                     .as_ref()
                     .map_or_else(|e| e.reason, |()| Reason::Ok),
-            });
+            }));
         }
         match &handshake.verdict {
             Ok(()) => verified += 1,
@@ -237,18 +258,16 @@ pub(super) async fn handshake_all(
         }
         match handshake.session {
             Some(session) if chosen.is_none() => {
-                if let Some(facts) = handshake.facts {
-                    recorder.set_tls(facts);
-                }
+                facts.extend(handshake.facts.map(Fact::Tls));
                 chosen = Some(((ip, Box::new(session)), handshake.verdict));
             }
             Some(_) => {}
             None => {
                 if first_failure.is_none() {
-                    if let Some(facts) = handshake.facts {
-                        recorder.set_tls(facts);
+                    facts.extend(handshake.facts.map(Fact::Tls));
+                    if !handshake.first_bytes.is_empty() {
+                        facts.push(Fact::FirstBytes(handshake.first_bytes));
                     }
-                    recorder.set_first_bytes(handshake.first_bytes);
                     first_failure = handshake.verdict.err();
                 }
             }
@@ -256,8 +275,8 @@ pub(super) async fn handshake_all(
     }
     let some_failed = verified > 0 && verified < tried && !failed.is_empty();
     match chosen {
-        Some((connection, verdict)) => Reached {
-            result: if some_failed {
+        Some((connection, verdict)) => Found {
+            verdict: if some_failed {
                 Err(StageError::new(
                     Reason::TlsPartial,
                     partial(failed, verified),
@@ -265,13 +284,66 @@ pub(super) async fn handshake_all(
             } else {
                 verdict.map(|()| TlsDetail::Verified.into())
             },
-            connections: vec![connection],
+            facts,
+            carry: Some(Carry::Streams(vec![connection])),
         },
-        None => Reached {
-            result: Err(first_failure.unwrap_or_else(|| {
+        None => Found {
+            verdict: Err(first_failure.unwrap_or_else(|| {
                 StageError::new(Reason::TlsHandshakeFailed, TlsDetail::NoConnection)
             })),
-            connections: Vec::new(),
+            facts,
+            carry: None,
         },
+    }
+}
+
+/// The HTTP step: `GET` on the session the TLS step handed over, with the small-segment try
+/// beside it; the answer goes on to the clock step.
+pub(super) async fn request_step(input: Input<'_>) -> Found {
+    let Some(Carry::Streams(mut streams)) = input.carry else {
+        return nothing_handed_over(Stage::Http);
+    };
+    let target = input.target;
+    let Some(check) = &target.http else {
+        return Found::failed(StageError::new(
+            Reason::HttpInvalidResponse,
+            HttpDetail::NotConfigured,
+        ));
+    };
+    let (Some((ip, stream)), Some(tls)) = (streams.pop(), &target.tls) else {
+        return Found::failed(StageError::new(
+            Reason::HttpInvalidResponse,
+            HttpDetail::NoSession,
+        ));
+    };
+    let client = match input.clients.tls.get(tls) {
+        Ok(c) => c,
+        Err(e) => return Found::failed(e),
+    };
+    let (response, small) = request_or_small_segments(
+        ip,
+        stream,
+        (&client, tls),
+        &target.host,
+        &check.path,
+        input.deadline,
+    )
+    .await;
+    match response {
+        Ok(facts) => Found {
+            verdict: if small {
+                Err(StageError::new(
+                    Reason::HttpMtuBlackHole,
+                    HttpDetail::SmallSegments {
+                        mss: tcp::SMALL_MSS,
+                    },
+                ))
+            } else {
+                http::judge_status(&facts, &check.expected_status)
+            },
+            facts: vec![Fact::Http(facts.clone())],
+            carry: Some(Carry::Response(facts)),
+        },
+        Err(e) => Found::failed(e),
     }
 }

@@ -3,38 +3,68 @@
 //! the reason resolution failed, classified by hickory's error variants.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
-use serde::Serialize;
 use tokio::time::Instant;
 
+use super::addresses::MAX_ADDRESSES;
 use super::detail::DnsDetail;
 use super::error::StageError;
+use super::facts::DnsFacts;
 use super::resolvers::Resolvers;
+use super::step::{Carry, Fact, Found, Input};
+use super::verdict::is_sinkhole;
 use crate::checklist::Reason;
 use crate::config::{IpPreference, ResolverSpec};
 
-/// What the DNS step found.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct DnsFacts {
-    /// The response code as `nslookup` would print it (`NOERROR`, `NXDOMAIN`, …), when there was one.
-    pub(crate) rcode: Option<String>,
-    /// The resolver that was asked (servers and protocol, or the resolv.conf it came from).
-    pub(crate) resolver: String,
-    /// The server that gave the answer (or the failing response code), as `ip:port`.
-    pub(crate) server: Option<String>,
-    /// Each CNAME target in order, e.g. `api-sse.cisco.com.akadns.net.`.
-    pub(crate) cname_chain: Vec<String>,
-    pub(crate) addresses: Vec<IpAddr>,
-}
-
-/// The detail of an answer with addresses.
-pub(crate) fn answered(facts: &DnsFacts) -> DnsDetail {
-    DnsDetail::Answered {
+/// The DNS step: the name's answer as the target's resolver gives it. Sinkhole addresses
+/// (`0.0.0.0`, `::`) never go on to TCP; an answer made only of them fails as `dns_sinkhole`.
+pub(super) async fn step(input: Input<'_>) -> Found {
+    let target = input.target;
+    let (facts, result) = input
+        .clients
+        .resolvers
+        .resolve(
+            &target.host,
+            &target.resolver,
+            target.ip_preference,
+            input.deadline,
+        )
+        .await;
+    let usable: Arc<[IpAddr]> = facts
+        .addresses
+        .iter()
+        .filter(|ip| !is_sinkhole(ip))
+        .take(MAX_ADDRESSES)
+        .copied()
+        .collect();
+    let answered = || DnsDetail::Answered {
         addresses: facts.addresses.clone(),
+    };
+    let (verdict, carry) = match result {
+        Ok(()) if !usable.is_empty() => (Ok(answered().into()), Some(Carry::Addresses(usable))),
+        Ok(()) if !facts.addresses.is_empty() => {
+            (Err(StageError::new(Reason::DnsSinkhole, answered())), None)
+        }
+        Ok(()) => (
+            Err(StageError::new(
+                Reason::DnsNoAnswer,
+                DnsDetail::Empty {
+                    host: target.host.clone(),
+                },
+            )),
+            None,
+        ),
+        Err(e) => (Err(e), None),
+    };
+    Found {
+        verdict,
+        facts: vec![Fact::Dns(facts)],
+        carry,
     }
 }
 

@@ -57,3 +57,69 @@ pub(crate) struct ProxyFacts {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) schemes: Vec<String>,
 }
+
+/// What the DNS step found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct DnsFacts {
+    /// The response code as `nslookup` would print it (`NOERROR`, `NXDOMAIN`, …), when there was one.
+    pub(crate) rcode: Option<String>,
+    /// The resolver that was asked (servers and protocol, or the resolv.conf it came from).
+    pub(crate) resolver: String,
+    /// The server that gave the answer (or the failing response code), as `ip:port`.
+    pub(crate) server: Option<String>,
+    /// Each CNAME target in order, e.g. `api-sse.cisco.com.akadns.net.`.
+    pub(crate) cname_chain: Vec<String>,
+    pub(crate) addresses: Vec<IpAddr>,
+}
+
+/// What the handshake showed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct TlsFacts {
+    pub(crate) version: String,
+    pub(crate) cipher: String,
+    pub(crate) alpn: Option<String>,
+    pub(crate) subject: String,
+    pub(crate) issuer: String,
+    /// The earliest `notAfter` of the presented chain, as Unix seconds.
+    pub(crate) not_after: Option<i64>,
+    /// `ok`, or the reason verification failed.
+    pub(crate) verify: String,
+    pub(crate) chain_length: usize,
+    /// Which roots a verified chain leads to: the public ones, or only a configured `ca_file`
+    /// (then the device, which trusts the public roots only, would fail where this passes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) trusted_via: Option<Trust>,
+}
+
+/// The roots a verified chain leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Trust {
+    /// A public CA, as the device trusts it.
+    PublicRoots,
+    /// Only a CA from `tls.ca_file`.
+    ConfiguredCa,
+}
+
+/// What the response showed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct HttpFacts {
+    pub(crate) status: u16,
+    /// Server `Date` minus the local clock, in seconds (positive: the local clock is behind).
+    pub(crate) clock_skew_seconds: Option<f64>,
+    pub(crate) server: Option<String>,
+    /// The response headers, names in lower case (at most 32, values cut to 120 characters).
+    pub(crate) headers: Vec<(String, String)>,
+    /// The start of the body (at most 1 KiB, as text), read within half a second of the head.
+    pub(crate) body: String,
+}
+
+impl HttpFacts {
+    /// The first value of header `name` (lower case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}

@@ -8,13 +8,14 @@ use hyper::Request;
 use hyper::body::Bytes;
 use hyper::header::{ACCEPT, DATE, HOST, USER_AGENT};
 use hyper_util::rt::TokioIo;
-use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout_at};
 
-use super::detail::{Detail, HttpDetail};
+use super::detail::{Detail, HttpDetail, StepDetail};
 use super::error::StageError;
-use crate::checklist::Reason;
+use super::facts::HttpFacts;
+use super::step::{Carry, Found, Input};
+use crate::checklist::{Reason, Stage};
 
 /// The user agent every probe sends.
 pub(crate) const USER_AGENT_VALUE: &str =
@@ -29,29 +30,6 @@ const MAX_HEADER_VALUE: usize = 120;
 const MAX_BODY: usize = 1024;
 /// How long the body may take after the head, at most: it is evidence, not the verdict.
 const BODY_WAIT: Duration = Duration::from_millis(500);
-
-/// What the response showed.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct HttpFacts {
-    pub(crate) status: u16,
-    /// Server `Date` minus the local clock, in seconds (positive: the local clock is behind).
-    pub(crate) clock_skew_seconds: Option<f64>,
-    pub(crate) server: Option<String>,
-    /// The response headers, names in lower case (at most 32, values cut to 120 characters).
-    pub(crate) headers: Vec<(String, String)>,
-    /// The start of the body (at most 1 KiB, as text), read within half a second of the head.
-    pub(crate) body: String,
-}
-
-impl HttpFacts {
-    /// The first value of header `name` (lower case).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// The status against the expected ones (a healthy path to api-sse.cisco.com answers 403).
 pub(crate) fn judge_status(facts: &HttpFacts, expected: &[u16]) -> Result<Detail, StageError> {
@@ -71,8 +49,23 @@ pub(crate) fn judge_status(facts: &HttpFacts, expected: &[u16]) -> Result<Detail
     }
 }
 
+/// The clock step: the server's `Date` in the answer the HTTP step handed over.
+pub(super) async fn clock_step(input: Input<'_>) -> Found {
+    let Some(Carry::Response(facts)) = input.carry else {
+        return Found::failed(StageError::new(
+            Stage::Clock.timeout_reason(),
+            StepDetail::NothingHandedOver,
+        ));
+    };
+    Found {
+        verdict: judge_clock(&facts, input.target.max_clock_skew),
+        facts: Vec::new(),
+        carry: None,
+    }
+}
+
 /// The server's `Date` against the local clock; `skipped` when the server sent no date.
-pub(crate) fn judge_clock(facts: &HttpFacts, max_skew: Duration) -> Result<Detail, StageError> {
+fn judge_clock(facts: &HttpFacts, max_skew: Duration) -> Result<Detail, StageError> {
     match facts.clock_skew_seconds {
         Some(seconds) if seconds.abs() > max_skew.as_secs_f64() => Err(StageError::new(
             Reason::ClockSkew,

@@ -17,8 +17,11 @@ mod plan;
 mod proxy;
 mod resolvers;
 mod run;
+#[cfg(test)]
+pub(crate) mod script;
 mod settle;
 mod share;
+mod step;
 mod tcp;
 mod tls;
 mod trace;
@@ -35,14 +38,14 @@ pub(crate) use detail::{
     TcpDetail, TlsDetail,
 };
 pub(crate) use facts::StageOutcome;
+pub(crate) use facts::Trust;
 pub(crate) use outcome::{TargetOutcome, unix_seconds};
 pub(crate) use plan::label as stage_label;
 pub(crate) use share::Prober;
 pub(crate) use share::{Freshness, OutcomeSink};
-pub(crate) use tls::Trust;
-pub(crate) use trace::{HopAnswer, LocalCause, MtuDrop, PathEnd, PathTrace, Rejection};
 #[cfg(test)]
 pub(crate) use trace::{Hop, HopAt, Reported};
+pub(crate) use trace::{HopAnswer, LocalCause, MtuDrop, PathEnd, PathTrace, Rejection};
 pub(crate) use tracer::{Tracer, traceable};
 pub(crate) use verdict::{Evidence, Mark, Verdict};
 

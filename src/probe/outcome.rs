@@ -8,11 +8,9 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::detail::{Detail, StepDetail};
-use super::dns::DnsFacts;
-use super::facts::{Attempt, ProxyFacts, StageOutcome, as_seconds};
-use super::http::HttpFacts;
+use super::facts::{Attempt, DnsFacts, HttpFacts, ProxyFacts, StageOutcome, TlsFacts, as_seconds};
 use super::plan::{Step, plan};
-use super::tls::TlsFacts;
+use super::step::Fact;
 use super::verdict::{Facts, Verdict, decide};
 use crate::checklist::{Reason, Stage};
 use crate::config::Target;
@@ -148,30 +146,19 @@ impl Recorder {
         });
     }
 
-    pub(crate) fn set_dns(&self, facts: DnsFacts) {
-        self.lock().dns = Some(facts);
-    }
-
-    pub(crate) fn set_tls(&self, facts: TlsFacts) {
-        self.lock().tls = Some(facts);
-    }
-
-    pub(crate) fn add_attempt(&self, attempt: Attempt) {
-        self.lock().attempts.push(attempt);
-    }
-
-    pub(crate) fn set_proxy(&self, facts: ProxyFacts) {
-        self.lock().proxy = Some(facts);
-    }
-
-    pub(crate) fn set_first_bytes(&self, bytes: Vec<u8>) {
-        if !bytes.is_empty() {
-            self.lock().first_bytes = Some(bytes);
+    /// Keeps what a step found for the verdict.
+    pub(crate) fn keep(&self, facts: Vec<Fact>) {
+        let mut progress = self.lock();
+        for fact in facts {
+            match fact {
+                Fact::Dns(facts) => progress.dns = Some(facts),
+                Fact::Attempt(attempt) => progress.attempts.push(attempt),
+                Fact::Proxy(facts) => progress.proxy = Some(facts),
+                Fact::Tls(facts) => progress.tls = Some(facts),
+                Fact::FirstBytes(bytes) => progress.first_bytes = Some(bytes),
+                Fact::Http(facts) => progress.http = Some(facts),
+            }
         }
-    }
-
-    pub(crate) fn set_http(&self, facts: HttpFacts) {
-        self.lock().http = Some(facts);
     }
 
     /// The outcome as of now: running steps count as timed out, steps not begun as out of budget.

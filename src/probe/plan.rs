@@ -1,11 +1,37 @@
 //! A target's plan: the checklist as data. Each step names its stage, its port and the step it
-//! needs; the executor (`run.rs`) walks it, and skipping follows from these dependencies.
+//! needs; the executor (`run.rs`) walks it, and skipping follows from these dependencies. Which
+//! function runs a stage is here too ([`run`]), each with the one signature of `step.rs`.
 //!
-//! Adding a stage: a stage file, its reasons in `checklist.rs`, one line here and one arm in
-//! `run::perform`.
+//! Adding a stage: its file (a function `Input -> Found`), its reasons in `checklist/`, and here
+//! the line of `plan` that says when it runs and the arm of `run` that names its function.
 
+use futures_util::future::BoxFuture;
+
+use super::step::{Found, Input, Stages};
+use super::{addresses, dns, http, proxy};
 use crate::checklist::Stage;
 use crate::config::Target;
+
+/// The checklist's own stages.
+pub(crate) struct Checklist;
+
+impl Stages for Checklist {
+    fn run<'a>(&'a self, stage: Stage, input: Input<'a>) -> BoxFuture<'a, Found> {
+        Box::pin(run(stage, input))
+    }
+}
+
+/// Runs `stage` with its input.
+async fn run(stage: Stage, input: Input<'_>) -> Found {
+    match stage {
+        Stage::Dns => dns::step(input).await,
+        Stage::Tcp => addresses::connect_step(input).await,
+        Stage::Proxy => proxy::step(input).await,
+        Stage::Tls => addresses::handshake_step(input).await,
+        Stage::Http => addresses::request_step(input).await,
+        Stage::Clock => http::clock_step(input).await,
+    }
+}
 
 /// One step of a target's plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use super::detail::{AuthFailure, Detail, ProxyDetail, TcpDetail};
 use super::error::StageError;
 use super::facts::ProxyFacts;
 use super::http::{CONNECTION_GRACE, USER_AGENT_VALUE};
+use super::step::{Carry, Fact, Found, Input};
 use super::tcp;
 use crate::checklist::Reason;
 use crate::config::{Credentials, ProxySpec};
@@ -22,17 +23,31 @@ use crate::config::{Credentials, ProxySpec};
 /// The tunnel: a byte stream to `host:port` through the proxy.
 pub(crate) type Tunnel = TokioIo<hyper::upgrade::Upgraded>;
 
-/// Opens a CONNECT tunnel to `host:port` through `proxy` before `deadline`, and says what the
-/// proxy answered (its status and the schemes its challenge offered).
-pub(crate) async fn connect(
-    proxy: &ProxySpec,
-    host: &str,
-    port: u16,
-    deadline: Instant,
-) -> (ProxyFacts, Result<Tunnel, StageError>) {
+/// The proxy step: a CONNECT tunnel to the target's host and port through its proxy, handed on
+/// to the TLS step, and what the proxy answered (its status and the schemes its challenge offered).
+pub(super) async fn step(input: Input<'_>) -> Found {
+    let target = input.target;
+    let Some(spec) = &target.proxy else {
+        return Found::failed(StageError::new(
+            Reason::ProxyFailed,
+            ProxyDetail::NotConfigured,
+        ));
+    };
+    let port = input.port;
     let mut facts = ProxyFacts::default();
-    let result = tunnel(proxy, host, port, deadline, &mut facts).await;
-    (facts, result)
+    let result = tunnel(spec, &target.host, port, input.deadline, &mut facts).await;
+    let (verdict, carry) = match result {
+        Ok(tunnel) => (
+            Ok(ProxyDetail::Open { port }.into()),
+            Some(Carry::Streams(vec![(None, Box::new(tunnel))])),
+        ),
+        Err(e) => (Err(e), None),
+    };
+    Found {
+        verdict,
+        facts: vec![Fact::Proxy(facts)],
+        carry,
+    }
 }
 
 async fn tunnel(

@@ -10,7 +10,6 @@ use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, RootCertStore};
-use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
@@ -18,40 +17,12 @@ use tokio_rustls::client::TlsStream;
 
 use super::detail::TlsDetail;
 use super::error::StageError;
+use super::facts::{TlsFacts, Trust};
 use super::first_bytes::{FirstBytes, taken};
 use super::settle::{AskedForCertificate, Replay, Settled, settle};
 use crate::checklist::Reason;
 use crate::config::TlsCheck;
 use crate::handshake::SignaturesOnly;
-
-/// What the handshake showed.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct TlsFacts {
-    pub(crate) version: String,
-    pub(crate) cipher: String,
-    pub(crate) alpn: Option<String>,
-    pub(crate) subject: String,
-    pub(crate) issuer: String,
-    /// The earliest `notAfter` of the presented chain, as Unix seconds.
-    pub(crate) not_after: Option<i64>,
-    /// `ok`, or the reason verification failed.
-    pub(crate) verify: String,
-    pub(crate) chain_length: usize,
-    /// Which roots a verified chain leads to: the public ones, or only a configured `ca_file`
-    /// (then the device, which trusts the public roots only, would fail where this passes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) trusted_via: Option<Trust>,
-}
-
-/// The roots a verified chain leads to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Trust {
-    /// A public CA, as the device trusts it.
-    PublicRoots,
-    /// Only a CA from `tls.ca_file`.
-    ConfiguredCa,
-}
 
 /// A client configuration and the verifier used after the handshake; shared by every target with
 /// the same extra trust anchors.

@@ -1,6 +1,6 @@
 //! What in an HTTP answer says a middlebox wrote it, not the Cisco cloud.
 
-use crate::probe::http::HttpFacts;
+use crate::probe::facts::HttpFacts;
 
 /// Web filters and proxies that name themselves in `Server` (lower case, matched anywhere).
 const FILTER_PRODUCTS: [&str; 22] = [

@@ -25,9 +25,7 @@ mod marks;
 
 pub(crate) use marks::{Mark, marks};
 
-use super::dns::DnsFacts;
-use super::facts::{Attempt, ProxyFacts, StageOutcome};
-use super::http::HttpFacts;
+use super::facts::{Attempt, DnsFacts, HttpFacts, ProxyFacts, StageOutcome};
 use crate::checklist::{Reason, Stage, checklist_rank};
 
 /// The facts the verdict reads, borrowed from one probe's outcome.

@@ -6,7 +6,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, EncodeMet
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::labels::{Port, Present, StageLabels};
+use super::labels::{Port, Present, StepOf, StepWith, Why};
 use super::latency::Latencies;
 use super::{MAX_PEER_LABEL_CHARS, gauge, names};
 use crate::checklist::Stage;
@@ -51,29 +51,20 @@ fn per_stage<V: EncodeGaugeValue>(
     for t in targets {
         for s in &t.outcome.stages {
             if let Some(v) = value(s) {
-                let port = s.port.map(|p| p.to_string()).unwrap_or_default();
-                let labels = stage_labels(&t.name, s, &port);
-                ConstGauge::new(v).encode(e.encode_family(&labels)?)?;
+                ConstGauge::new(v).encode(e.encode_family(&step_of(&t.name, s))?)?;
             }
         }
     }
     Ok(())
 }
 
-/// `target`, `stage` and, for stages that have one, `port` (an empty label is no label to
-/// Prometheus, so it is left out rather than sent).
-fn stage_labels<'a>(
-    target: &'a str,
-    stage: &StageOutcome,
-    port: &'a str,
-) -> Vec<(&'static str, &'a str)> {
-    let mut labels = Vec::with_capacity(4);
-    labels.push(("target", target));
-    labels.push(("stage", stage.stage.as_str()));
-    if !port.is_empty() {
-        labels.push(("port", port));
+/// A recorded step's labels.
+fn step_of<'a>(target: &'a str, stage: &StageOutcome) -> StepOf<'a> {
+    StepOf {
+        target,
+        stage: stage.stage,
+        port: Port(stage.port),
     }
-    labels
 }
 
 /// Cuts peer-supplied text for use as a label value.
@@ -110,7 +101,7 @@ impl Collector for ProbeReport {
             "1 when the target passed every stage of the checklist.",
         )?;
         for t in targets {
-            let labels = [("target", t.name.as_str()), ("service", t.service.as_str())];
+            let labels = ([("target", t.name.as_str())], [("service", t.service)]);
             ConstGauge::new(i64::from(t.success)).encode(e.encode_family(&labels)?)?;
         }
 
@@ -120,19 +111,15 @@ impl Collector for ProbeReport {
             "Always 1: the target's verdict, the stage that explains its failure (decided from every fact the probe recorded), its reason and the remedy for this host, port and DNS server (reason=\"ok\", stage=\"\" when healthy).",
         )?;
         for t in targets {
-            let (stage, port, remedy) = t.cause.as_ref().map_or(("", None, ""), |c| {
-                (c.stage.as_str(), c.port, c.remedy.as_ref())
-            });
-            let port = port.map(|p| p.to_string()).unwrap_or_default();
-            let labels = [
-                ("target", t.name.as_str()),
-                ("service", t.service.as_str()),
-                ("stage", stage),
-                ("port", port.as_str()),
-                ("reason", t.reason.as_str()),
-                ("remedy", remedy),
-            ];
-            ConstGauge::new(1).encode(e.encode_family(&Present(labels))?)?;
+            let cause = t.cause.as_ref();
+            let why = Why {
+                target: &t.name,
+                stage: cause.map(|c| c.stage),
+                port: Port(cause.and_then(|c| c.port)),
+                reason: t.reason,
+                remedy: cause.map_or("", |c| c.remedy.as_ref()),
+            };
+            ConstGauge::new(1).encode(e.encode_family(&(why, [("service", t.service)]))?)?;
         }
 
         per_target(
@@ -166,9 +153,11 @@ impl Collector for ProbeReport {
         )?;
         for t in targets {
             for s in &t.outcome.stages {
-                let port = s.port.map(|p| p.to_string()).unwrap_or_default();
-                let mut labels = stage_labels(&t.name, s, &port);
-                labels.push(("reason", s.reason.as_str()));
+                let labels = StepWith {
+                    step: step_of(&t.name, s),
+                    key: "reason",
+                    value: s.reason,
+                };
                 ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
             }
         }
@@ -187,19 +176,21 @@ impl Collector for ProbeReport {
                 .collect();
             steps.dedup();
             for (stage, port) in steps {
-                let port_text = port.to_string();
                 let of_step = attempts
                     .iter()
                     .filter(|a| a.stage == stage && a.port == port);
                 let failed = of_step.clone().filter(|a| a.reason.is_failure()).count();
                 let ok = of_step.count() - failed;
                 for (result, count) in [("ok", ok), ("failed", failed)] {
-                    let labels = [
-                        ("target", t.name.as_str()),
-                        ("stage", stage.as_str()),
-                        ("port", port_text.as_str()),
-                        ("result", result),
-                    ];
+                    let labels = StepWith {
+                        step: StepOf {
+                            target: &t.name,
+                            stage,
+                            port: Port(Some(port)),
+                        },
+                        key: "result",
+                        value: result,
+                    };
                     ConstGauge::new(i64::try_from(count).unwrap_or(i64::MAX))
                         .encode(e.encode_family(&labels)?)?;
                 }
@@ -229,8 +220,8 @@ impl Collector for ProbeReport {
                 Stage::Http,
             ] {
                 if let Some(h) = self.latency.get(&t.name, stage) {
-                    let labels = StageLabels {
-                        target: t.name.clone(),
+                    let labels = StepOf {
+                        target: &t.name,
                         stage,
                         port: Port(h.port()),
                     };
@@ -327,3 +318,6 @@ impl ProbeReport {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

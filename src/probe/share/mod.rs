@@ -13,7 +13,9 @@ use tokio::time::{Instant, timeout, timeout_at};
 
 use super::Clients;
 use super::outcome::{Recorder, TargetOutcome};
+use super::plan::Checklist;
 use super::run::{Deadline, execute};
+use super::step::Stages;
 use super::tracer::Tracer;
 use crate::config::{Config, Target};
 
@@ -69,6 +71,7 @@ pub(crate) struct Prober {
     limiter: Arc<Semaphore>,
     sink: Arc<dyn OutcomeSink>,
     tracer: Arc<Tracer>,
+    stages: Arc<dyn Stages>,
 }
 
 #[derive(Default)]
@@ -90,6 +93,16 @@ impl Prober {
         clients: Arc<Clients>,
         sink: Arc<dyn OutcomeSink>,
     ) -> Self {
+        Prober::with_stages(config, clients, sink, Arc::new(Checklist))
+    }
+
+    /// A prober whose steps run `stages` (the checklist's own, or stand-ins in tests).
+    pub(crate) fn with_stages(
+        config: Arc<Config>,
+        clients: Arc<Clients>,
+        sink: Arc<dyn OutcomeSink>,
+        stages: Arc<dyn Stages>,
+    ) -> Self {
         let slots = config
             .targets
             .iter()
@@ -104,6 +117,7 @@ impl Prober {
             limiter,
             sink,
             tracer,
+            stages,
         }
     }
 
@@ -193,6 +207,7 @@ impl Prober {
         let limiter = self.limiter.clone();
         let sink = self.sink.clone();
         let tracer = self.tracer.clone();
+        let stages = self.stages.clone();
         let recorder = Arc::new(Recorder::new(target));
         let deadline = Arc::new(Deadline::new(deadline));
         let (task_recorder, task_deadline) = (recorder.clone(), deadline.clone());
@@ -202,10 +217,12 @@ impl Prober {
                 permit = limiter.acquire_owned() => permit.ok(),
                 () = task_deadline.passed() => None,
             };
+            // A slot that frees at the deadline is no time to start in.
+            let permit = permit.filter(|_| Instant::now() < task_deadline.at());
             let ran = permit.is_some();
             if let Some(_permit) = permit {
                 sink.started();
-                execute(&task_recorder, &clients, &task_deadline).await;
+                execute(&task_recorder, &clients, stages.as_ref(), &task_deadline).await;
             }
             let outcome = Arc::new(task_recorder.snapshot());
             sink.record(&outcome, ran);
@@ -259,3 +276,6 @@ fn forget_after(slot: Arc<Mutex<Slot>>, outcome: &Arc<TargetOutcome>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests;
