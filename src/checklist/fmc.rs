@@ -156,38 +156,89 @@ impl RowStatus {
 
 /// The health modules read from the management center's REST API (`moduleID` of its health
 /// alerts, from Cisco's published API specification), with the row of this exporter each speaks
-/// for. `THREAT_DATA_UPDATES` speaks for the row its text names (see [`row_named_in`]); the
+/// for. `THREAT_DATA_UPDATES` speaks for the row its text names (see [`rows_named_in`]); the
 /// others for one row each, or for none (read for the page only).
-pub(crate) const API_MODULES: [(&str, &str, Option<Service>); 8] = [
-    (
-        "THREAT_DATA_UPDATES",
-        "Threat Data Updates on Devices",
-        None,
-    ),
-    (
-        "CONN_STATUS_SSE",
-        "SSE Connection Status",
-        Some(Service::CiscoCloudConfiguration),
-    ),
-    (
-        "CONN_STATUS_AMP",
-        "AMP Connection Status",
-        Some(Service::AmpConnectionStatus),
-    ),
-    (
-        "AMP_FOR_FIREPOWER_STATUS",
-        "AMP for Firepower Status",
-        Some(Service::AmpConnectionStatus),
-    ),
-    (
-        "LOCAL_MALWARE_ANALYSIS",
-        "Local Malware Analysis",
-        Some(Service::LocalMalwareAnalysisSignatures),
-    ),
-    ("SMART_LICENSE", "Smart License Monitor", None),
-    ("URLFILTER", "URL Filtering Monitor", None),
-    ("SECURITY_INTELLIGENCE", "Security Intelligence", None),
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub(crate) enum FmcModule {
+    #[serde(rename = "THREAT_DATA_UPDATES")]
+    ThreatDataUpdates,
+    #[serde(rename = "CONN_STATUS_SSE")]
+    SseConnectionStatus,
+    #[serde(rename = "CONN_STATUS_AMP")]
+    AmpConnectionStatus,
+    #[serde(rename = "AMP_FOR_FIREPOWER_STATUS")]
+    AmpForFirepowerStatus,
+    #[serde(rename = "LOCAL_MALWARE_ANALYSIS")]
+    LocalMalwareAnalysis,
+    #[serde(rename = "SMART_LICENSE")]
+    SmartLicense,
+    #[serde(rename = "URLFILTER")]
+    UrlFiltering,
+    #[serde(rename = "SECURITY_INTELLIGENCE")]
+    SecurityIntelligence,
+}
+
+impl FmcModule {
+    pub(crate) const ALL: [FmcModule; 8] = [
+        FmcModule::ThreatDataUpdates,
+        FmcModule::SseConnectionStatus,
+        FmcModule::AmpConnectionStatus,
+        FmcModule::AmpForFirepowerStatus,
+        FmcModule::LocalMalwareAnalysis,
+        FmcModule::SmartLicense,
+        FmcModule::UrlFiltering,
+        FmcModule::SecurityIntelligence,
+    ];
+
+    /// The `moduleID` the API uses (also the `fmc_module` label value).
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            FmcModule::ThreatDataUpdates => "THREAT_DATA_UPDATES",
+            FmcModule::SseConnectionStatus => "CONN_STATUS_SSE",
+            FmcModule::AmpConnectionStatus => "CONN_STATUS_AMP",
+            FmcModule::AmpForFirepowerStatus => "AMP_FOR_FIREPOWER_STATUS",
+            FmcModule::LocalMalwareAnalysis => "LOCAL_MALWARE_ANALYSIS",
+            FmcModule::SmartLicense => "SMART_LICENSE",
+            FmcModule::UrlFiltering => "URLFILTER",
+            FmcModule::SecurityIntelligence => "SECURITY_INTELLIGENCE",
+        }
+    }
+
+    /// The module as the management center's health monitor names it.
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            FmcModule::ThreatDataUpdates => "Threat Data Updates on Devices",
+            FmcModule::SseConnectionStatus => "SSE Connection Status",
+            FmcModule::AmpConnectionStatus => "AMP Connection Status",
+            FmcModule::AmpForFirepowerStatus => "AMP for Firepower Status",
+            FmcModule::LocalMalwareAnalysis => "Local Malware Analysis",
+            FmcModule::SmartLicense => "Smart License Monitor",
+            FmcModule::UrlFiltering => "URL Filtering Monitor",
+            FmcModule::SecurityIntelligence => "Security Intelligence",
+        }
+    }
+
+    /// The row of this exporter the module speaks for as a whole (none for Threat Data Updates,
+    /// whose rows its text names, and for modules read for the page only).
+    pub(crate) fn service(self) -> Option<Service> {
+        match self {
+            FmcModule::SseConnectionStatus => Some(Service::CiscoCloudConfiguration),
+            FmcModule::AmpConnectionStatus | FmcModule::AmpForFirepowerStatus => {
+                Some(Service::AmpConnectionStatus)
+            }
+            FmcModule::LocalMalwareAnalysis => Some(Service::LocalMalwareAnalysisSignatures),
+            FmcModule::ThreatDataUpdates
+            | FmcModule::SmartLicense
+            | FmcModule::UrlFiltering
+            | FmcModule::SecurityIntelligence => None,
+        }
+    }
+
+    /// The module of a `moduleID`; `None` for one this exporter does not read.
+    pub(crate) fn from_id(id: &str) -> Option<FmcModule> {
+        FmcModule::ALL.into_iter().find(|m| m.id() == id)
+    }
+}
 
 /// The status of a health alert as the management center reports it (`status` of its health
 /// alerts); `Unknown` for a word the specification does not list.

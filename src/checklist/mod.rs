@@ -11,7 +11,7 @@ use serde::Serialize;
 mod fmc;
 
 pub(crate) use fmc::{
-    API_MODULES, FmcStatus, Module, RowStatus, Service, THREAT_DATA_UPDATES_ROWS, row_label,
+    FmcModule, FmcStatus, Module, RowStatus, Service, THREAT_DATA_UPDATES_ROWS, row_label,
     rows_named_in, service_of_row,
 };
 

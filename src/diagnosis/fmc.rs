@@ -47,7 +47,7 @@ impl FmcSummary {
             devices_not_found: reading
                 .map(|r| r.devices_not_found.clone())
                 .unwrap_or_default(),
-            integration: reading.map(|r| r.integration.describe()),
+            integration: reading.map(|r| integration_words(&r.integration)),
             other: reading
                 .map(|r| {
                     r.health
@@ -110,8 +110,8 @@ pub(crate) fn fmc_says(
             device: h.device.clone(),
             status: h.status,
             source: match h.row {
-                Some(r) => format!("{} — {r}", h.module_title),
-                None => h.module_title.to_string(),
+                Some(r) => format!("{} — {r}", h.module.title()),
+                None => h.module.title().to_string(),
             },
             timestamp: h.timestamp,
             text: h.text.clone(),
@@ -142,9 +142,23 @@ pub(crate) fn integration(config: &Config, fmc: Option<Integration>) -> (bool, O
             false,
             Some(format!(
                 "Cloud integration is disabled, as the management center says ({}): the Cisco Cloud Configuration alert is expected while it is off, and the rows read disabled.",
-                settings.describe()
+                integration_words(&settings)
             )),
         ),
         _ => (true, None),
     }
+}
+
+/// What the management center says of cloud integration, in words.
+fn integration_words(integration: &Integration) -> String {
+    let word = |v: Option<bool>, on: &'static str, off: &'static str| match v {
+        Some(true) => on,
+        Some(false) => off,
+        None => "not reported",
+    };
+    format!(
+        "SecureX integration {}, cloud events {}",
+        word(integration.securex, "enabled", "disabled"),
+        word(integration.cloud_events, "sent", "not sent")
+    )
 }

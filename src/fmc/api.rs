@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::checklist::{API_MODULES, FmcStatus, Service, rows_named_in, service_of_row};
+use crate::checklist::{FmcModule, FmcStatus, Service, rows_named_in, service_of_row};
 
 /// Device names come from operators: cut to this many characters before they become labels.
 pub(crate) const MAX_DEVICE_NAME_CHARS: usize = 64;
@@ -57,65 +58,117 @@ pub(crate) fn error_text(body: &[u8]) -> Option<String> {
     (!text.is_empty()).then(|| clean(&text.join("; "), 200))
 }
 
-/// A device record: `id`, `name`, `healthStatus`.
+/// A field read tolerantly: its value when it has the expected type, nothing otherwise (a release
+/// that changes a field's type costs that field, never the record).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Lenient<T> {
+    Value(T),
+    Other(serde::de::IgnoredAny),
+}
+
+impl<T> Lenient<T> {
+    fn get(self) -> Option<T> {
+        match self {
+            Lenient::Value(v) => Some(v),
+            Lenient::Other(_) => None,
+        }
+    }
+}
+
+fn lenient<T>(field: Option<Lenient<T>>) -> Option<T> {
+    field.and_then(Lenient::get)
+}
+
+/// The records of a list that read as `T`, and how many did not.
+pub(crate) fn records<T: DeserializeOwned>(items: Vec<Value>) -> (Vec<T>, usize) {
+    let total = items.len();
+    let read: Vec<T> = items
+        .into_iter()
+        .filter_map(|item| serde_json::from_value(item).ok())
+        .collect();
+    let unread = total - read.len();
+    (read, unread)
+}
+
+/// A device record (`devices/devicerecords`), the fields read.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeviceRecord {
+    id: String,
+    name: Option<Lenient<String>>,
+    health_status: Option<Lenient<String>>,
+}
+
+/// A device: its UUID, its name as the management center shows it, and its overall health.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Device {
     pub(crate) uuid: String,
     pub(crate) name: String,
-    pub(crate) health_status: Option<String>,
+    pub(crate) health_status: Option<FmcStatus>,
 }
 
-pub(crate) fn device(item: &Value) -> Option<Device> {
-    let uuid = item.get("id")?.as_str()?;
-    let name = item.get("name").and_then(Value::as_str).unwrap_or(uuid);
-    Some(Device {
-        uuid: clean(uuid, 64),
-        name: clean(name, MAX_DEVICE_NAME_CHARS),
-        health_status: item
-            .get("healthStatus")
-            .and_then(Value::as_str)
-            .map(|s| clean(s, 16)),
-    })
+impl From<DeviceRecord> for Device {
+    fn from(record: DeviceRecord) -> Device {
+        let name = lenient(record.name).unwrap_or_else(|| record.id.clone());
+        Device {
+            uuid: clean(&record.id, 64),
+            name: clean(&name, MAX_DEVICE_NAME_CHARS),
+            health_status: lenient(record.health_status).map(|s| FmcStatus::parse(&s)),
+        }
+    }
 }
 
-/// One health alert as the API gives it.
+/// A health alert (`health/alerts?expanded=true`), the fields read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AlertRecord {
+    #[serde(rename = "moduleID")]
+    module_id: String,
+    #[serde(rename = "deviceUUID")]
+    device_uuid: String,
+    status: Option<Lenient<String>>,
+    timestamp: Option<Lenient<i64>>,
+    name: Option<Lenient<String>>,
+    description: Option<Lenient<String>>,
+    details: Option<Lenient<String>>,
+}
+
+/// One health alert of a module this exporter reads.
 #[derive(Debug, Clone)]
 pub(crate) struct Alert {
     pub(crate) device_uuid: String,
-    pub(crate) module_id: &'static str,
+    pub(crate) module: FmcModule,
     pub(crate) status: FmcStatus,
     pub(crate) timestamp: Option<i64>,
     pub(crate) text: String,
 }
 
-/// An alert item, if it names a device and a module this exporter reads.
-pub(crate) fn alert(item: &Value) -> Option<Alert> {
-    let module = item.get("moduleID")?.as_str()?;
-    let module_id = API_MODULES.iter().find(|(id, _, _)| *id == module)?.0;
-    let text = ["name", "description", "details"]
-        .iter()
-        .filter_map(|k| item.get(*k).and_then(Value::as_str))
-        .filter(|s| !s.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(" · ");
-    Some(Alert {
-        device_uuid: clean(item.get("deviceUUID")?.as_str()?, 64),
-        module_id,
-        status: item
-            .get("status")
-            .and_then(Value::as_str)
-            .map_or(FmcStatus::Unknown, FmcStatus::parse),
-        timestamp: item.get("timestamp").and_then(Value::as_i64),
-        text: clean(&text, 4 * MAX_TEXT_CHARS),
-    })
+impl AlertRecord {
+    /// The alert, if its module is one this exporter reads.
+    pub(crate) fn alert(self) -> Option<Alert> {
+        let module = FmcModule::from_id(&self.module_id)?;
+        let text = [self.name, self.description, self.details]
+            .into_iter()
+            .filter_map(lenient)
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        Some(Alert {
+            device_uuid: clean(&self.device_uuid, 64),
+            module,
+            status: lenient(self.status).map_or(FmcStatus::Unknown, |s| FmcStatus::parse(&s)),
+            timestamp: lenient(self.timestamp),
+            text: clean(&text, 4 * MAX_TEXT_CHARS),
+        })
+    }
 }
 
 /// What the management center says about one device's module (or one row of it).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Health {
     pub(crate) device: String,
-    pub(crate) module_id: &'static str,
-    pub(crate) module_title: &'static str,
+    #[serde(rename = "module_id")]
+    pub(crate) module: FmcModule,
     /// The row of "Threat Data Updates on Devices" the alert's text names, if any.
     pub(crate) row: Option<&'static str>,
     /// The exporter's row this reading speaks for, if any.
@@ -131,9 +184,9 @@ pub(crate) struct Health {
 /// The newest alert per device and module, then one reading per row its text names (each with
 /// the status written after the row's name, else the alert's), or one for the whole module.
 pub(crate) fn health(alerts: Vec<Alert>, devices: &[Device]) -> Vec<Health> {
-    let mut newest: HashMap<(String, &'static str), Alert> = HashMap::new();
+    let mut newest: HashMap<(String, FmcModule), Alert> = HashMap::new();
     for alert in alerts {
-        let key = (alert.device_uuid.clone(), alert.module_id);
+        let key = (alert.device_uuid.clone(), alert.module);
         match newest.get(&key) {
             Some(kept) if kept.timestamp >= alert.timestamp => {}
             _ => {
@@ -142,32 +195,26 @@ pub(crate) fn health(alerts: Vec<Alert>, devices: &[Device]) -> Vec<Health> {
         }
     }
     let mut out = Vec::new();
-    for ((uuid, module_id), alert) in newest {
+    for ((uuid, module), alert) in newest {
         let Some(device) = devices.iter().find(|d| d.uuid == uuid) else {
             continue;
         };
-        let (_, module_title, service) = API_MODULES
-            .iter()
-            .find(|(id, _, _)| *id == module_id)
-            .copied()
-            .unwrap_or((module_id, module_id, None));
         let reading = |row: Option<&'static str>, status: FmcStatus, service| Health {
             device: device.name.clone(),
-            module_id,
-            module_title,
+            module,
             row,
             service,
             status,
             timestamp: alert.timestamp,
             text: clean(&alert.text, MAX_TEXT_CHARS),
         };
-        let named = if module_id == "THREAT_DATA_UPDATES" {
+        let named = if module == FmcModule::ThreatDataUpdates {
             rows_named_in(&alert.text)
         } else {
             Vec::new()
         };
         if named.is_empty() {
-            out.push(reading(None, alert.status, service));
+            out.push(reading(None, alert.status, module.service()));
         }
         for (row, status) in named {
             out.push(reading(
@@ -177,7 +224,7 @@ pub(crate) fn health(alerts: Vec<Alert>, devices: &[Device]) -> Vec<Health> {
             ));
         }
     }
-    out.sort_by(|a, b| (&a.device, a.module_id, a.row).cmp(&(&b.device, b.module_id, b.row)));
+    out.sort_by(|a, b| (&a.device, a.module, a.row).cmp(&(&b.device, b.module, b.row)));
     out
 }
 
@@ -197,42 +244,44 @@ impl Integration {
         let known = [self.securex, self.cloud_events];
         known.iter().any(Option::is_some) && known.iter().all(|k| *k != Some(true))
     }
-
-    /// For the page: what the management center says, in words.
-    pub(crate) fn describe(&self) -> String {
-        let word = |v: Option<bool>, on: &str, off: &str| match v {
-            Some(true) => on.to_string(),
-            Some(false) => off.to_string(),
-            None => "not reported".to_string(),
-        };
-        format!(
-            "SecureX integration {}, cloud events {}",
-            word(self.securex, "enabled", "disabled"),
-            word(self.cloud_events, "sent", "not sent")
-        )
-    }
 }
 
-pub(crate) fn securex_enabled(items: &[Value]) -> Option<bool> {
-    let flags: Vec<bool> = items
-        .iter()
-        .filter_map(|i| i.get("enabled").and_then(Value::as_bool))
+/// A `SecureX` (Security Services Exchange) integration setting, the field read.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SecurexConfig {
+    enabled: Option<Lenient<bool>>,
+}
+
+/// Whether `SecureX` integration is on: any setting enabled; `None` when none says.
+pub(crate) fn securex_enabled(configs: Vec<SecurexConfig>) -> Option<bool> {
+    let flags: Vec<bool> = configs
+        .into_iter()
+        .filter_map(|c| lenient(c.enabled))
         .collect();
     (!flags.is_empty()).then(|| flags.contains(&true))
 }
 
-pub(crate) fn cloud_events_sent(items: &[Value]) -> Option<bool> {
-    let flags: Vec<bool> = items
-        .iter()
-        .flat_map(|i| {
+/// A cloud events setting, the fields read.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CloudEventsConfig {
+    send_intrusion_events: Option<Lenient<bool>>,
+    send_file_events: Option<Lenient<bool>>,
+    send_connection_events: Option<Lenient<bool>>,
+}
+
+/// Whether any event goes to the cloud; `None` when no setting says.
+pub(crate) fn cloud_events_sent(configs: Vec<CloudEventsConfig>) -> Option<bool> {
+    let flags: Vec<bool> = configs
+        .into_iter()
+        .flat_map(|c| {
             [
-                "sendIntrusionEvents",
-                "sendFileEvents",
-                "sendConnectionEvents",
+                c.send_intrusion_events,
+                c.send_file_events,
+                c.send_connection_events,
             ]
-            .into_iter()
-            .filter_map(|k| i.get(k).and_then(Value::as_bool))
         })
+        .filter_map(lenient)
         .collect();
     (!flags.is_empty()).then(|| flags.contains(&true))
 }
@@ -302,33 +351,39 @@ mod tests {
             json!({"moduleID": "CONN_STATUS_SSE", "status": "RED"}),
             json!("not an object"),
         ];
-        let alerts: Vec<Alert> = items.iter().filter_map(alert).collect();
-        assert_eq!(alerts.len(), 3, "CPU, no device and garbage are skipped");
+        let (records, unread) = records::<AlertRecord>(items.to_vec());
+        assert_eq!(unread, 2, "no device and garbage are not records");
+        let alerts: Vec<Alert> = records.into_iter().filter_map(AlertRecord::alert).collect();
+        assert_eq!(
+            alerts.len(),
+            3,
+            "CPU is a module this exporter does not read"
+        );
         let health = health(alerts, &[dev("d1", "ftd-01"), dev("d2", "ftd-02")]);
         let summary: Vec<_> = health
             .iter()
-            .map(|h| (h.device.as_str(), h.module_id, h.row, h.status, h.service))
+            .map(|h| (h.device.as_str(), h.module, h.row, h.status, h.service))
             .collect();
         assert_eq!(
             summary,
             vec![
                 (
                     "ftd-01",
-                    "THREAT_DATA_UPDATES",
+                    FmcModule::ThreatDataUpdates,
                     Some("Cisco Cloud Configuration"),
                     FmcStatus::Red,
                     Some(Service::CiscoCloudConfiguration)
                 ),
                 (
                     "ftd-01",
-                    "THREAT_DATA_UPDATES",
+                    FmcModule::ThreatDataUpdates,
                     Some("Local Malware Analysis Signatures"),
                     FmcStatus::Green,
                     Some(Service::LocalMalwareAnalysisSignatures)
                 ),
                 (
                     "ftd-02",
-                    "CONN_STATUS_AMP",
+                    FmcModule::AmpConnectionStatus,
                     None,
                     FmcStatus::Yellow,
                     Some(Service::AmpConnectionStatus)
@@ -352,14 +407,13 @@ mod tests {
             }
             .says_off()
         );
-        assert_eq!(
-            securex_enabled(&[json!({"enabled": false}), json!({"name": "x"})]),
-            Some(false)
-        );
-        assert_eq!(
-            cloud_events_sent(&[json!({"sendFileEvents": false, "sendConnectionEvents": true})]),
-            Some(true)
-        );
+        let (securex, _) = records(vec![json!({"enabled": false}), json!({"name": "x"})]);
+        assert_eq!(securex_enabled(securex), Some(false));
+        let (events, _) = records(vec![
+            json!({"sendFileEvents": false, "sendConnectionEvents": true}),
+            json!({"sendIntrusionEvents": "yes"}),
+        ]);
+        assert_eq!(cloud_events_sent(events), Some(true));
     }
 
     #[test]

@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::api::{
-    self, Device, Integration, MAX_DEVICES, Page, alert, cloud_events_sent, device, health,
-    securex_enabled,
+    self, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration, MAX_DEVICES, Page,
+    SecurexConfig, cloud_events_sent, health, records, securex_enabled,
 };
 use super::client::Client;
 use super::{Fmc, FmcError, FmcView, Reading};
-use crate::checklist::API_MODULES;
+use crate::checklist::FmcModule;
 use crate::config::FmcSettings;
 
 /// Pages followed per list at most (a list longer than this many pages of 1 000 is cut).
@@ -48,8 +48,9 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
     )
     .await?;
     skipped += bad;
-    let mut devices: Vec<Device> = items.iter().filter_map(device).collect();
-    skipped += items.len() - devices.len();
+    let (devices, unread) = records::<DeviceRecord>(items);
+    skipped += unread;
+    let mut devices: Vec<Device> = devices.into_iter().map(Device::from).collect();
     let mut devices_not_found = Vec::new();
     if !settings.devices.is_empty() {
         devices_not_found = settings
@@ -62,7 +63,7 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
     }
     devices.truncate(MAX_DEVICES);
 
-    let modules: Vec<&str> = API_MODULES.iter().map(|(id, _, _)| *id).collect();
+    let modules: Vec<&str> = FmcModule::ALL.iter().map(|m| m.id()).collect();
     let mut filter = format!("moduleIDs:{}", modules.join(","));
     if !settings.devices.is_empty() {
         let uuids: Vec<&str> = devices.iter().map(|d| d.uuid.as_str()).collect();
@@ -80,11 +81,9 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
         .await?;
         skipped += bad;
         // Items for modules this exporter does not read are not errors; unreadable ones are.
-        skipped += items
-            .iter()
-            .filter(|i| i.get("moduleID").is_none() || i.get("deviceUUID").is_none())
-            .count();
-        items.iter().filter_map(alert).collect()
+        let (alerts, unread) = records::<AlertRecord>(items);
+        skipped += unread;
+        alerts.into_iter().filter_map(AlertRecord::alert).collect()
     };
 
     let integration = Integration {
@@ -94,14 +93,14 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
             &format!("{base}/integration/securexconfigs?expanded=true"),
         )
         .await?
-        .and_then(|items| securex_enabled(&items)),
+        .and_then(|items| securex_enabled(records::<SecurexConfig>(items).0)),
         cloud_events: optional_list(
             client,
             settings,
             &format!("{base}/integration/cloudeventsconfigs?expanded=true"),
         )
         .await?
-        .and_then(|items| cloud_events_sent(&items)),
+        .and_then(|items| cloud_events_sent(records::<CloudEventsConfig>(items).0)),
     };
     Ok(Reading {
         at: SystemTime::now(),

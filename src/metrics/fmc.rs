@@ -116,7 +116,7 @@ impl Collector for FmcCollector {
                 ConstGauge::new(i64::from(h.status == status)).encode(e.encode_family(
                     &Present([
                         ("device", h.device.as_str()),
-                        ("fmc_module", h.module_id),
+                        ("fmc_module", h.module.id()),
                         ("row", row.as_str()),
                         (
                             "service",
@@ -136,7 +136,7 @@ impl Collector for FmcCollector {
             if let Some(ts) = h.timestamp {
                 ConstGauge::new(ts).encode(e.encode_family(&Present([
                     ("device", h.device.as_str()),
-                    ("fmc_module", h.module_id),
+                    ("fmc_module", h.module.id()),
                     ("row", row.as_str()),
                 ]))?)?;
             }

@@ -81,7 +81,7 @@ pub(super) fn section(body: &mut String, report: &Report) {
                 body,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>",
                 html_escape(&h.device),
-                html_escape(h.module_title),
+                html_escape(h.module.title()),
                 h.status.title(),
                 html_escape(&h.text)
             );

@@ -12,6 +12,7 @@ use tokio::process::Command;
 
 use crate::docs::tool;
 use crate::e2e::{Daemon, get_json, wait_for};
+use firepower_cloud_testkit::exporter::ExporterProcess;
 use firepower_cloud_testkit::request_tls;
 
 fn repo(path: &str) -> PathBuf {
@@ -413,21 +414,18 @@ async fn the_web_configuration_example_runs_as_shipped_with_the_certificate_reci
     let checked = check(promtool, web.clone()).await;
     assert!(checked.status.success(), "{checked:?}");
 
-    let port = crate::e2e::free_port();
-    let exporter = Daemon::spawn(
-        "exporter",
-        Path::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter")),
-        &[
-            format!(
-                "--config.file={}",
-                repo("deploy/config.example.yml").display()
-            ),
-            format!("--web.config.file={}", web.display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-        dir.path(),
+    let config = format!(
+        "--config.file={}",
+        repo("deploy/config.example.yml").display()
     );
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let web_flag = format!("--web.config.file={}", web.display());
+    let exporter = ExporterProcess::start(
+        Path::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter")),
+        &[&config, &web_flag],
+    )
+    .await;
+    let addr = exporter.addr;
+    let port = addr.port();
     let tls = dir.path().join("tls");
     let ca = rustls::pki_types::CertificateDer::from_pem_file(tls.join("ca.crt")).expect("ca");
     // Health without a client certificate or a password.

@@ -17,14 +17,12 @@ use crate::dashboards::{dashboard_files, load, panels};
 use crate::docs::tool;
 use crate::util::{Answer, Behaviour, Exporter, Proxy, ProxyMode, TlsServer};
 use crate::{World, healthy_sse, sse_target, tls_target};
+use firepower_cloud_testkit::exporter::Log;
 use firepower_cloud_testkit::request;
 
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+/// A port for Prometheus and Alertmanager, which cannot be told to pick one and say it (the
+/// exporter can: `ExporterProcess`).
+pub(crate) use firepower_cloud_testkit::daemons::free_port;
 
 /// A child process whose output goes to a log file, killed when dropped.
 pub(crate) struct Daemon {
@@ -50,7 +48,9 @@ impl Daemon {
             name,
         }
     }
+}
 
+impl Log for Daemon {
     fn log(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
@@ -66,7 +66,7 @@ impl Daemon {
 pub(crate) async fn wait_for<T, F, Fut>(
     what: &str,
     timeout: Duration,
-    daemons: &[&Daemon],
+    daemons: &[&dyn Log],
     mut probe: F,
 ) -> T
 where
@@ -385,7 +385,7 @@ impl Stack {
         Some(stack)
     }
 
-    pub(crate) fn daemons(&self) -> [&Daemon; 2] {
+    pub(crate) fn daemons(&self) -> [&dyn Log; 2] {
         [&self.prom, &self.am]
     }
 
@@ -563,7 +563,7 @@ async fn page_inhibit_resolve(pattern: Pattern) {
 pub(crate) async fn check_dashboards(
     prom: SocketAddr,
     since: std::time::SystemTime,
-    daemons: &[&Daemon],
+    daemons: &[&dyn Log],
     site: &str,
     sites: bool,
     fmc: bool,

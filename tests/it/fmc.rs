@@ -5,9 +5,11 @@
 //! 429, a wrong password, a certificate that is not the pinned one, paging, malformed JSON, a
 //! 10 MB body) is asserted on the metrics and the page.
 
+use std::path::Path;
 use std::time::Duration;
 
 use firepower_cloud_exporter::metrics::names;
+use firepower_cloud_testkit::exporter::{ExporterProcess, Log as _, until_metrics};
 use firepower_cloud_testkit::fmc::{FakeFmc, FmcWorld};
 use tokio::process::Command;
 
@@ -139,6 +141,16 @@ fn up(e: &Exposition) -> bool {
     e.all(names::FMC_UP, &[])
         .first()
         .is_some_and(|s| s.value == 1.0)
+}
+
+/// How many errors of `reason` the exporter met reading the management center.
+fn errors(e: &Exposition, reason: &str) -> f64 {
+    e.all(
+        &format!("{}_total", names::FMC_API_ERRORS),
+        &[("reason", reason)],
+    )
+    .first()
+    .map_or(0.0, |s| s.value)
 }
 
 fn failed_with(reason: &'static str) -> impl Fn(&Exposition) -> bool {
@@ -331,12 +343,14 @@ async fn a_token_refused_even_after_renewal_fails_the_poll_without_a_storm() {
     let exporter = Exporter::start(&lab.config("")).await;
     let e = until(&exporter, 10, failed_with("token_rejected")).await;
     assert_eq!(e.value(names::FMC_UP, &[]), 0.0);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Five polls that failed the same way.
+    let e = until(&exporter, 10, |e| errors(e, "token_rejected") >= 5.0).await;
+    let polls = errors(&e, "token_rejected");
     let seen = lab.fmc.seen();
     // Per poll: a login, one refused GET, one renewal (a refresh), one more refused GET.
     assert!(
-        seen.rejected_tokens <= 2 * 5,
-        "renewed once per poll, not in a loop: {seen:#?}"
+        seen.rejected_tokens as f64 <= 2.0 * (polls + 1.0),
+        "renewed once per poll, not in a loop ({polls} polls): {seen:#?}"
     );
     let (_, page) = exporter.get("/").await;
     assert!(
@@ -393,11 +407,13 @@ async fn a_wrong_password_is_credentials_rejected_and_the_password_shows_nowhere
         e.all(names::FMC_HEALTH_STATUS, &[]).is_empty(),
         "nothing read, nothing said"
     );
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // Four polls refused.
+    let e = until(&exporter, 10, |e| errors(e, "credentials_rejected") >= 4.0).await;
+    let polls = errors(&e, "credentials_rejected");
     let seen = lab.fmc.seen();
     assert!(
-        seen.failed_logins <= 4,
-        "one login a poll, no retry loop: {seen:#?}"
+        seen.failed_logins as f64 <= polls + 1.0,
+        "one login a poll, no retry loop ({polls} polls): {seen:#?}"
     );
     let mut everything = String::new();
     for path in ["/", "/metrics", "/probe", "/debug"] {
@@ -569,7 +585,20 @@ async fn a_broken_fmc_section_on_reload_keeps_the_running_reader() {
     let err = exporter.state.reload().await.expect_err("refused");
     assert!(err.to_string().contains("fmc.username"), "{err}");
     let logins = lab.fmc.seen().logins;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Two more polls read after the refused reload (each starts with the device list).
+    let polls = || {
+        let seen = lab.fmc.seen();
+        seen.requests
+            .iter()
+            .filter(|r| r.contains("devices/devicerecords"))
+            .count()
+    };
+    let before = polls();
+    let until_polled = tokio::time::Instant::now() + Duration::from_secs(10);
+    while polls() < before + 2 {
+        assert!(tokio::time::Instant::now() < until_polled, "no more polls");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let e = until(&exporter, 5, up).await;
     assert_eq!(e.value(names::FMC_UP, &[]), 1.0);
     assert_eq!(
@@ -653,37 +682,33 @@ async fn the_running_exporter_logs_a_refused_login_once_and_never_the_password()
     let lab = Lab::new(|w| w.password = "rotated-meanwhile".into()).await;
     let file = lab.world.dir.path().join("server.yml");
     std::fs::write(&file, lab.config("")).expect("write");
-    let port = crate::e2e::free_port();
-    let mut child = Command::new(BIN)
-        .arg("--config.file")
-        .arg(&file)
-        .args(["--web.listen-address", &format!("127.0.0.1:{port}")])
-        .args(["--log.level", "debug"])
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the exporter starts");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut seen = String::new();
-    while tokio::time::Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            let (_, metrics) = firepower_cloud_testkit::request(addr, "GET", "/metrics", &[]).await;
-            if failed_with("credentials_rejected")(&Exposition::parse(&metrics)) {
-                seen = metrics;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(!seen.is_empty(), "the refused login shows on /metrics");
+    let mut exporter = ExporterProcess::start(
+        Path::new(BIN),
+        &[
+            "--config.file",
+            &file.display().to_string(),
+            "--log.level",
+            "debug",
+        ],
+    )
+    .await;
+    let addr = exporter.addr;
+    until_metrics(addr, "the refused login to show on /metrics", |e| {
+        failed_with("credentials_rejected")(e)
+    })
+    .await;
+    let (_, seen) = firepower_cloud_testkit::request(addr, "GET", "/metrics", &[]).await;
     // Three more polls, each refused the same way.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while lab.fmc.seen().failed_logins < 4 {
+        assert!(tokio::time::Instant::now() < until, "{:?}", lab.fmc.seen());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (_, page) = firepower_cloud_testkit::request(addr, "GET", "/", &[]).await;
-    child.start_kill().expect("kill");
-    let out = child.wait_with_output().await.expect("exited");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(lab.fmc.seen().failed_logins >= 3, "{:?}", lab.fmc.seen());
+    exporter.child.start_kill().expect("kill");
+    let _ = exporter.child.wait().await;
+    let stderr = exporter.log();
+    assert!(lab.fmc.seen().failed_logins >= 4, "{:?}", lab.fmc.seen());
     assert_eq!(
         stderr.matches("management center not read").count(),
         1,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use firepower_cloud_exporter::metrics::names;
 use firepower_cloud_testkit::dns::mismatched_id_dns;
+use firepower_cloud_testkit::exporter::until_metrics;
 use firepower_cloud_testkit::servers::self_signed_ca_leaf;
 
 use crate::util::{Answer, Behaviour, Exporter, Exposition, Proxy, ProxyMode, TlsServer, servers};
@@ -445,7 +446,13 @@ async fn a_longer_scrape_that_joins_a_short_one_gets_its_own_budget() {
         sse_exporter(&world, None, Behaviour::SlowForbidden(1500), "30s").await;
     let short = exporter.scrape("/probe?target=sse", 1.5);
     let long = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Joins the short scrape's probe in flight.
+        until_metrics(
+            exporter.addr,
+            "the short scrape's probe to be in flight",
+            |e| e.value(names::PROBES_IN_FLIGHT, &[]) >= 1.0,
+        )
+        .await;
         exporter.scrape("/probe?target=sse", 10.0).await
     };
     let ((_, short), (_, long)) = tokio::join!(short, long);
@@ -487,9 +494,11 @@ async fn five_hundred_slow_clients_that_reconnect_do_not_starve_real_scrapes() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Each client sends its request head one byte a second and reconnects as soon as it is cut.
     let mut slow = Vec::new();
+    let begun = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for _ in 0..500 {
-        let stop = stop.clone();
+        let (stop, begun) = (stop.clone(), begun.clone());
         slow.push(tokio::spawn(async move {
+            let mut first = true;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -501,12 +510,20 @@ async fn five_hundred_slow_clients_that_reconnect_do_not_starve_real_scrapes() {
                     {
                         break;
                     }
+                    if std::mem::take(&mut first) {
+                        begun.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every slow client has begun its first head.
+    let until = Instant::now() + Duration::from_secs(20);
+    while begun.load(std::sync::atomic::Ordering::SeqCst) < 500 {
+        assert!(Instant::now() < until, "the slow clients did not connect");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     for round in 0..8 {
         let started = Instant::now();
         let (status, _) = exporter.get("/-/healthy").await;

@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use firepower_cloud_exporter::metrics::names;
+use firepower_cloud_testkit::exporter::{ExporterProcess, until_metrics};
 use firepower_cloud_testkit::request;
-use tokio::io::AsyncBufReadExt;
 
 use crate::util::{Behaviour, Exporter, Exposition};
 use crate::{World, healthy_exporter, sse_target, tls_target};
@@ -148,36 +148,17 @@ async fn sigterm_during_a_long_scrape_answers_with_what_is_known() {
         .replace("timeout: 1s", "timeout: 90s");
     let path = world.dir.path().join("config.yml");
     std::fs::write(&path, config).expect("write");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter"))
-        .args(["--config.file", &path.display().to_string()])
-        .args([
-            "--web.listen-address",
-            "127.0.0.1:0",
+    let mut exporter = ExporterProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_firepower-cloud-exporter")),
+        &[
+            "--config.file",
+            &path.display().to_string(),
             "--web.shutdown-grace",
             "4s",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start");
-    // The address it listens on, from its log.
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-            .await
-            .expect("started")
-            .expect("log")
-            .expect("a line");
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .expect("address")
-                .parse::<std::net::SocketAddr>()
-                .expect("socket address");
-        }
-    };
-    let pid = child.id().expect("pid").to_string();
+        ],
+    )
+    .await;
+    let addr = exporter.addr;
     let scrape = tokio::spawn(async move {
         request(
             addr,
@@ -187,13 +168,12 @@ async fn sigterm_during_a_long_scrape_answers_with_what_is_known() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_metrics(addr, "the scrape's probe to be in flight", |e| {
+        e.value(names::PROBES_IN_FLIGHT, &[]) >= 1.0
+    })
+    .await;
     let started = Instant::now();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    exporter.signal("TERM").await;
     let (status, body) = scrape.await.expect("scrape task");
     assert_eq!(status, 200);
     assert!(
@@ -206,7 +186,7 @@ async fn sigterm_during_a_long_scrape_answers_with_what_is_known() {
         e.label(names::TARGET_VERDICT, &[("target", "sse")], "reason"),
         "tls_timeout"
     );
-    let exited = tokio::time::timeout(Duration::from_secs(10), child.wait())
+    let exited = tokio::time::timeout(Duration::from_secs(10), exporter.child.wait())
         .await
         .expect("exited after the grace")
         .expect("status");

@@ -118,7 +118,8 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
             dir.path(),
         ));
     }
-    let daemons = [&central_prom, &am, &agents[0], &agents[1]];
+    let daemons: [&dyn firepower_cloud_testkit::exporter::Log; 4] =
+        [&central_prom, &am, &agents[0], &agents[1]];
     let started = std::time::SystemTime::now();
 
     wait_for(

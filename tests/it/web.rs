@@ -2,6 +2,8 @@
 //! the status page.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use firepower_cloud_exporter::WebOptions;
@@ -14,6 +16,7 @@ use tokio::process::Command;
 use crate::docs::tool;
 use crate::util::{Answer, Behaviour, Exporter, Exposition, Pki, TlsServer, servers};
 use crate::{World, healthy_sse, sse_target, tls_target};
+use firepower_cloud_testkit::exporter::{ExporterProcess, Log as _, until_metrics};
 use firepower_cloud_testkit::{request, request_tls};
 
 const BIN: &str = env!("CARGO_BIN_EXE_firepower-cloud-exporter");
@@ -181,18 +184,25 @@ async fn slow_and_numerous_clients_do_not_pin_the_exporter() {
     .await;
     // 64 clients, each sending its request head one byte every 300 ms.
     let mut slow = Vec::new();
+    let begun = Arc::new(AtomicUsize::new(0));
     for _ in 0..64 {
         let addr = exporter.addr;
+        let begun = begun.clone();
         slow.push(tokio::spawn(async move {
             let Ok(mut stream) = TcpStream::connect(addr).await else {
                 return Duration::ZERO;
             };
             let started = Instant::now();
-            for byte in
+            for (i, byte) in
                 b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+                    .iter()
+                    .enumerate()
             {
                 if stream.write_all(&[*byte]).await.is_err() {
                     break;
+                }
+                if i == 0 {
+                    begun.fetch_add(1, Ordering::SeqCst);
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
             }
@@ -201,7 +211,12 @@ async fn slow_and_numerous_clients_do_not_pin_the_exporter() {
             started.elapsed()
         }));
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every slow client has begun its head.
+    let until = Instant::now() + Duration::from_secs(10);
+    while begun.load(Ordering::SeqCst) < 64 {
+        assert!(Instant::now() < until, "the slow clients did not connect");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // A scrape still gets through: slow clients are cut at the header timeout and free their slot.
     let started = Instant::now();
     let (status, _) = request(exporter.addr, "GET", "/metrics", &[]).await;
@@ -467,39 +482,9 @@ fn png_width(png: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(png.get(16..20)?.try_into().ok()?))
 }
 
-async fn spawn_exporter(args: &[&str]) -> (tokio::process::Child, std::net::SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let listen = format!("--web.listen-address=127.0.0.1:{port}");
-    let mut all = vec![listen.as_str()];
-    all.extend_from_slice(args);
-    let child = Command::new(BIN)
-        .args(&all)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    for _ in 0..100 {
-        if TcpStream::connect(addr).await.is_ok() {
-            return (child, addr);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the exporter did not listen on {addr}");
-}
-
-async fn signal(child: &tokio::process::Child, name: &str) {
-    let pid = child.id().expect("pid").to_string();
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &pid])
-        .status()
-        .await
-        .expect("kill");
-    assert!(status.success());
+/// The exporter binary with `args`, listening where the kernel puts it.
+async fn spawn_exporter(args: &[&str]) -> ExporterProcess {
+    ExporterProcess::start(Path::new(BIN), args).await
 }
 
 #[tokio::test]
@@ -521,20 +506,15 @@ async fn sighup_reloads_and_a_broken_file_keeps_the_running_configuration() {
     )
     .expect("write");
     let config = path.display().to_string();
-    let (mut child, addr) = spawn_exporter(&["--config.file", &config]).await;
+    let mut exporter = spawn_exporter(&["--config.file", &config]).await;
+    let addr = exporter.addr;
 
     std::fs::write(&path, "targets: [oops\n").expect("write");
-    signal(&child, "HUP").await;
-    let mut refused = false;
-    for _ in 0..50 {
-        let e = Exposition::parse(&request(addr, "GET", "/metrics", &[]).await.1);
-        if e.value(names::CONFIG_RELOAD_SUCCESS, &[]) == 0.0 {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(refused, "the broken file was not refused");
+    exporter.signal("HUP").await;
+    until_metrics(addr, "the broken file to be refused", |e| {
+        e.value(names::CONFIG_RELOAD_SUCCESS, &[]) == 0.0
+    })
+    .await;
     let (status, body) = request(addr, "GET", "/probe?target=sse", &[]).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -555,30 +535,19 @@ async fn sighup_reloads_and_a_broken_file_keeps_the_running_configuration() {
         ),
     )
     .expect("write");
-    signal(&child, "HUP").await;
-    let mut reloaded = false;
-    for _ in 0..50 {
-        if request(addr, "GET", "/probe?target=amp", &[]).await.0 == 200 {
-            reloaded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(reloaded, "the good file was not loaded");
-    signal(&child, "TERM").await;
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+    exporter.signal("HUP").await;
+    until_metrics(addr, "the good file to be loaded", |e| {
+        e.value(names::CONFIG_RELOAD_SUCCESS, &[]) == 1.0
+    })
+    .await;
+    assert_eq!(request(addr, "GET", "/probe?target=amp", &[]).await.0, 200);
+    exporter.signal("TERM").await;
+    let status = tokio::time::timeout(Duration::from_secs(10), exporter.child.wait())
         .await
         .expect("exited")
         .expect("status");
     assert!(status.success());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .await
-        .expect("read");
+    let stderr = exporter.log();
     assert!(
         stderr.contains("configuration reload refused") && stderr.contains("config.yml"),
         "{stderr}"
@@ -605,7 +574,8 @@ async fn sigterm_lets_an_in_flight_scrape_finish() {
         .replace("timeout: 1s", "timeout: 30s");
     std::fs::write(&path, yaml).expect("write");
     let config = path.display().to_string();
-    let (mut child, addr) = spawn_exporter(&["--config.file", &config]).await;
+    let mut exporter = spawn_exporter(&["--config.file", &config]).await;
+    let addr = exporter.addr;
     let scrape = tokio::spawn(async move {
         request(
             addr,
@@ -615,9 +585,12 @@ async fn sigterm_lets_an_in_flight_scrape_finish() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_metrics(addr, "the scrape's probe to be in flight", |e| {
+        e.value(names::PROBES_IN_FLIGHT, &[]) >= 1.0
+    })
+    .await;
     let signalled = Instant::now();
-    signal(&child, "TERM").await;
+    exporter.signal("TERM").await;
     let (status, body) = scrape.await.expect("scrape task");
     assert_eq!(status, 200, "the in-flight scrape completed");
     let e = Exposition::parse(&body);
@@ -625,7 +598,7 @@ async fn sigterm_lets_an_in_flight_scrape_finish() {
         e.label(names::TARGET_VERDICT, &[("target", "sse")], "reason"),
         "tls_timeout"
     );
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+    let exit = tokio::time::timeout(Duration::from_secs(10), exporter.child.wait())
         .await
         .expect("exited")
         .expect("status");

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod client;
 pub mod daemons;
 pub mod dns;
+pub mod exporter;
 pub mod exposition;
 pub mod fmc;
 pub mod servers;

@@ -101,8 +101,15 @@ pub async fn black_hole_at(
     (addr, fillers, listener)
 }
 
-/// A port nothing listens on: connections are refused.
+/// A port nothing listens on: connections are refused. The port stays bound (never listening,
+/// without `SO_REUSEADDR`) for the rest of the test process, so no server a later test starts can
+/// take it and answer there.
 pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    std::mem::forget(socket);
+    port
 }
