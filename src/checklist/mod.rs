@@ -278,7 +278,7 @@ pub(crate) fn checklist_rank(stage: Stage, reason: Reason) -> u8 {
 pub fn reasons_markdown() -> String {
     let mut out = String::from(
         "# Failure reasons and remedies\n\n\
-         Generated from the table in `src/checklist.rs`, the one copy that metrics (`reason` and \
+         Generated from the table in `src/checklist/mod.rs`, the one copy that metrics (`reason` and \
          `remedy` labels), `firepower-cloud-exporter check`, the status page and the alerts use. \
          Regenerate with `UPDATE_DOCS=1 cargo test --test it docs`.\n\n\
          Stages run in checklist order: DNS, TCP (or the proxy tunnel), TLS, HTTPS, clock; TCP and \

@@ -8,6 +8,7 @@ mod cause;
 mod fmc;
 mod path;
 mod remedy;
+mod transcript;
 mod view;
 
 use crate::checklist::{Reason, RowStatus, Service, checklist_rank};

@@ -12,12 +12,10 @@ use super::account::account;
 pub(crate) use super::cause::Cause;
 use super::fmc::{FmcSays, FmcSummary, fmc_says, integration};
 use super::{reason, rows, verdict};
-use crate::checklist::{Module, Reason, RowStatus, Service, Stage, THREAT_DATA_UPDATES_ROWS};
+use crate::checklist::{Module, Reason, RowStatus, Service, THREAT_DATA_UPDATES_ROWS};
 use crate::config::Config;
 use crate::fmc::{FmcView, Integration};
-use crate::probe::{
-    Freshness, PathTrace, StageOutcome, TargetOutcome, Tracer, stage_label, traceable,
-};
+use crate::probe::{Freshness, PathTrace, TargetOutcome, Tracer, stage_label, traceable};
 
 /// Everything one answer shows.
 #[derive(Debug, Serialize)]
@@ -319,112 +317,19 @@ impl TargetView {
             })
             .collect()
     }
-
-    /// What `step` did, as `nslookup` and `curl -v` print it (only `/debug` shows it, so it is
-    /// built there, not for every step of every page).
-    pub(crate) fn trace(&self, step: &StepView) -> Vec<String> {
-        match self.outcome.stages.get(step.index) {
-            Some(s) if !matches!(s.reason, Reason::Skipped | Reason::BudgetExhausted) => {
-                trace(&self.outcome, s)
-            }
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// One recorded step for a person.
 #[derive(Debug)]
 pub(crate) struct StepView {
     /// Its place in the outcome's stages.
-    index: usize,
+    pub(super) index: usize,
     /// `tcp/8989`.
     pub(crate) label: String,
     pub(crate) reason: Reason,
     /// How long it took, for steps that ran.
     pub(crate) took: Option<Duration>,
     pub(crate) detail: String,
-}
-
-impl StepView {
-    /// The step's closing line: `* tcp/443: connected to port 443 (ok, 1.0 ms)`.
-    pub(crate) fn summary(&self) -> String {
-        match self.took {
-            Some(took) => format!(
-                "* {}: {} ({}, {:.1} ms)",
-                self.label,
-                self.detail,
-                self.reason,
-                took.as_secs_f64() * 1000.0
-            ),
-            None => format!("* {} {}: {}", self.label, self.reason, self.detail),
-        }
-    }
-}
-
-fn trace(o: &TargetOutcome, s: &StageOutcome) -> Vec<String> {
-    let t = &o.target;
-    let port = s.port.unwrap_or(0);
-    let mut lines = Vec::new();
-    match s.stage {
-        Stage::Dns => {
-            if let Some(dns) = &o.dns {
-                lines.push(format!("* Resolving {} with {}", t.host, dns.resolver));
-                if let Some(server) = &dns.server {
-                    lines.push(format!("* Server: {server}"));
-                }
-                for cname in &dns.cname_chain {
-                    lines.push(format!("* {} canonical name = {cname}", t.host));
-                }
-                for addr in &dns.addresses {
-                    lines.push(format!("* Address: {addr}"));
-                }
-            }
-        }
-        Stage::Tcp => {
-            let address = o
-                .dns
-                .as_ref()
-                .and_then(|d| d.addresses.first())
-                .map_or_else(|| t.host.clone(), ToString::to_string);
-            lines.push(format!("* Trying {address}:{port}..."));
-        }
-        Stage::Proxy => {
-            if let Some(proxy) = &t.proxy {
-                lines.push(format!("* CONNECT {}:{port} via proxy {proxy}", t.host));
-            }
-        }
-        Stage::Tls => {
-            if let Some(tls) = &o.tls {
-                lines.push(format!(
-                    "* SSL connection using {} / {}",
-                    tls.version, tls.cipher
-                ));
-                if let Some(alpn) = &tls.alpn {
-                    lines.push(format!("* ALPN, server accepted to use {alpn}"));
-                }
-                lines.push(format!("* subject: {}", tls.subject));
-                lines.push(format!("* issuer: {}", tls.issuer));
-                if let Some(not_after) = tls.not_after {
-                    lines.push(format!(
-                        "* expire date (earliest in chain): {}",
-                        format_unix(not_after)
-                    ));
-                }
-                lines.push(format!("* SSL certificate verify result: {}", tls.verify));
-            }
-        }
-        Stage::Http => {
-            if let Some(http) = &t.http {
-                lines.push(format!("> GET {} HTTP/1.1", http.path));
-                lines.push(format!("> Host: {}", t.host));
-            }
-            if let Some(facts) = &o.http {
-                lines.push(format!("< HTTP/1.1 {}", facts.status));
-            }
-        }
-        Stage::Clock => {}
-    }
-    lines
 }
 
 /// `2026-11-29T15:39:48Z` from Unix seconds.
