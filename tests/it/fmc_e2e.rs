@@ -22,8 +22,10 @@ async fn the_fmc_failing_while_the_path_is_healthy_pages_not_the_path_and_integr
     let fmc = FakeFmc::start(world.pki.leaf(&["127.0.0.1"]), crate::fmc::fleet()).await;
     let password_file = world.dir.path().join("fmc-password");
     std::fs::write(&password_file, "s3cret-FMC-pa55\n").expect("write");
+    // Four requests a poll: every 5 s stays inside the client's 60 requests a minute, so no poll
+    // waits for the rate budget (at 1 s, the budget ran out within the minute and a poll stalled).
     let config = format!(
-        "fmc:\n  url: {}\n  username: prometheus-ro\n  password_file: {}\n  ca_file: {}\n  poll_interval: 1s\n{}",
+        "fmc:\n  url: {}\n  username: prometheus-ro\n  password_file: {}\n  ca_file: {}\n  poll_interval: 5s\n{}",
         fmc.url(),
         password_file.display(),
         world.pki.ca_file.display(),
