@@ -313,6 +313,20 @@ fn io_errno(err: &std::io::Error) -> Errno {
 
 /// The ICMP message the kernel queued for this socket: who sent it and what it says.
 fn read_icmp(fd: BorrowedFd<'_>, v6: bool) -> Option<(HopAnswer, Option<IpAddr>)> {
+    let (err, from) = queued_icmp(fd)?;
+    let answer = match (v6, err.ee_type) {
+        (false, ICMP_TIME_EXCEEDED) | (true, ICMP6_TIME_EXCEEDED) => HopAnswer::TimeExceeded,
+        (false, ICMP_DEST_UNREACH) | (true, ICMP6_DST_UNREACH) => {
+            HopAnswer::Unreachable(Rejection::from_icmp(v6, err.ee_code))
+        }
+        _ => return None,
+    };
+    Some((answer, from))
+}
+
+/// The ICMP error the kernel queued for a socket with `IP_RECVERR`: the error as the kernel
+/// reports it (`ee_type`, `ee_code`, `ee_info`) and who sent it.
+fn queued_icmp(fd: BorrowedFd<'_>) -> Option<(nix::libc::sock_extended_err, Option<IpAddr>)> {
     let mut buf = [0u8; 256];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
@@ -323,7 +337,7 @@ fn read_icmp(fd: BorrowedFd<'_>, v6: bool) -> Option<(HopAnswer, Option<IpAddr>)
         MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
     )
     .ok()?;
-    for cmsg in msg.cmsgs().ok()? {
+    msg.cmsgs().ok()?.find_map(|cmsg| {
         let (err, from) = match cmsg {
             ControlMessageOwned::Ipv4RecvErr(err, from) => (
                 err,
@@ -333,21 +347,11 @@ fn read_icmp(fd: BorrowedFd<'_>, v6: bool) -> Option<(HopAnswer, Option<IpAddr>)
                 err,
                 from.map(|a| IpAddr::V6(Ipv6Addr::from(a.sin6_addr.s6_addr))),
             ),
-            _ => continue,
+            _ => return None,
         };
-        if err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6 {
-            continue;
-        }
-        let answer = match (v6, err.ee_type) {
-            (false, ICMP_TIME_EXCEEDED) | (true, ICMP6_TIME_EXCEEDED) => HopAnswer::TimeExceeded,
-            (false, ICMP_DEST_UNREACH) | (true, ICMP6_DST_UNREACH) => {
-                HopAnswer::Unreachable(Rejection::from_icmp(v6, err.ee_code))
-            }
-            _ => continue,
-        };
-        return Some((answer, from));
-    }
-    None
+        (err.ee_origin == SO_EE_ORIGIN_ICMP || err.ee_origin == SO_EE_ORIGIN_ICMP6)
+            .then_some((err, from))
+    })
 }
 
 #[cfg(test)]

@@ -10,14 +10,13 @@
 //! probe of the destination still meets the black hole (with `IP_PMTUDISC_PROBE` the kernel sends
 //! full size whatever it cached, and still caches what ICMP reports).
 
-use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use nix::sys::socket::{
-    AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType, SockaddrIn, SockaddrIn6,
-    SockaddrStorage, connect, recvmsg, setsockopt, socket, sockopt,
+    AddressFamily, MsgFlags, SockFlag, SockType, SockaddrIn, SockaddrIn6, connect, setsockopt,
+    socket, sockopt,
 };
 use rustix::net::sockopt::{
     Ipv4PathMtuDiscovery, Ipv6PathMtuDiscovery, set_ip_mtu_discover, set_ipv6_mtu_discover,
@@ -25,7 +24,7 @@ use rustix::net::sockopt::{
 use serde::Serialize;
 use tokio::io::Interest;
 
-use super::{Hop, HopAnswer, SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6};
+use super::{Hop, HopAnswer, queued_icmp};
 
 /// The port the datagrams go to (traceroute's first UDP port: nothing listens there).
 const PORT: u16 = 33434;
@@ -200,52 +199,23 @@ async fn send_inner(to: IpAddr, len: usize, timeout: Duration) -> std::io::Resul
 
 /// The ICMP message the kernel queued for this socket.
 fn read_reply(fd: BorrowedFd<'_>, to: IpAddr) -> Reply {
-    let v6 = to.is_ipv6();
-    let mut buf = [0u8; 128];
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
-    let Ok(msg) = recvmsg::<SockaddrStorage>(
-        fd.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
-    ) else {
+    let Some((err, from)) = queued_icmp(fd) else {
         return Reply::Silent;
     };
-    let Ok(cmsgs) = msg.cmsgs() else {
-        return Reply::Silent;
+    let too_big = if to.is_ipv6() {
+        err.ee_type == ICMP6_PACKET_TOO_BIG
+    } else {
+        (err.ee_type, err.ee_code) == ICMP_FRAG_NEEDED
     };
-    for cmsg in cmsgs {
-        let (err, from) = match cmsg {
-            ControlMessageOwned::Ipv4RecvErr(err, from) => (
-                err,
-                from.map(|a| IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)))),
-            ),
-            ControlMessageOwned::Ipv6RecvErr(err, from) => (
-                err,
-                from.map(|a| IpAddr::V6(Ipv6Addr::from(a.sin6_addr.s6_addr))),
-            ),
-            _ => continue,
-        };
-        if err.ee_origin != SO_EE_ORIGIN_ICMP && err.ee_origin != SO_EE_ORIGIN_ICMP6 {
-            continue;
-        }
-        let too_big = if v6 {
-            err.ee_type == ICMP6_PACKET_TOO_BIG
-        } else {
-            (err.ee_type, err.ee_code) == ICMP_FRAG_NEEDED
-        };
-        return match from {
-            Some(by) if too_big => Reply::TooBig(Reported {
-                by,
-                mtu: err.ee_info,
-            }),
-            // Only the router itself answers for its own address.
-            Some(from) if from == to => Reply::Reached,
-            _ => Reply::Silent,
-        };
+    match from {
+        Some(by) if too_big => Reply::TooBig(Reported {
+            by,
+            mtu: err.ee_info,
+        }),
+        // Only the router itself answers for its own address.
+        Some(from) if from == to => Reply::Reached,
+        _ => Reply::Silent,
     }
-    Reply::Silent
 }
 
 #[cfg(test)]
