@@ -28,6 +28,12 @@ impl StageOutcome {
         self.reason == Reason::Ok
     }
 
+    /// Whether the stage came to a verdict of its own: not skipped after an earlier failure, not
+    /// out of budget, not without a clock to judge. Only such a stage passes or fails.
+    pub(crate) fn judged(&self) -> bool {
+        !matches!(self.reason, Reason::Skipped | Reason::BudgetExhausted)
+    }
+
     /// Whether the stage ran and took time of its own (its duration means something).
     pub(crate) fn ran(&self) -> bool {
         self.stage != Stage::Clock

@@ -431,7 +431,7 @@ async fn page_inhibit_resolve(pattern: Pattern) {
     )
     .await;
     // Break the SSE host's DNS: the replica pages with the reason, the DNS alert opens a ticket,
-    // and the TCP/TLS/HTTPS alerts of that target are inhibited.
+    // and nothing else of that target fires: its later stages did not run.
     world.dns.set("api-sse.cisco.com", Answer::NxDomain);
     let page = wait_for(
         "the replica alert at the pager receiver",
@@ -483,40 +483,35 @@ async fn page_inhibit_resolve(pattern: Pattern) {
         },
     )
     .await;
-    let inhibited = wait_for(
-        "TCP, TLS and HTTPS alerts of sse inhibited by the DNS alert",
-        Duration::from_secs(60),
-        &daemons,
-        || async {
-            let alerts = get_json(
-                am_addr,
-                "/api/v2/alerts?inhibited=true&active=true&silenced=false",
-            )
-            .await?;
-            let names: Vec<String> = alerts
-                .as_array()?
-                .iter()
-                .filter(|a| {
-                    a["labels"]["target"] == "sse"
-                        && !a["status"]["inhibitedBy"]
-                            .as_array()
-                            .is_none_or(std::vec::Vec::is_empty)
-                })
-                .filter_map(|a| a["labels"]["alertname"].as_str().map(str::to_string))
-                .collect();
-            ([
-                "FirepowerCloudTcpUnreachable",
-                "FirepowerCloudTlsFailure",
-                "FirepowerCloudHttpsFailure",
-            ]
-            .iter()
-            .all(|n| names.iter().any(|m| m == n)))
-            .then_some(names)
-        },
+    // Only DNS-caused alerts: the stages DNS left unrun have no failure series, so their alerts are
+    // neither pending nor firing in Prometheus itself (before any inhibition in Alertmanager),
+    // at the moment the DNS alert, with the same `for:`, fires.
+    let alerts = stack.query("ALERTS{target=\"sse\"}").await;
+    let not_dns: Vec<String> = alerts
+        .iter()
+        .filter(|a| a["metric"]["alertname"] != "FirepowerCloudDnsFailure")
+        .filter_map(|a| {
+            let m = &a["metric"];
+            let reason = m["reason"].as_str().unwrap_or_default();
+            (!reason.starts_with("dns_")).then(|| format!("{m}"))
+        })
+        .collect();
+    assert!(
+        not_dns.is_empty(),
+        "alerts not caused by DNS while only DNS fails: {not_dns:#?}"
+    );
+    let inhibited = get_json(
+        am_addr,
+        "/api/v2/alerts?inhibited=true&active=false&silenced=false",
     )
-    .await;
-    assert!(inhibited.len() >= 3, "{inhibited:?}");
-    eprintln!("inhibited while DNS fails: {inhibited:?}");
+    .await
+    .unwrap_or_default();
+    assert!(
+        inhibited
+            .as_array()
+            .is_none_or(|a| a.iter().all(|a| a["labels"]["target"] != "sse")),
+        "nothing of sse needed inhibiting: {inhibited:#}"
+    );
     for (path, _, alert) in receiver.alerts() {
         let name = alert["labels"]["alertname"].as_str().unwrap_or_default();
         assert!(
@@ -524,10 +519,11 @@ async fn page_inhibit_resolve(pattern: Pattern) {
                 && [
                     "FirepowerCloudTcpUnreachable",
                     "FirepowerCloudTlsFailure",
-                    "FirepowerCloudHttpsFailure"
+                    "FirepowerCloudHttpsFailure",
+                    "FirepowerCloudClockSkew"
                 ]
                 .contains(&name)),
-            "{name} reached {path} although DNS fails"
+            "{name} reached {path} although only DNS fails"
         );
     }
 

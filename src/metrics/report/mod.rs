@@ -141,9 +141,9 @@ impl Collector for ProbeReport {
         per_stage(
             &mut encoder,
             names::STAGE_SUCCESS,
-            "1 when the stage passed; 0 when it failed or could not run.",
+            "1 when the stage passed, 0 when it failed; absent when it did not run (an earlier stage failed, the budget ran out, no Date to judge): firepower_cloud_stage_verdict then says skipped or budget_exhausted.",
             targets,
-            |s| Some(i64::from(s.success())),
+            |s| s.judged().then(|| i64::from(s.success())),
         )?;
 
         let mut e = gauge(
