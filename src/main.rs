@@ -59,6 +59,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         Some(path) => WebConfig::load(path).context("invalid web configuration")?,
         None => WebConfig::default(),
     };
+    // Signal handlers before anything listens: a reload or a stop sent as soon as the exporter
+    // says it listens must reach them, not the default action (which ends the process).
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("cannot handle SIGHUP")?;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot handle SIGTERM")?;
     let mut listeners = Vec::new();
     for address in &cli.listen_addresses {
         let listener = bind(address)
@@ -83,31 +89,19 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     let state = AppState::new(config, source, options);
     let reloader = state.clone();
     tokio::spawn(async move {
-        let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
         while hangup.recv().await.is_some() {
             let _ = reloader.reload().await;
         }
     });
-    run(state, listeners, shutdown_signal()).await?;
+    run(state, listeners, shutdown_signal(terminate)).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
+async fn shutdown_signal(mut terminate: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+        _ = terminate.recv() => {}
     }
     tracing::info!("shutting down: finishing in-flight scrapes");
 }

@@ -163,6 +163,14 @@ fn target(out: &mut String, p: &Paint, t: &TargetView) {
         let _ = writeln!(out, "  Reason: {}", t.reason.summary());
         if let Some(cause) = &t.cause {
             let _ = writeln!(out, "  Why: {}", cause.detail);
+            if let Some(owner) = cause.owner {
+                let _ = writeln!(
+                    out,
+                    "  Who fixes it: {} (owner={})",
+                    owner.title(),
+                    owner.as_str()
+                );
+            }
         }
         let _ = writeln!(out, "  Remedy: {}", t.remedy);
     }

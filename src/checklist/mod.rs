@@ -248,6 +248,121 @@ impl Reason {
     }
 }
 
+/// The team that owns the fix of a failure, as an Alertmanager routing label (`owner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Owner {
+    /// Whoever runs the DNS servers the device (and this exporter) asks.
+    Dns,
+    /// Whoever runs the firewalls and routers on the path to the Cisco cloud.
+    Firewall,
+    /// Whoever runs the HTTP proxy and web filter.
+    Proxy,
+    /// Whoever runs TLS inspection and the PKI behind it.
+    TlsInspection,
+    /// Whoever administers the management center and the devices' settings.
+    FmcAdmin,
+    /// Cisco (the cloud service, through a TAC case).
+    Cisco,
+    /// Whoever runs this exporter and Prometheus.
+    Monitoring,
+}
+
+impl Owner {
+    pub(crate) const ALL: [Owner; 7] = [
+        Owner::Dns,
+        Owner::Firewall,
+        Owner::Proxy,
+        Owner::TlsInspection,
+        Owner::FmcAdmin,
+        Owner::Cisco,
+        Owner::Monitoring,
+    ];
+
+    /// The label value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Owner::Dns => "dns",
+            Owner::Firewall => "firewall",
+            Owner::Proxy => "proxy",
+            Owner::TlsInspection => "tls_inspection",
+            Owner::FmcAdmin => "fmc_admin",
+            Owner::Cisco => "cisco",
+            Owner::Monitoring => "monitoring",
+        }
+    }
+
+    /// The team in words.
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Owner::Dns => "DNS",
+            Owner::Firewall => "firewall and network",
+            Owner::Proxy => "proxy and web filter",
+            Owner::TlsInspection => "PKI / TLS inspection",
+            Owner::FmcAdmin => "FMC administrator",
+            Owner::Cisco => "Cisco (TAC)",
+            Owner::Monitoring => "monitoring (this exporter)",
+        }
+    }
+}
+
+impl Serialize for Owner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl Reason {
+    /// Who owns the fix (`None` for a verdict that needs no fix). Every reason is listed here, so
+    /// a new one must be given an owner.
+    pub(crate) fn owner(self) -> Option<Owner> {
+        use Reason as R;
+        match self {
+            R::Ok | R::Skipped => None,
+            R::DnsNxdomain
+            | R::DnsSinkhole
+            | R::DnsLoopback
+            | R::DnsServfail
+            | R::DnsRefused
+            | R::DnsTimeout
+            | R::DnsNoAnswer
+            | R::DnsCnameLoop
+            | R::DnsError => Some(Owner::Dns),
+            R::TcpRefused
+            | R::TcpTimeout
+            | R::TcpUnreachable
+            | R::TcpError
+            | R::TcpPartial
+            | R::TlsMtuBlackHole
+            | R::HttpMtuBlackHole => Some(Owner::Firewall),
+            R::ProxyUnreachable
+            | R::ProxyTimeout
+            | R::ProxyAuthRequired
+            | R::ProxyAuthUnsupported
+            | R::ProxyConnectRefused
+            | R::ProxyUpstreamFailed
+            | R::ProxyFailed
+            | R::TlsPlainHttp
+            | R::HttpUnexpectedStatus
+            | R::HttpBlockPage
+            | R::HttpProxyAuthRequired => Some(Owner::Proxy),
+            R::TlsTimeout
+            | R::TlsHandshakeFailed
+            | R::TlsPartial
+            | R::TlsClientCertRequired
+            | R::TlsCertUntrusted
+            | R::TlsCertExpired
+            | R::TlsHostnameMismatch
+            | R::TlsCertInvalid
+            | R::HttpTimeout
+            | R::HttpInvalidResponse => Some(Owner::TlsInspection),
+            R::DnsNotConfigured | R::ClockSkew | R::CloudIntegrationDisabled => {
+                Some(Owner::FmcAdmin)
+            }
+            R::BudgetExhausted => Some(Owner::Monitoring),
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -283,21 +398,33 @@ pub fn reasons_markdown() -> String {
          Regenerate with `UPDATE_DOCS=1 cargo test --test it docs`.\n\n\
          Stages run in checklist order: DNS, TCP (or the proxy tunnel), TLS, HTTPS, clock; TCP and \
          TLS try every address of the name (up to 8). The verdict is decided once from every fact \
-         the probe recorded (`src/probe/verdict.rs`): a sinkhole or loopback answer explains the \
+         the probe recorded (`src/probe/verdict/`): a sinkhole or loopback answer explains the \
          connections after it; otherwise each step is read again with the facts beside it (the \
          proxy's offered schemes, the first bytes of a failed handshake, the marks of an HTTP \
          answer, each address's result) and the failure earliest in checklist order explains the \
          target, and the target whose failure comes earliest explains its FMC row.\n\n\
-         | reason | stage | what was observed | next step |\n|---|---|---|---|\n",
+         The owner is the team that owns the fix, also the `owner` label of the verdict series and \
+         the alerts (route on it in Alertmanager: `docs/runbook.md`).\n\n\
+         | reason | stage | owner | what was observed | next step |\n|---|---|---|---|---|\n",
     );
     for &reason in Reason::ALL {
         let stage = reason.stage().map_or("—", Stage::as_str);
+        let owner = reason.owner().map_or("—", Owner::as_str);
         out.push_str(&format!(
-            "| <a id=\"{0}\"></a>`{0}` | {stage} | {1} | {2} |\n",
+            "| <a id=\"{0}\"></a>`{0}` | {stage} | {owner} | {1} | {2} |\n",
             reason.as_str(),
             reason.summary().replace('|', "\\|"),
             reason.remedy().replace('|', "\\|"),
         ));
+    }
+    out.push_str(
+        "\n## Owners\n\nThe `owner` label values, each the team that owns the fix. The alerts \
+         about the management center carry `fmc_admin` (its API cannot be read) or `cisco` (it \
+         reports a failure the network does not show), the exporter's own alerts `monitoring`.\n\n\
+         | owner | team |\n|---|---|\n",
+    );
+    for owner in Owner::ALL {
+        out.push_str(&format!("| `{}` | {} |\n", owner.as_str(), owner.title()));
     }
     out
 }

@@ -10,7 +10,7 @@ use super::remedy::{RemedyFacts, remedy};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::checklist::{Reason, Stage};
+use crate::checklist::{Owner, Reason, Stage};
 use crate::probe::{Evidence, Mark, TargetOutcome, Verdict, stage_label};
 
 /// Why a target or row fails: where, the reason, the remedy for this host and port.
@@ -22,6 +22,9 @@ pub(crate) struct Cause {
     pub(crate) stage: Stage,
     pub(crate) port: Option<u16>,
     pub(crate) reason: Reason,
+    /// The team that owns the fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<Owner>,
     pub(crate) remedy: Cow<'static, str>,
     pub(crate) detail: String,
 }
@@ -41,6 +44,7 @@ impl Cause {
             stage: verdict.stage,
             port: verdict.port,
             reason: verdict.reason,
+            owner: verdict.reason.owner(),
             detail: detail(outcome, verdict),
         }
     }

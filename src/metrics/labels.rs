@@ -8,7 +8,7 @@ use prometheus_client::encoding::{
     EncodeLabel, EncodeLabelSet, EncodeLabelValue, LabelSetEncoder, LabelValueEncoder,
 };
 
-use crate::checklist::{Reason, RowStatus, Service, Stage};
+use crate::checklist::{Owner, Reason, RowStatus, Service, Stage};
 use crate::probe::Freshness;
 
 macro_rules! label_value {
@@ -20,7 +20,7 @@ macro_rules! label_value {
         }
     )*};
 }
-label_value!(Stage, Reason, Service, RowStatus, Freshness, Outcome);
+label_value!(Stage, Reason, Owner, Service, RowStatus, Freshness, Outcome);
 
 /// A stage's port, or the empty value for stages without one (DNS, clock).
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -134,7 +134,8 @@ impl<V: EncodeLabelValue + Copy> EncodeLabelSet for StepWith<'_, V> {
 }
 
 /// Why a target or an FMC row stands as it does, borrowed: the stage, port and reason of its
-/// verdict and the remedy (`stage`, `port` and `remedy` left out when healthy).
+/// verdict, the team that owns the fix and the remedy (`stage`, `port`, `owner` and `remedy` left
+/// out when healthy).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Why<'a> {
     pub(crate) target: &'a str,
@@ -156,8 +157,29 @@ impl EncodeLabelSet for Why<'_> {
             ("port", self.port).encode(encoder.encode_label())?;
         }
         ("reason", self.reason).encode(encoder.encode_label())?;
+        if let Some(owner) = self.reason.owner() {
+            ("owner", owner).encode(encoder.encode_label())?;
+        }
         if !self.remedy.is_empty() {
             ("remedy", self.remedy).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
+
+/// A step's labels with its reason and the team that owns the fix of a failure.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StepReason<'a> {
+    pub(crate) step: StepOf<'a>,
+    pub(crate) reason: Reason,
+}
+
+impl EncodeLabelSet for StepReason<'_> {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), fmt::Error> {
+        self.step.encode(encoder)?;
+        ("reason", self.reason).encode(encoder.encode_label())?;
+        if let Some(owner) = self.reason.owner() {
+            ("owner", owner).encode(encoder.encode_label())?;
         }
         Ok(())
     }

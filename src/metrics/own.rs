@@ -15,11 +15,13 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::labels::{FailureLabels, FreshnessLabels, Outcome, Port, ProbeLabels, ResultLabels};
+use super::labels::{
+    FailureLabels, FreshnessLabels, Outcome, Port, Present, ProbeLabels, ResultLabels,
+};
 use super::latency::Latencies;
 use super::report::ProbeReport;
 use super::{LATENCY_BUCKETS, names};
-use crate::checklist::{Reason, Stage};
+use crate::checklist::{Owner, Reason, Stage};
 use crate::config::Config;
 use crate::diagnosis::{Report, verdict};
 use crate::probe::{Freshness, OutcomeSink, TargetOutcome, unix_seconds};
@@ -285,17 +287,19 @@ impl Collector for Static {
         ])?)?;
         let mut e = encoder.encode_descriptor(
             names::REASON_INFO,
-            "Every failure reason with its checklist stage and remedy; always 1. Join on `reason` to attach the remedy.",
+            "Every failure reason with its checklist stage, the team that owns the fix and the remedy; always 1. Join on `reason` to attach the remedy or the owner.",
             None,
             MetricType::Gauge,
         )?;
         for &reason in Reason::ALL {
             let stage = reason.stage().map_or("", Stage::as_str);
-            ConstGauge::new(1).encode(e.encode_family(&[
+            let owner = reason.owner().map_or("", Owner::as_str);
+            ConstGauge::new(1).encode(e.encode_family(&Present([
                 ("reason", reason.as_str()),
                 ("stage", stage),
+                ("owner", owner),
                 ("remedy", reason.remedy()),
-            ])?)?;
+            ]))?)?;
         }
         Ok(())
     }

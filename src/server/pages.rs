@@ -266,6 +266,14 @@ fn target_section(body: &mut String, view: &TargetView) {
                 "<p><strong>Why:</strong> {}</p>",
                 html_escape(&cause.detail)
             );
+            if let Some(owner) = cause.owner {
+                let _ = writeln!(
+                    body,
+                    "<p><strong>Who fixes it:</strong> {} (<code>owner=\"{}\"</code>)</p>",
+                    html_escape(owner.title()),
+                    owner.as_str()
+                );
+            }
         }
         let _ = writeln!(
             body,

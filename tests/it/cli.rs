@@ -102,6 +102,10 @@ async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
         )) && stdout.contains(&format!("`telnet api-sse.cisco.com {closed}`")),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("Who fixes it: firewall and network (owner=firewall)"),
+        "{stdout}"
+    );
 
     let out = run(&["check", "--config.file", &config, "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(1));
@@ -109,6 +113,7 @@ async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
     assert_eq!(json["success"], false);
     assert_eq!(json["rows"][0]["status"], "failure");
     assert_eq!(json["rows"][0]["decided_by"]["reason"], "tcp_refused");
+    assert_eq!(json["rows"][0]["decided_by"]["owner"], "firewall");
     assert_eq!(json["rows"][0]["decided_by"]["port"], closed);
     assert_eq!(json["rows"][0]["target_count"], 1);
     assert_eq!(json["targets"][0]["reason"], "tcp_refused");

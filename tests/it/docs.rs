@@ -154,6 +154,12 @@ fn every_alert_follows_the_conventions_and_has_a_runbook_section() {
             name.starts_with("Firepower") && name.chars().all(|c| c.is_ascii_alphanumeric()),
             "{name} is not CamelCase with the Firepower prefix"
         );
+        // The team that owns the fix: named, or read from the verdict series.
+        let owner = rule["labels"]["owner"].as_str().unwrap_or_default();
+        assert!(
+            OWNERS.contains(&owner) || owner.contains("| first | label \"owner\""),
+            "{name}: owner {owner:?}"
+        );
         let severity = rule["labels"]["severity"].as_str().unwrap_or_default();
         assert!(
             ["critical", "warning", "info"].contains(&severity),
@@ -307,5 +313,73 @@ fn every_embedded_host_cites_its_source_in_docs_endpoints_md() {
                 );
             }
         }
+    }
+}
+
+/// The `owner` label values (docs/reasons.md, Owners).
+const OWNERS: [&str; 7] = [
+    "dns",
+    "firewall",
+    "proxy",
+    "tls_inspection",
+    "fmc_admin",
+    "cisco",
+    "monitoring",
+];
+
+/// The owners table of docs/reasons.md lists exactly these values, and the runbook's routing
+/// example is a configuration Alertmanager accepts that sends each owner to its team.
+#[tokio::test]
+async fn every_owner_routes_as_the_runbook_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reasons = std::fs::read_to_string(root.join("docs/reasons.md")).expect("reasons");
+    let table = &reasons[reasons.find("## Owners").expect("an Owners section")..];
+    let listed: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    assert_eq!(listed, OWNERS, "docs/reasons.md, Owners");
+    let Some(amtool) = tool("amtool") else {
+        return;
+    };
+    let runbook = std::fs::read_to_string(root.join("docs/runbook.md")).expect("runbook");
+    let section = &runbook[runbook
+        .find("## Routing by owner")
+        .expect("the routing section")..];
+    let start = section.find("```yaml\n").expect("a yaml block") + 8;
+    let yaml = &section[start..start + section[start..].find("```").expect("its end")];
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("routing.yml");
+    std::fs::write(&file, yaml).expect("write");
+    let checked = tokio::process::Command::new(&amtool)
+        .arg("check-config")
+        .arg(&file)
+        .output()
+        .await
+        .expect("amtool");
+    assert!(checked.status.success(), "{checked:?}");
+    for (owner, receiver) in [
+        ("dns", "dns-team"),
+        ("firewall", "network-team"),
+        ("proxy", "security-team"),
+        ("tls_inspection", "security-team"),
+        ("fmc_admin", "firewall-admins"),
+        ("cisco", "firewall-admins"),
+        ("monitoring", "monitoring"),
+    ] {
+        let routed = tokio::process::Command::new(&amtool)
+            .args(["config", "routes", "test", "--config.file"])
+            .arg(&file)
+            .arg(format!("--verify.receivers={receiver}"))
+            .arg(format!("owner={owner}"))
+            .arg("alertname=FirepowerCloudDnsFailure")
+            .output()
+            .await
+            .expect("amtool");
+        assert!(
+            routed.status.success(),
+            "owner={owner} does not reach {receiver}: {routed:?}"
+        );
     }
 }

@@ -465,11 +465,13 @@ async fn page_inhibit_resolve(pattern: Pattern) {
             .ends_with("/runbook#firepowerciscocloudconfigurationfailure")
     );
     assert_eq!(page.2["labels"]["severity"], "critical");
+    // Routable to the team that owns the fix.
+    assert_eq!(page.2["labels"]["owner"], "dns", "{page:#?}");
     if let Pattern::PerTarget = pattern {
         assert_eq!(page.2["labels"]["row_target"], "sse", "{page:#?}");
     }
 
-    wait_for(
+    let ticket = wait_for(
         "the DNS alert at the tickets receiver",
         Duration::from_secs(60),
         &daemons,
@@ -483,6 +485,7 @@ async fn page_inhibit_resolve(pattern: Pattern) {
         },
     )
     .await;
+    assert_eq!(ticket.2["labels"]["owner"], "dns", "{ticket:#?}");
     // Only DNS-caused alerts: the stages DNS left unrun have no failure series, so their alerts are
     // neither pending nor firing in Prometheus itself (before any inhibition in Alertmanager),
     // at the moment the DNS alert, with the same `for:`, fires.

@@ -487,6 +487,29 @@ async fn spawn_exporter(args: &[&str]) -> ExporterProcess {
     ExporterProcess::start(Path::new(BIN), args).await
 }
 
+/// A reload sent the moment the exporter says it listens reloads; it never ends the process (the
+/// signal handlers are in place before the `listening` line).
+#[tokio::test]
+async fn a_sighup_right_after_start_reloads_and_never_kills() {
+    for _ in 0..5 {
+        let mut exporter = spawn_exporter(&[]).await;
+        exporter.signal("HUP").await;
+        // The start-up load and the reload.
+        until_metrics(exporter.addr, "the reload to count", |e| {
+            e.value(
+                &format!("{}_total", names::CONFIG_RELOADS),
+                &[("result", "success")],
+            ) == 2.0
+        })
+        .await;
+        assert!(
+            exporter.child.try_wait().expect("status").is_none(),
+            "the exporter ended on SIGHUP:\n{}",
+            exporter.log()
+        );
+    }
+}
+
 #[tokio::test]
 async fn sighup_reloads_and_a_broken_file_keeps_the_running_configuration() {
     let world = World::new().await;

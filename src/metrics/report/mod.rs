@@ -6,7 +6,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeGaugeValue, EncodeMet
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::labels::{Port, Present, StepOf, StepWith, Why};
+use super::labels::{Port, Present, StepOf, StepReason, StepWith, Why};
 use super::latency::Latencies;
 use super::{MAX_PEER_LABEL_CHARS, gauge, names};
 use crate::checklist::Stage;
@@ -149,14 +149,13 @@ impl Collector for ProbeReport {
         let mut e = gauge(
             &mut encoder,
             names::STAGE_VERDICT,
-            "Always 1: each stage's result as a reason (ok, a failure reason, skipped or budget_exhausted).",
+            "Always 1: each stage's result as a reason (ok, a failure reason, skipped or budget_exhausted) and, for a failure, the team that owns the fix (owner).",
         )?;
         for t in targets {
             for s in &t.outcome.stages {
-                let labels = StepWith {
+                let labels = StepReason {
                     step: step_of(&t.name, s),
-                    key: "reason",
-                    value: s.reason,
+                    reason: s.reason,
                 };
                 ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
             }

@@ -73,6 +73,19 @@ async fn a_failing_and_a_healthy_target_give_their_series() {
         ("reason", "tls_cert_untrusted"),
     ];
     assert_eq!(e.value(names::TARGET_VERDICT, &sse), 1.0);
+    // The team that owns the fix, as a routing label, on the verdict and on the failing step.
+    assert_eq!(
+        e.label(names::TARGET_VERDICT, &sse, "owner"),
+        "tls_inspection"
+    );
+    assert_eq!(
+        e.label(
+            names::STAGE_VERDICT,
+            &[("target", "sse"), ("stage", "tls"), ("port", "443")],
+            "owner"
+        ),
+        "tls_inspection"
+    );
     assert!(!e.label(names::TARGET_VERDICT, &sse, "remedy").is_empty());
     let amp = e.all(names::TARGET_VERDICT, &[("target", "amp")]);
     assert_eq!(amp.len(), 1);
