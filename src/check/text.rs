@@ -117,6 +117,9 @@ fn fmc_table(out: &mut String, p: &Paint, report: &Report) {
             RowStatus::Disabled => p.dim(&format!("{:<8}", row.status.title())),
         };
         let why = match &row.decided_by {
+            Some(_) if row.status == RowStatus::Failure && row.every_failing().is_some() => {
+                format!("  {}", row.every_failing().unwrap_or_default())
+            }
             Some(c) if row.status == RowStatus::Failure => {
                 format!("  {} at {} ({})", c.reason, c.target, c.step())
             }

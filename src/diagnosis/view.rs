@@ -59,6 +59,7 @@ impl Report {
             title: row.service.title(),
             status: row.status,
             decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s)),
+            failing: Vec::new(),
             target_count: row.targets,
             part_of: match scope {
                 RowScope::Whole => None,
@@ -69,10 +70,21 @@ impl Report {
         .collect();
         let success = rows.iter().all(|r| r.status != RowStatus::Failure);
         let common_cause = common_cause(&rows);
-        let targets = outcomes
+        let targets: Vec<TargetView> = outcomes
             .into_iter()
             .map(|(outcome, freshness)| TargetView::new(outcome, freshness, tracer))
             .collect();
+        let mut rows = rows;
+        for row in rows.iter_mut().filter(|r| r.status == RowStatus::Failure) {
+            let mut failing: Vec<Cause> = targets
+                .iter()
+                .filter(|t| t.service == row.service)
+                .filter_map(|t| t.cause.clone())
+                .collect();
+            let first = row.decided_by.as_ref().map(|c| c.target.clone());
+            failing.sort_by_key(|c| Some(&c.target) != first.as_ref());
+            row.failing = failing;
+        }
         Report {
             source: config.source.clone(),
             success,
@@ -188,6 +200,10 @@ pub(crate) struct RowView {
     pub(crate) status: RowStatus,
     /// The target and stage whose failure decides the row (the earliest in the checklist).
     pub(crate) decided_by: Option<Cause>,
+    /// Every failing target of the row with its cause, the deciding one first (the row fails for
+    /// each of them: fixing the first alone does not clear it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) failing: Vec<Cause>,
     /// How many targets the row was decided from.
     pub(crate) target_count: usize,
     /// The one target this row was decided from, when the scrape asked for one target: the
@@ -200,6 +216,24 @@ pub(crate) struct RowView {
 }
 
 impl RowView {
+    /// `2 of 3 targets fail: sse at dns (dns_nxdomain); amp at tcp/443 (tcp_timeout)`, when more
+    /// than one target of the row fails.
+    pub(crate) fn every_failing(&self) -> Option<String> {
+        (self.failing.len() > 1).then(|| {
+            let each: Vec<String> = self
+                .failing
+                .iter()
+                .map(|c| format!("{} at {} ({})", c.target, c.step(), c.reason))
+                .collect();
+            format!(
+                "{} of {} targets fail: {}",
+                self.failing.len(),
+                self.target_count,
+                each.join("; ")
+            )
+        })
+    }
+
     /// The network's verdict in a few words, for the line beside the FMC's.
     fn network_words(&self) -> String {
         match (self.status, &self.decided_by) {

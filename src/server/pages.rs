@@ -140,8 +140,9 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
             );
             continue;
         };
-        let why = match &row.decided_by {
-            Some(c) if row.status == RowStatus::Failure => format!(
+        let why = match (&row.decided_by, row.every_failing()) {
+            (Some(_), Some(every)) if row.status == RowStatus::Failure => html_escape(&every),
+            (Some(c), _) if row.status == RowStatus::Failure => format!(
                 "{} at <a href=\"#target-{t}\">{t}</a> ({})",
                 reason_cell(c.reason),
                 c.step(),

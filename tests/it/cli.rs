@@ -486,3 +486,47 @@ async fn check_says_a_shared_cause_once_before_the_table() {
         "{stdout}"
     );
 }
+
+/// Every failing target of a row is named, not only the first.
+#[tokio::test]
+async fn check_names_every_failing_target_of_a_row() {
+    let world = World::new().await;
+    let (server, _) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let (closed, also_closed) = (servers::closed_port(), servers::closed_port());
+    let config = write(
+        &world,
+        "two.yml",
+        &world.config(
+            "",
+            &[
+                sse_target("sse", "api-sse.cisco.com", server.port(), closed),
+                sse_target("sse-b", "api-sse.cisco.com", server.port(), also_closed),
+            ],
+        ),
+    );
+    let out = run(&["check", "--config.file", &config]).await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "2 of 2 targets fail: sse at tcp/{closed} (tcp_refused); sse-b at tcp/{also_closed} (tcp_refused)"
+        )),
+        "{stdout}"
+    );
+    let out = run(&["check", "--config.file", &config, "--output", "json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+    let failing = json["rows"][0]["failing"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = failing
+        .iter()
+        .filter_map(|c| c["target"].as_str())
+        .collect();
+    assert_eq!(names, ["sse", "sse-b"], "{json:#}");
+    // The status page says the same.
+    let exporter =
+        crate::util::Exporter::start(&std::fs::read_to_string(&config).expect("config")).await;
+    let (_, page) = exporter.get("/").await;
+    assert!(page.contains("2 of 2 targets fail: sse at tcp/"), "{page}");
+}

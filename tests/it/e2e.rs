@@ -451,6 +451,10 @@ async fn page_inhibit_resolve(pattern: Pattern) {
     assert_eq!(annotations["reason"], "dns_nxdomain", "{page:#?}");
     assert_eq!(annotations["failing_target"], "sse");
     assert_eq!(annotations["failing_stage"], "dns");
+    assert_eq!(
+        annotations["failing_targets"], "1 of 1 targets fail: sse at dns (dns_nxdomain)",
+        "{annotations}"
+    );
     assert!(
         annotations["remedy"]
             .as_str()

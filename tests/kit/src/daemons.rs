@@ -43,10 +43,17 @@ pub fn program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A port that was free a moment ago (for programs that cannot be told to pick one).
+/// A port that was free a moment ago for both TCP and UDP (for programs that cannot be told to
+/// pick one; DNS daemons listen on both, and another test's DNS server may hold the UDP port of a
+/// number that is free for TCP).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = tcp.local_addr().expect("addr").port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn folder() -> tempfile::TempDir {
