@@ -48,8 +48,17 @@ pub(super) fn render_text(report: &Report, colour: bool) -> String {
     out
 }
 
-/// Where the targets came from, and the one cause when several rows share it.
+/// The first line (how many rows fail and why, or that all succeed), where the targets came from,
+/// and the one cause when several rows share it.
 fn heading(out: &mut String, p: &Paint, report: &Report) {
+    let headline = report.headline();
+    let headline = if report.success {
+        p.good(&headline)
+    } else {
+        p.bad(&headline)
+    };
+    let _ = writeln!(out, "{headline}");
+    let _ = writeln!(out);
     let _ = writeln!(out, "Threat Data Updates on Devices  ({})", report.source);
     if let Some(cause) = &report.common_cause {
         let _ = writeln!(out);

@@ -37,6 +37,68 @@ pub(crate) struct Report {
 }
 
 impl Report {
+    /// The first line an engineer reads: how many rows fail, each cause once with the team that
+    /// owns its fix, when the probes ran and from which host; or that every row succeeds.
+    pub(crate) fn headline(&self) -> String {
+        let probed = self
+            .targets
+            .iter()
+            .map(|t| t.outcome.started_at)
+            .max()
+            .map_or_else(String::new, |at| {
+                let secs = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                format!(
+                    ", last probe {}",
+                    format_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+                )
+            });
+        let from = host_name().map_or_else(String::new, |h| format!(", from {h}"));
+        let observed = self.rows.len();
+        let failing: Vec<&RowView> = self
+            .rows
+            .iter()
+            .filter(|r| r.status == RowStatus::Failure)
+            .collect();
+        let disabled = self
+            .rows
+            .iter()
+            .filter(|r| r.status == RowStatus::Disabled)
+            .count();
+        if failing.is_empty() {
+            let verdict = match (observed, disabled == observed) {
+                (0, _) => "No row is probed".to_string(),
+                (1, true) => "The row reads disabled (cloud integration is off)".to_string(),
+                (_, true) => {
+                    format!("All {observed} rows read disabled (cloud integration is off)")
+                }
+                (1, false) => "The row succeeds".to_string(),
+                (_, false) => format!("All {observed} rows succeed"),
+            };
+            return format!("{verdict}{probed}{from}.");
+        }
+        let mut causes: Vec<(Reason, Option<crate::checklist::Owner>)> = Vec::new();
+        for cause in failing.iter().flat_map(|r| &r.failing) {
+            if !causes.iter().any(|(r, _)| *r == cause.reason) {
+                causes.push((cause.reason, cause.owner));
+            }
+        }
+        let each: Vec<String> = causes
+            .iter()
+            .map(|(reason, owner)| match owner {
+                Some(owner) => format!("{reason} (fix: {})", owner.title()),
+                None => reason.to_string(),
+            })
+            .collect();
+        let fail = if observed == 1 {
+            "1 of 1 row fails".to_string()
+        } else {
+            format!("{} of {observed} rows fail", failing.len())
+        };
+        format!("{fail}: {}{probed}{from}.", each.join("; "))
+    }
+
     /// The view of these outcomes. With [`RowScope::Part`] (a scrape of one target) each row is
     /// that target's part of it, named by `part_of`, so Prometheus can put a row back together
     /// from one scrape per target. `fmc_integration` is cloud integration as the management
@@ -370,4 +432,12 @@ pub(crate) struct StepView {
 pub(crate) fn format_unix(secs: i64) -> String {
     let secs = u64::try_from(secs).unwrap_or(0);
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+/// This host's name, as the kernel has it (the page and `check` say where they ran).
+fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
 }

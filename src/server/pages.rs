@@ -105,6 +105,12 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
         config.targets.len(),
         env!("CARGO_PKG_VERSION")
     );
+    let _ = writeln!(
+        body,
+        "<p class=\"headline {}\"><strong>{}</strong></p>",
+        if report.success { "success" } else { "failure" },
+        html_escape(&report.headline())
+    );
     if let Some(cause) = &report.common_cause {
         let _ = writeln!(
             body,

@@ -70,6 +70,13 @@ async fn check_prints_the_fmc_table_and_exits_0_when_healthy() {
         "{stdout}"
     );
     assert!(stdout.contains("http: status 403"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .is_some_and(|l| l.starts_with("The row succeeds, last probe ")),
+        "{stdout}"
+    );
     assert!(stdout.contains("tls: verify  ok"), "{stdout}");
     assert!(!stdout.contains('\x1b'), "no colour when not on a terminal");
 }
@@ -104,6 +111,13 @@ async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
     );
     assert!(
         stdout.contains("Who fixes it: firewall and network (owner=firewall)"),
+        "{stdout}"
+    );
+    // The first line says it all: how many rows fail, why, who fixes it, when and from where.
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("1 of 1 row fails: tcp_refused (fix: firewall and network), last probe ")
+            && first.contains(", from "),
         "{stdout}"
     );
 
@@ -529,4 +543,8 @@ async fn check_names_every_failing_target_of_a_row() {
         crate::util::Exporter::start(&std::fs::read_to_string(&config).expect("config")).await;
     let (_, page) = exporter.get("/").await;
     assert!(page.contains("2 of 2 targets fail: sse at tcp/"), "{page}");
+    assert!(
+        page.contains("<p class=\"headline failure\"><strong>1 of 1 row fails: tcp_refused (fix: firewall and network), last probe "),
+        "{page}"
+    );
 }
