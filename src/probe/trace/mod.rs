@@ -257,17 +257,7 @@ async fn attempt_inner(
     hop_timeout: Duration,
 ) -> nix::Result<(HopAnswer, Option<IpAddr>)> {
     let v6 = destination.is_ipv6();
-    let family = if v6 {
-        AddressFamily::Inet6
-    } else {
-        AddressFamily::Inet
-    };
-    let fd: OwnedFd = socket(
-        family,
-        SockType::Stream,
-        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-        SockProtocol::Tcp,
-    )?;
+    let fd = nonblocking_socket(destination.ip(), SockType::Stream, SockProtocol::Tcp)?;
     let hops = i32::from(ttl);
     let started = match destination {
         SocketAddr::V4(addr) => {
@@ -305,6 +295,25 @@ async fn attempt_inner(
         }
         Some(_) => Ok(read_icmp(stream.as_fd(), v6).unwrap_or((HopAnswer::Silent, None))),
     }
+}
+
+/// A non-blocking socket of `kind` for the family of `to`.
+fn nonblocking_socket(
+    to: IpAddr,
+    kind: SockType,
+    protocol: impl Into<Option<SockProtocol>>,
+) -> nix::Result<OwnedFd> {
+    let family = if to.is_ipv6() {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    socket(
+        family,
+        kind,
+        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+        protocol,
+    )
 }
 
 fn io_errno(err: &std::io::Error) -> Errno {

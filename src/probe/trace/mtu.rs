@@ -11,20 +11,17 @@
 //! full size whatever it cached, and still caches what ICMP reports).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
-use nix::sys::socket::{
-    AddressFamily, MsgFlags, SockFlag, SockType, SockaddrIn, SockaddrIn6, connect, setsockopt,
-    socket, sockopt,
-};
+use nix::sys::socket::{MsgFlags, SockType, SockaddrIn, SockaddrIn6, connect, setsockopt, sockopt};
 use rustix::net::sockopt::{
     Ipv4PathMtuDiscovery, Ipv6PathMtuDiscovery, set_ip_mtu_discover, set_ipv6_mtu_discover,
 };
 use serde::Serialize;
 use tokio::io::Interest;
 
-use super::{Hop, HopAnswer, queued_icmp};
+use super::{Hop, HopAnswer, nonblocking_socket, queued_icmp};
 
 /// The port the datagrams go to (traceroute's first UDP port: nothing listens there).
 const PORT: u16 = 33434;
@@ -164,17 +161,7 @@ async fn send(to: IpAddr, len: usize, timeout: Duration) -> Reply {
 }
 
 async fn send_inner(to: IpAddr, len: usize, timeout: Duration) -> std::io::Result<Reply> {
-    let family = if to.is_ipv6() {
-        AddressFamily::Inet6
-    } else {
-        AddressFamily::Inet
-    };
-    let fd: OwnedFd = socket(
-        family,
-        SockType::Datagram,
-        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-        None,
-    )?;
+    let fd = nonblocking_socket(to, SockType::Datagram, None)?;
     match SocketAddr::new(to, PORT) {
         SocketAddr::V4(addr) => {
             setsockopt(&fd, sockopt::Ipv4RecvErr, &true)?;
