@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::checklist::{Module, Reason, RowStatus};
-use crate::diagnosis::{FmcSummary, Report, TargetView, format_unix};
+use crate::diagnosis::{FmcSummary, Report, TargetView, configured_ca_only, format_unix};
 
 struct Paint {
     on: bool,
@@ -248,6 +248,9 @@ fn facts(out: &mut String, t: &TargetView) {
             let _ = writeln!(out, "  tls: expires {}", format_unix(na));
         }
         let _ = writeln!(out, "  tls: verify  {}", tls.verify);
+        if let Some(words) = configured_ca_only(tls.trusted_via) {
+            let _ = writeln!(out, "  tls: {words}");
+        }
     }
     if let Some(http) = &o.http {
         let skew = http

@@ -181,6 +181,14 @@ fn header_case(name: &str) -> String {
         .join("-")
 }
 
+/// When a verified chain was trusted only through the configured `tls.ca_file` (not the public
+/// roots a Firepower device trusts): that, in words, for the page and `check`.
+pub(crate) fn configured_ca_only(trust: Option<crate::probe::Trust>) -> Option<&'static str> {
+    (trust == Some(crate::probe::Trust::ConfiguredCa)).then_some(
+        "trusted only through the configured tls.ca_file, not the public roots the device trusts: the device fails where this passes",
+    )
+}
+
 /// How a verified chain was trusted, in words.
 pub(crate) fn trust_words(trust: crate::probe::Trust) -> &'static str {
     match trust {

@@ -14,6 +14,7 @@ mod view;
 use crate::checklist::{Reason, RowStatus, Service, checklist_rank};
 use crate::probe::{OutcomeSink, TargetOutcome, Verdict};
 
+pub(crate) use cause::configured_ca_only;
 pub(crate) use fmc::FmcSummary;
 pub(crate) use path::hop_words;
 pub(crate) use view::{Report, RowScope, RowView, TargetView, format_unix};

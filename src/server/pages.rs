@@ -12,7 +12,7 @@ use super::html::{hop_tables, html_escape, url_escape, with_code};
 use super::{AppState, bad_request, page_budget, select_targets};
 use crate::checklist::{Module, Reason, RowStatus};
 use crate::config::Config;
-use crate::diagnosis::{Report, RowScope, TargetView, format_unix};
+use crate::diagnosis::{Report, RowScope, TargetView, configured_ca_only, format_unix};
 use crate::probe::{Freshness, TargetOutcome, Tracer, unix_seconds};
 
 pub(crate) const RUNBOOK: &str = include_str!("../../docs/runbook.md");
@@ -246,6 +246,9 @@ fn target_section(body: &mut String, view: &TargetView) {
             tls.not_after.map(format_unix).unwrap_or_default(),
             html_escape(&tls.verify)
         );
+        if let Some(words) = configured_ca_only(tls.trusted_via) {
+            let _ = write!(body, "<dt>Trusted</dt><dd class=\"warn\">{words}</dd>");
+        }
     }
     if let Some(http) = &o.http {
         let _ = write!(

@@ -78,6 +78,11 @@ async fn check_prints_the_fmc_table_and_exits_0_when_healthy() {
         "{stdout}"
     );
     assert!(stdout.contains("tls: verify  ok"), "{stdout}");
+    // The lab's chain verifies only through its CA in tls.ca_file: said, since a device would fail.
+    assert!(
+        stdout.contains("tls: trusted only through the configured tls.ca_file, not the public roots the device trusts"),
+        "{stdout}"
+    );
     assert!(!stdout.contains('\x1b'), "no colour when not on a terminal");
 }
 

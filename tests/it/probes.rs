@@ -386,6 +386,15 @@ async fn a_certificate_from_an_unknown_ca_is_untrusted_and_names_its_issuer() {
         e.label(names::TLS_INFO, &[("target", "sse")], "issuer")
             .contains("Corp TLS Inspection CA")
     );
+    // The remedy asks for a do-not-decrypt rule on the inspecting device, named by its issuer,
+    // and warns against trusting its CA here.
+    let remedy = e.label(names::TARGET_VERDICT, &[("target", "sse")], "remedy");
+    assert!(
+        remedy.contains("Corp TLS Inspection CA")
+            && remedy.contains("do-not-decrypt rule")
+            && remedy.contains("Do not add that CA to this exporter's `tls.ca_file`"),
+        "{remedy}"
+    );
 }
 
 #[tokio::test]
