@@ -103,12 +103,49 @@ fn tcp(out: &mut String, d: &TcpDetail) -> fmt::Result {
     }
 }
 
-/// An OS error as the C library words it (`Connection refused (os error 111)`).
+/// An OS error in words: what it means for the path, not the C library's text (`/debug` keeps
+/// the errno beside it).
 fn os(error: OsError) -> String {
-    match error.code {
-        Some(code) => io::Error::from_raw_os_error(code).to_string(),
-        None => io::Error::from(error.kind).to_string(),
-    }
+    let words = match error.kind {
+        io::ErrorKind::ConnectionRefused => "refused (a reset came back)",
+        io::ErrorKind::ConnectionReset => "reset while connecting",
+        io::ErrorKind::TimedOut => "no answer (timed out)",
+        io::ErrorKind::HostUnreachable => "host unreachable (an ICMP message came back)",
+        io::ErrorKind::NetworkUnreachable => "network unreachable (no route to it)",
+        io::ErrorKind::AddrNotAvailable => "no local address to connect from",
+        io::ErrorKind::PermissionDenied => "not permitted by this host",
+        io::ErrorKind::NotFound => "not found",
+        _ => {
+            return match error.code {
+                Some(code) => io::Error::from_raw_os_error(code).to_string(),
+                None => io::Error::from(error.kind).to_string(),
+            };
+        }
+    };
+    words.to_string()
+}
+
+/// `2026-11-01 14:03 UTC` from Unix seconds.
+fn date(secs: u64) -> String {
+    let text = humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+    )
+    .to_string();
+    // 2026-11-01T14:03:00Z
+    format!("{} {} UTC", &text[..10], &text[11..16])
+}
+
+/// `31 days`, `5 hours`, `12 minutes`.
+fn span(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s >= 2 * 86_400 => (s / 86_400, "days"),
+        s if s >= 86_400 => (1, "day"),
+        s if s >= 2 * 3_600 => (s / 3_600, "hours"),
+        s if s >= 3_600 => (1, "hour"),
+        s if s >= 120 => (s / 60, "minutes"),
+        _ => (secs, "seconds"),
+    };
+    format!("{n} {unit}")
 }
 
 fn proxy(out: &mut String, d: &ProxyDetail) -> fmt::Result {
@@ -259,6 +296,30 @@ fn unverified(err: &rustls::Error) -> String {
                 "it carries a critical extension this client does not know".into()
             }
             CertificateError::NotValidForName => "it is not valid for this name".into(),
+            CertificateError::ExpiredContext { time, not_after } => format!(
+                "it expired on {} ({} before this host's clock, {})",
+                date(not_after.as_secs()),
+                span(time.as_secs().saturating_sub(not_after.as_secs())),
+                date(time.as_secs())
+            ),
+            CertificateError::NotValidYetContext { time, not_before } => format!(
+                "it is valid only from {} ({} after this host's clock, {}): check the clock",
+                date(not_before.as_secs()),
+                span(not_before.as_secs().saturating_sub(time.as_secs())),
+                date(time.as_secs())
+            ),
+            CertificateError::NotValidForNameContext {
+                expected,
+                presented,
+            } => format!(
+                "it is not valid for {}: it names {}",
+                expected.to_str(),
+                if presented.is_empty() {
+                    "no name".to_string()
+                } else {
+                    presented.join(", ")
+                }
+            ),
             other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
         },
         err => err.to_string(),
@@ -374,6 +435,27 @@ mod tests {
         }
     }
 
+    /// Certificate dates as UTC dates with how far off they are, never Unix seconds.
+    #[test]
+    fn certificate_dates_are_dates() {
+        use rustls::pki_types::UnixTime;
+        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
+        let expired = CertificateError::ExpiredContext {
+            time: at(1_796_176_182),
+            not_after: at(1_796_176_182 - 31 * 86_400 - 3_600),
+        };
+        let words =
+            account(&TlsDetail::Unverified(rustls::Error::InvalidCertificate(expired)).into());
+        assert!(
+            words.ends_with("it expired on 2026-11-01 00:49 UTC (31 days before this host's clock, 2026-12-02 01:49 UTC)"),
+            "{words}"
+        );
+        assert!(
+            !words.contains("UNIX") && !words.contains("seconds ago"),
+            "{words}"
+        );
+    }
+
     #[test]
     fn every_failing_address_is_named_with_its_own_account() {
         let addr: SocketAddr = "192.0.2.8:443".parse().expect("addr");
@@ -393,7 +475,7 @@ mod tests {
         };
         assert_eq!(
             account(&partial),
-            "2 of 3 addresses failed: 192.0.2.8 (connect to 192.0.2.8:443: no answer before the deadline); 192.0.2.9 (connect to 192.0.2.9:443: Connection refused (os error 111))"
+            "2 of 3 addresses failed: 192.0.2.8 (connect to 192.0.2.8:443: no answer before the deadline); 192.0.2.9 (connect to 192.0.2.9:443: refused (a reset came back))"
         );
         let skipped = StepDetail::Skipped {
             after: Stage::Tcp,

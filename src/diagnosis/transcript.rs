@@ -3,7 +3,7 @@
 
 use super::view::{StepView, TargetView, format_unix};
 use crate::checklist::{Reason, Stage};
-use crate::probe::{StageOutcome, TargetOutcome};
+use crate::probe::{Detail, OsError, StageOutcome, TargetOutcome, TcpDetail};
 
 impl TargetView {
     /// What `step` did, as `nslookup` and `curl -v` print it (only `/debug` shows it, so it is
@@ -60,6 +60,19 @@ fn trace(o: &TargetOutcome, s: &StageOutcome) -> Vec<String> {
                 .and_then(|d| d.addresses.first())
                 .map_or_else(|| t.host.clone(), ToString::to_string);
             lines.push(format!("* Trying {address}:{port}..."));
+            // The system's own words, for support: the page and `check` say what they mean.
+            if let Detail::Tcp(TcpDetail::Failed {
+                addr,
+                error: OsError {
+                    code: Some(code), ..
+                },
+            }) = &s.detail
+            {
+                lines.push(format!(
+                    "* connect to {addr}: {}",
+                    std::io::Error::from_raw_os_error(*code)
+                ));
+            }
         }
         Stage::Proxy => {
             if let Some(proxy) = &t.proxy {

@@ -548,6 +548,15 @@ async fn check_names_every_failing_target_of_a_row() {
         crate::util::Exporter::start(&std::fs::read_to_string(&config).expect("config")).await;
     let (_, page) = exporter.get("/").await;
     assert!(page.contains("2 of 2 targets fail: sse at tcp/"), "{page}");
+    // Words for people; the system's own text only on /debug, for support.
+    assert!(
+        stdout.contains(&format!(
+            "connect to 127.0.0.1:{closed}: refused (a reset came back)"
+        )) && !stdout.contains("os error"),
+        "{stdout}"
+    );
+    let (_, debug) = exporter.get("/debug?target=sse").await;
+    assert!(debug.contains("(os error 111)"), "{debug}");
     assert!(
         page.contains("<p class=\"headline failure\"><strong>1 of 1 row fails: tcp_refused (fix: firewall and network), last probe "),
         "{page}"
