@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::checklist::{Module, Reason, RowStatus};
-use crate::diagnosis::{FmcSummary, Report, TargetView, configured_ca_only, format_unix};
+use crate::diagnosis::{FmcSummary, Report, TargetView, configured_ca_only, format_unix, plain};
 
 struct Paint {
     on: bool,
@@ -174,7 +174,7 @@ fn target(out: &mut String, p: &Paint, t: &TargetView) {
     if !t.success {
         let _ = writeln!(out, "  Reason: {}", t.reason.summary());
         if let Some(cause) = &t.cause {
-            let _ = writeln!(out, "  Why: {}", cause.detail);
+            let _ = writeln!(out, "  Why: {}", plain(&cause.detail));
             if let Some(owner) = cause.owner {
                 let _ = writeln!(
                     out,
@@ -184,7 +184,7 @@ fn target(out: &mut String, p: &Paint, t: &TargetView) {
                 );
             }
         }
-        let _ = writeln!(out, "  Remedy: {}", t.remedy);
+        let _ = writeln!(out, "  Remedy: {}", plain(&t.remedy));
     }
 }
 

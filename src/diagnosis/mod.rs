@@ -17,6 +17,7 @@ use crate::probe::{OutcomeSink, TargetOutcome, Verdict};
 pub(crate) use cause::configured_ca_only;
 pub(crate) use fmc::FmcSummary;
 pub(crate) use path::hop_words;
+pub(crate) use remedy::plain;
 pub(crate) use view::{Report, RowScope, RowView, TargetView, format_unix};
 
 /// What explains a failing target, as the probe decided it from every fact it recorded.

@@ -47,6 +47,16 @@ pub(crate) fn remedy(reason: Reason, facts: RemedyFacts<'_>) -> Cow<'static, str
     })
 }
 
+/// Text for a surface that shows no formatting (a terminal, a label, an alert's annotation):
+/// the Markdown code marks of the reason table dropped, the commands left as they are.
+pub(crate) fn plain(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('`') {
+        std::borrow::Cow::Owned(text.replace('`', ""))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use super::report::ProbeReport;
 use super::{LATENCY_BUCKETS, names};
 use crate::checklist::{Owner, Reason, Stage};
 use crate::config::Config;
-use crate::diagnosis::{Report, verdict};
+use crate::diagnosis::{Report, plain, verdict};
 use crate::probe::{Freshness, OutcomeSink, TargetOutcome, unix_seconds};
 
 /// Whether a stage gets a latency histogram. TCP (or the proxy tunnel) gets one for the TLS port
@@ -298,7 +298,7 @@ impl Collector for Static {
                 ("reason", reason.as_str()),
                 ("stage", stage),
                 ("owner", owner),
-                ("remedy", reason.remedy()),
+                ("remedy", plain(reason.remedy()).as_ref()),
             ]))?)?;
         }
         Ok(())

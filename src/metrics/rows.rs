@@ -7,7 +7,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use super::labels::{Port, Present, Why};
 use super::{gauge, names};
 use crate::checklist::RowStatus;
-use crate::diagnosis::{RowView, TargetView};
+use crate::diagnosis::{RowView, TargetView, plain};
 
 /// Always 1 per target: the row or module it stands for, who talks to its host and where the
 /// host name comes from (`secondary` or `troubleshooting_note` for names no Cisco product
@@ -86,6 +86,7 @@ pub(super) fn encode_rows(
             .as_ref()
             .filter(|_| row.status != RowStatus::Disabled);
         let remedy = row.remedy();
+        let remedy = plain(&remedy);
         let why = Why {
             target: cause.map_or("", |c| c.target.as_str()),
             stage: cause.map(|c| c.stage),

@@ -111,13 +111,15 @@ async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
     assert!(
         stdout.contains(&format!(
             "Remedy: A firewall or the peer rejects TCP {closed} to api-sse.cisco.com"
-        )) && stdout.contains(&format!("`telnet api-sse.cisco.com {closed}`")),
+        )) && stdout.contains(&format!("telnet api-sse.cisco.com {closed}")),
         "{stdout}"
     );
     assert!(
         stdout.contains("Who fixes it: firewall and network (owner=firewall)"),
         "{stdout}"
     );
+    // A terminal shows no Markdown: no code marks around the commands.
+    assert!(!stdout.contains('`'), "{stdout}");
     // The first line says it all: how many rows fail, why, who fixes it, when and from where.
     let first = stdout.lines().next().unwrap_or_default();
     assert!(

@@ -10,7 +10,7 @@ use super::labels::{Port, Present, StepOf, StepReason, StepWith, Why};
 use super::latency::Latencies;
 use super::{MAX_PEER_LABEL_CHARS, gauge, names};
 use crate::checklist::Stage;
-use crate::diagnosis::{Report, TargetView};
+use crate::diagnosis::{Report, TargetView, plain};
 use crate::probe::StageOutcome;
 
 /// One scrape's results.
@@ -112,12 +112,13 @@ impl Collector for ProbeReport {
         )?;
         for t in targets {
             let cause = t.cause.as_ref();
+            let remedy = cause.map_or(std::borrow::Cow::Borrowed(""), |c| plain(&c.remedy));
             let why = Why {
                 target: &t.name,
                 stage: cause.map(|c| c.stage),
                 port: Port(cause.and_then(|c| c.port)),
                 reason: t.reason,
-                remedy: cause.map_or("", |c| c.remedy.as_ref()),
+                remedy: &remedy,
             };
             ConstGauge::new(1).encode(e.encode_family(&(why, [("service", t.service)]))?)?;
         }
