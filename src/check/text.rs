@@ -125,11 +125,9 @@ fn fmc_table(out: &mut String, p: &Paint, report: &Report) {
             RowStatus::Failure => p.bad(&format!("{:<8}", row.status.title())),
             RowStatus::Disabled => p.dim(&format!("{:<8}", row.status.title())),
         };
-        let why = match &row.decided_by {
-            Some(_) if row.status == RowStatus::Failure && row.every_failing().is_some() => {
-                format!("  {}", row.every_failing().unwrap_or_default())
-            }
-            Some(c) if row.status == RowStatus::Failure => {
+        let why = match (&row.decided_by, row.every_failing()) {
+            (Some(_), Some(every)) if row.status == RowStatus::Failure => format!("  {every}"),
+            (Some(c), None) if row.status == RowStatus::Failure => {
                 format!("  {} at {} ({})", c.reason, c.target, c.step())
             }
             _ if row.status == RowStatus::Disabled => format!("  {}", row.reason()),

@@ -1,5 +1,5 @@
 //! What a step found, as typed facts: every stage returns one with its verdict, the recorder keeps
-//! it beside the reason, and the renderers (`diagnosis/account.rs`) write it in words. Nothing here
+//! it beside the reason, and the renderers (`diagnosis/account/`) write it in words. Nothing here
 //! is prose: a library's own message, where one is kept, is a recorded fact like an address.
 
 use std::io;
@@ -256,38 +256,22 @@ impl From<&io::Error> for OsError {
     }
 }
 
-impl From<DnsDetail> for Detail {
-    fn from(d: DnsDetail) -> Self {
-        Detail::Dns(d)
-    }
+/// Each stage's detail is a `Detail`.
+macro_rules! into_detail {
+    ($($stage:ident => $variant:ident),* $(,)?) => {$(
+        impl From<$stage> for Detail {
+            fn from(d: $stage) -> Self {
+                Detail::$variant(d)
+            }
+        }
+    )*};
 }
 
-impl From<TcpDetail> for Detail {
-    fn from(d: TcpDetail) -> Self {
-        Detail::Tcp(d)
-    }
-}
-
-impl From<ProxyDetail> for Detail {
-    fn from(d: ProxyDetail) -> Self {
-        Detail::Proxy(d)
-    }
-}
-
-impl From<TlsDetail> for Detail {
-    fn from(d: TlsDetail) -> Self {
-        Detail::Tls(d)
-    }
-}
-
-impl From<HttpDetail> for Detail {
-    fn from(d: HttpDetail) -> Self {
-        Detail::Http(d)
-    }
-}
-
-impl From<StepDetail> for Detail {
-    fn from(d: StepDetail) -> Self {
-        Detail::Step(d)
-    }
+into_detail! {
+    DnsDetail => Dns,
+    TcpDetail => Tcp,
+    ProxyDetail => Proxy,
+    TlsDetail => Tls,
+    HttpDetail => Http,
+    StepDetail => Step,
 }

@@ -5,13 +5,15 @@
 use std::fmt::{self, Write as _};
 use std::io;
 
-use rustls::CertificateError;
-
 use crate::checklist::Stage;
 use crate::probe::{
-    AuthFailure, Detail, DnsDetail, HttpDetail, OsError, ProxyDetail, Refusal, StepDetail,
-    TcpDetail, TlsDetail, stage_label,
+    AuthFailure, Detail, DnsDetail, HttpDetail, OsError, ProxyDetail, StepDetail, TcpDetail,
+    stage_label,
 };
+
+mod tls;
+
+use tls::tls;
 
 /// `detail` in words.
 pub(crate) fn account(detail: &Detail) -> String {
@@ -125,29 +127,6 @@ fn os(error: OsError) -> String {
     words.to_string()
 }
 
-/// `2026-11-01 14:03 UTC` from Unix seconds.
-fn date(secs: u64) -> String {
-    let text = humantime::format_rfc3339_seconds(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
-    )
-    .to_string();
-    // 2026-11-01T14:03:00Z
-    format!("{} {} UTC", &text[..10], &text[11..16])
-}
-
-/// `31 days`, `5 hours`, `12 minutes`.
-fn span(secs: u64) -> String {
-    let (n, unit) = match secs {
-        s if s >= 2 * 86_400 => (s / 86_400, "days"),
-        s if s >= 86_400 => (1, "day"),
-        s if s >= 2 * 3_600 => (s / 3_600, "hours"),
-        s if s >= 3_600 => (1, "hour"),
-        s if s >= 120 => (s / 60, "minutes"),
-        _ => (secs, "seconds"),
-    };
-    format!("{n} {unit}")
-}
-
 fn proxy(out: &mut String, d: &ProxyDetail) -> fmt::Result {
     match d {
         ProxyDetail::Open { port } => write!(out, "tunnel to port {port} open"),
@@ -223,129 +202,6 @@ fn status_line(status: u16) -> String {
     hyper::StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |s| s.to_string())
 }
 
-fn tls(out: &mut String, d: &TlsDetail) -> fmt::Result {
-    match d {
-        TlsDetail::Verified => write!(out, "handshake done, chain verified"),
-        TlsDetail::Setup { error } => write!(out, "TLS client setup: {error}"),
-        TlsDetail::Failed { name, error } => write!(out, "handshake with {name}: {error}"),
-        TlsDetail::ClientCertFailed { name, error } => write!(
-            out,
-            "handshake with {name}: the server asked for a client certificate and failed the handshake without one ({error})"
-        ),
-        TlsDetail::ClientCertRefused { name, refusal } => {
-            let refusal = match refusal {
-                Refusal::Closed => {
-                    "the server closed the session right after the handshake".to_string()
-                }
-                Refusal::Alert(rustls::AlertDescription::CertificateRequired) => {
-                    "the server refused the session: alert certificate_required".into()
-                }
-                Refusal::Alert(alert) => format!("the server refused the session: alert {alert:?}"),
-                Refusal::Error(error) => format!("the server refused the session: {error}"),
-            };
-            write!(
-                out,
-                "handshake with {name}: {refusal} (it asked for a client certificate)"
-            )
-        }
-        TlsDetail::Silent { name } => {
-            write!(out, "handshake with {name}: no answer before the deadline")
-        }
-        TlsDetail::NoCertificate => write!(out, "the server presented no certificate"),
-        TlsDetail::Unverified(err) => {
-            write!(out, "certificate verification failed: {}", unverified(err))
-        }
-        TlsDetail::SmallSegments { mss } => write!(
-            out,
-            "the handshake stalled with full-size packets and completed with {mss} byte segments"
-        ),
-        TlsDetail::NotConfigured => write!(out, "no TLS check"),
-        TlsDetail::NoConnection => write!(out, "no connection to run TLS on"),
-    }
-}
-
-/// What a failed verification means, in words: rustls' own text, except where it shows Rust debug
-/// output (`Other(OtherError(CaUsedAsEndEntity))`).
-fn unverified(err: &rustls::Error) -> String {
-    match err {
-        rustls::Error::InvalidCertificate(CertificateError::Other(other))
-            if matches!(
-                other.0.downcast_ref::<webpki::Error>(),
-                Some(webpki::Error::CaUsedAsEndEntity)
-            ) =>
-        {
-            "the server presented a self-signed CA certificate as its own, which nobody trusted vouches for".to_string()
-        }
-        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
-            format!(
-                "the certificate is not usable for a TLS server ({})",
-                words(&other.0.to_string())
-            )
-        }
-        // rustls words its variants with context; these it prints as bare Rust names.
-        rustls::Error::InvalidCertificate(plain) => match plain {
-            CertificateError::UnknownIssuer => {
-                "it was issued by a CA this host does not trust".to_string()
-            }
-            CertificateError::BadEncoding => "it is not a well-formed X.509 certificate".into(),
-            CertificateError::Expired => "it has expired".into(),
-            CertificateError::NotValidYet => "it is not valid yet".into(),
-            CertificateError::Revoked => "it has been revoked".into(),
-            CertificateError::BadSignature => "its signature does not verify".into(),
-            CertificateError::UnhandledCriticalExtension => {
-                "it carries a critical extension this client does not know".into()
-            }
-            CertificateError::NotValidForName => "it is not valid for this name".into(),
-            CertificateError::ExpiredContext { time, not_after } => format!(
-                "it expired on {} ({} before this host's clock, {})",
-                date(not_after.as_secs()),
-                span(time.as_secs().saturating_sub(not_after.as_secs())),
-                date(time.as_secs())
-            ),
-            CertificateError::NotValidYetContext { time, not_before } => format!(
-                "it is valid only from {} ({} after this host's clock, {}): check the clock",
-                date(not_before.as_secs()),
-                span(not_before.as_secs().saturating_sub(time.as_secs())),
-                date(time.as_secs())
-            ),
-            CertificateError::NotValidForNameContext {
-                expected,
-                presented,
-            } => format!(
-                "it is not valid for {}: it names {}",
-                expected.to_str(),
-                if presented.is_empty() {
-                    "no name".to_string()
-                } else {
-                    presented.join(", ")
-                }
-            ),
-            other => rustls::Error::InvalidCertificate(other.clone()).to_string(),
-        },
-        err => err.to_string(),
-    }
-}
-
-/// `EndEntityUsedAsCa` as `end entity used as CA`: a Rust variant name in words (text with spaces
-/// is kept as it is).
-fn words(name: &str) -> String {
-    if name.contains(' ') || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return name.to_string();
-    }
-    let mut spaced = String::new();
-    for (i, c) in name.char_indices() {
-        if i > 0 && c.is_ascii_uppercase() {
-            spaced.push(' ');
-        }
-        spaced.push(c.to_ascii_lowercase());
-    }
-    spaced
-        .split(' ')
-        .map(|w| if w == "ca" { "CA" } else { w })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn http(out: &mut String, d: &HttpDetail) -> fmt::Result {
     match d {
         HttpDetail::Status { status } => write!(out, "status {status} as expected"),
@@ -402,85 +258,4 @@ fn step(out: &mut String, d: &StepDetail) -> fmt::Result {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::net::SocketAddr;
-
-    use super::*;
-
-    /// Verification failures read as words, never a Rust name such as `UnknownIssuer`.
-    #[test]
-    fn verification_failures_are_words() {
-        let cases = [
-            CertificateError::Expired,
-            CertificateError::UnknownIssuer,
-            CertificateError::NotValidForName,
-            CertificateError::BadEncoding,
-            CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
-                webpki::Error::CaUsedAsEndEntity,
-            ))),
-            CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
-                webpki::Error::EndEntityUsedAsCa,
-            ))),
-        ];
-        for err in cases {
-            let detail =
-                account(&TlsDetail::Unverified(rustls::Error::InvalidCertificate(err)).into());
-            assert!(
-                !detail
-                    .as_bytes()
-                    .windows(2)
-                    .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase()),
-                "{detail}"
-            );
-        }
-    }
-
-    /// Certificate dates as UTC dates with how far off they are, never Unix seconds.
-    #[test]
-    fn certificate_dates_are_dates() {
-        use rustls::pki_types::UnixTime;
-        let at = |secs| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
-        let expired = CertificateError::ExpiredContext {
-            time: at(1_796_176_182),
-            not_after: at(1_796_176_182 - 31 * 86_400 - 3_600),
-        };
-        let words =
-            account(&TlsDetail::Unverified(rustls::Error::InvalidCertificate(expired)).into());
-        assert!(
-            words.ends_with("it expired on 2026-11-01 00:49 UTC (31 days before this host's clock, 2026-12-02 01:49 UTC)"),
-            "{words}"
-        );
-        assert!(
-            !words.contains("UNIX") && !words.contains("seconds ago"),
-            "{words}"
-        );
-    }
-
-    #[test]
-    fn every_failing_address_is_named_with_its_own_account() {
-        let addr: SocketAddr = "192.0.2.8:443".parse().expect("addr");
-        let partial = Detail::Partial {
-            failed: vec![
-                (addr.ip(), TcpDetail::Silent { addr }.into()),
-                (
-                    "192.0.2.9".parse().expect("ip"),
-                    TcpDetail::Failed {
-                        addr: "192.0.2.9:443".parse().expect("addr"),
-                        error: OsError::from(&io::Error::from_raw_os_error(111)),
-                    }
-                    .into(),
-                ),
-            ],
-            working: 1,
-        };
-        assert_eq!(
-            account(&partial),
-            "2 of 3 addresses failed: 192.0.2.8 (connect to 192.0.2.8:443: no answer before the deadline); 192.0.2.9 (connect to 192.0.2.9:443: refused (a reset came back))"
-        );
-        let skipped = StepDetail::Skipped {
-            after: Stage::Tcp,
-            port: Some(8989),
-        };
-        assert_eq!(account(&skipped.into()), "no connection (tcp/8989 failed)");
-    }
-}
+mod tests;
