@@ -109,7 +109,7 @@ reasons! {
         "Nothing to do.";
     DnsNotConfigured => "dns_not_configured", Some(Stage::Dns),
         "No DNS server is configured, so no cloud name can be resolved.",
-        "Configure DNS servers on the device's management interface (FTD/FMC CLI: `show network`, then `configure network dns servers` with your resolvers' addresses), or set `dns.servers` for this exporter.";
+        "Configure DNS servers on the device's management interface (FTD CLI, at the `>` prompt: `show network`, then `configure network dns servers` with your resolvers' addresses; on the management center, System > Configuration > Management Interfaces), or set `dns.servers` for this exporter.";
     DnsNxdomain => "dns_nxdomain", Some(Stage::Dns),
         "The DNS server answered that the name does not exist (NXDOMAIN).",
         "The Cisco cloud names exist publicly, so a DNS server that answers NXDOMAIN for them is not forwarding them (split-horizon zone, filtering resolver): check its forwarders with `nslookup <host> <dns-server>`. For a name you configured yourself, check its spelling.";
@@ -124,10 +124,10 @@ reasons! {
         "The configured DNS server cannot reach its upstream or failed DNSSEC validation: check its forwarders and its own Internet access (`nslookup <host> <dns-server>`).";
     DnsRefused => "dns_refused", Some(Stage::Dns),
         "The DNS server refused to answer (REFUSED).",
-        "The DNS server does not allow recursion for this host: allow the device's management address in its recursion ACL or configure a resolver that does (device CLI: `show network`, then `configure network dns servers`). Test with `nslookup <host> <dns-server>`.";
+        "The DNS server does not allow recursion for this host: allow the device's management address in its recursion ACL or configure a resolver that does (FTD CLI, at the `>` prompt: `show network`, then `configure network dns servers`). Test with `nslookup <host> <dns-server>`.";
     DnsTimeout => "dns_timeout", Some(Stage::Dns),
         "No DNS server answered within the timeout.",
-        "Check that the configured DNS servers are up (device CLI: `show network` lists them), that UDP and TCP port 53 to them is allowed from the management interface, and that they reach their own upstream servers (a forwarder such as dnsmasq stays silent while its upstream is down). Test with `nslookup <host> <dns-server>`.";
+        "Check that the configured DNS servers are up (FTD CLI, at the `>` prompt: `show network` lists them), that UDP and TCP port 53 to them is allowed from the management interface, and that they reach their own upstream servers (a forwarder such as dnsmasq stays silent while its upstream is down). Test with `nslookup <host> <dns-server>`.";
     DnsNoAnswer => "dns_no_answer", Some(Stage::Dns),
         "The name exists but has no address of the requested family.",
         "Check `ip_preference`: the name may have only IPv4 (A) or only IPv6 (AAAA) records; otherwise check the DNS server's filtering.";
@@ -136,7 +136,7 @@ reasons! {
         "The DNS data for this name is broken (a CNAME loop): report it to whoever runs the zone or the forwarder that rewrites it, and check split-horizon or filtering rules on the device's DNS server.";
     DnsError => "dns_error", Some(Stage::Dns),
         "The DNS exchange failed (malformed answer or transport error).",
-        "Capture the DNS traffic (`tcpdump port 53`): a middlebox or a broken resolver is answering with malformed data.";
+        "Capture the DNS traffic (`sudo tcpdump -n -i any port 53`): a middlebox or a broken resolver is answering with malformed data.";
     TcpRefused => "tcp_refused", Some(Stage::Tcp),
         "The connection was actively refused (RST or ICMP reject).",
         "A firewall or the peer rejects TCP <port> to <host>: allow outbound TCP to the Cisco cloud on this port (443, and 8989 for api-sse.cisco.com) on every firewall in the path, then test from the device with `telnet <host> <port>`.";
@@ -145,7 +145,7 @@ reasons! {
         "A firewall silently drops TCP <port> to <host>: allow outbound TCP to the Cisco cloud on this port (443, and 8989 for api-sse.cisco.com), check the route and NAT for the management network, then test from the device with `telnet <host> <port>`.";
     TcpUnreachable => "tcp_unreachable", Some(Stage::Tcp),
         "The network or host is unreachable from here.",
-        "The host has no route to <host>: check the default gateway and routing of the management interface (device CLI: `show network`), then test with `telnet <host> <port>`.";
+        "The host has no route to <host>: check the default gateway and routing of the management interface (FTD CLI, at the `>` prompt: `show network`), then test with `telnet <host> <port>`.";
     TcpError => "tcp_error", Some(Stage::Tcp),
         "The connection failed for another reason.",
         "Read the detail of this failure (`check` or the status page) and test with `telnet <host> <port>` from the same network.";
@@ -154,25 +154,25 @@ reasons! {
         "Allow TCP <port> to every address of <host> on every firewall in the path (Cisco asks for the names, not single addresses, because they rotate); the failing addresses are listed in the detail. Test each failing address from the device with `telnet`, on port <port>.";
     ProxyUnreachable => "proxy_unreachable", Some(Stage::Proxy),
         "The configured HTTP proxy could not be reached.",
-        "Check the proxy address and port (FMC: System > Configuration > HTTP Proxy) and that the proxy is up and reachable from the management network.";
+        "Check the proxy address and port the device uses (management center: System > Configuration > Management Interfaces, Proxy; FTD CLI, at the `>` prompt: `show network`, set with `configure network http-proxy`) and that the proxy at <proxy> is up and reachable from the management network.";
     ProxyTimeout => "proxy_timeout", Some(Stage::Proxy),
         "The proxy did not complete the CONNECT exchange within the timeout.",
-        "The proxy accepts connections but does not answer: check its health and its own upstream connectivity.";
+        "The proxy at <proxy> accepts connections but does not answer: check its health and its own upstream connectivity.";
     ProxyAuthRequired => "proxy_auth_required", Some(Stage::Proxy),
         "The proxy demands authentication (HTTP 407, or 401 from tinyproxy) and the configured credentials were missing or rejected.",
-        "Set the proxy user and password (FMC uses Digest authentication; NTLM is not supported) and check them with `curl -x http://user@proxy:port https://api-sse.cisco.com`.";
+        "Set the proxy user and password where the device takes them (management center: System > Configuration > Management Interfaces, Proxy; FTD CLI: `configure network http-proxy`); the device answers Digest (and Basic), not NTLM. Check them with `curl -v --proxy <proxy> --proxy-user <proxy-user> --proxy-anyauth https://<host>:<port>` (curl asks for the password).";
     ProxyAuthUnsupported => "proxy_auth_unsupported", Some(Stage::Proxy),
         "The proxy demands authentication but offers only schemes a Firepower device cannot answer (it answers Basic and Digest; NTLM and Negotiate/Kerberos are not supported).",
         "Offer Basic or Digest authentication to the device's address on the proxy (or exempt the device from proxy authentication), then set the user and password in the device's HTTP proxy settings. The offered schemes are listed in the detail.";
     ProxyConnectRefused => "proxy_connect_refused", Some(Stage::Proxy),
         "The proxy refused the CONNECT request by policy.",
-        "Allow CONNECT to the Cisco cloud names on ports 443 and 8989 in the proxy's policy (see Cisco bug CSCvs05084: a proxy breaks the cloud configuration).";
+        "Allow CONNECT to <host> on port <port> (and the other Cisco cloud names on 443 and 8989) in the policy of the proxy at <proxy>.";
     ProxyUpstreamFailed => "proxy_upstream_failed", Some(Stage::Proxy),
         "The proxy could not resolve or reach the Cisco host itself (500, 502, 503 or 504 to CONNECT).",
-        "The proxy's own path to the Internet fails for this host: check the proxy's DNS and outbound firewall rules.";
+        "The proxy at <proxy> cannot reach <host> itself: check the proxy's DNS and its outbound firewall rules for port <port>.";
     ProxyFailed => "proxy_failed", Some(Stage::Proxy),
         "The proxy closed the connection or answered something that is not HTTP.",
-        "Check that the configured address is an HTTP proxy that supports CONNECT (not a SOCKS or transparent proxy) and read its logs.";
+        "Check that <proxy> is an HTTP proxy that supports CONNECT (not a SOCKS or transparent proxy) and read its logs.";
     TlsTimeout => "tls_timeout", Some(Stage::Tls),
         "The TLS handshake did not complete within the timeout (the server accepted but never answered).",
         "Something in the path accepts TCP but stalls TLS (IPS, TLS inspection, broken MTU): test with `curl -v -k https://<host>` and check for MSS/MTU issues.";
@@ -232,7 +232,7 @@ reasons! {
         "Raise the scrape timeout, lower the number of targets per scrape or raise `max_concurrent_probes`.";
     CloudIntegrationDisabled => "cloud_integration_disabled", None,
         "Cloud integration is disabled on purpose; the device reports a failure for this row, as expected.",
-        "Nothing to do, or enable the cloud integration and set `cloud_integration: enabled` here.";
+        "Nothing to do while the integration is off on purpose. To stop the management center raising the row, switch it off as Cisco's troubleshooting note says: System > Health > Policy, edit the policy, Threat Data Updates on Devices, Enabled: Off, Save Policy and Exit. To use the cloud instead, enable the integration (management center: Integration > Cisco Security Cloud, called SecureX in older releases) and set `cloud_integration: enabled` here.";
 }
 
 impl Reason {
@@ -313,8 +313,40 @@ pub fn reasons_markdown() -> String {
     for owner in Owner::ALL {
         out.push_str(&format!("| `{}` | {} |\n", owner.as_str(), owner.title()));
     }
+    out.push_str(COMMANDS_AND_SOURCES);
     out
 }
+
+/// Where the remedies' commands run and what their facts rest on.
+const COMMANDS_AND_SOURCES: &str = "
+## Where the commands run
+
+The status page, `check` and the alerts show each remedy with this failure's facts filled in: the
+host and port, the DNS server that answered (`nslookup host server`), the certificate's issuer,
+and for a target behind a proxy the proxy's address and user in every `curl` (`--proxy`,
+`--proxy-user`, `--proxy-anyauth`; curl asks for the password, which no output ever shows). The
+table above shows the placeholders.
+
+- `show network`, `configure network dns servers` and `configure network http-proxy` are commands
+  of the FTD CLI, at its `>` prompt (Cisco Secure Firewall Threat Defense Command Reference; the
+  troubleshooting note uses the first two).
+- `curl`, `nslookup`, `telnet`, `openssl` and `cat /etc/hosts` run in the device's Linux shell,
+  which `expert` opens from the `>` prompt (the note's own prompts are that shell's:
+  `root@fp:/home/admin#`); a packet capture there needs `sudo`, which asks for the admin password.
+  A remedy that names such a command says so at its end.
+- The management center's proxy, DNS servers and management interfaces are under System >
+  Configuration > Management Interfaces (Management Center Administration Guide 7.x, *Management
+  Interfaces*; older releases had a separate *HTTP Proxy* page).
+- The health policy path that switches the row off when the cloud integration is off on purpose
+  is the troubleshooting note's: System > Health > Policy, edit, Threat Data Updates on Devices,
+  Enabled: Off, Save Policy and Exit.
+- The cloud integration is Integration > Cisco Security Cloud in current management center
+  releases; SecureX, its former name and Cisco's former platform, is retired (its functions moved
+  to Cisco XDR and Security Cloud Control).
+- Cisco bug CSCvs05084 (\"FTD: Cisco Cloud Configuration failure due to proxy\", listed in the
+  note's known issues) is named only for a proxy failure of a target of the Cisco Cloud
+  Configuration row.
+";
 
 #[cfg(test)]
 mod tests {

@@ -36,6 +36,8 @@ impl Cause {
             port: verdict.port,
             dns_server: outcome.dns.as_ref().and_then(|d| d.server.as_deref()),
             issuer: outcome.tls.as_ref().map(|t| t.issuer.as_str()),
+            proxy: outcome.target.proxy.as_ref(),
+            service: outcome.target.service,
         };
         Cause {
             target: outcome.target.name.clone(),

@@ -3,7 +3,10 @@
 
 use super::view::{StepView, TargetView, format_unix};
 use crate::checklist::{Reason, Stage};
-use crate::probe::{Detail, OsError, StageOutcome, TargetOutcome, TcpDetail};
+use crate::probe::{
+    Detail, DnsDetail, HttpDetail, OsError, ProxyDetail, Refusal, StageOutcome, TargetOutcome,
+    TcpDetail, TlsDetail,
+};
 
 impl TargetView {
     /// What `step` did, as `nslookup` and `curl -v` print it (only `/debug` shows it, so it is
@@ -110,5 +113,37 @@ fn trace(o: &TargetOutcome, s: &StageOutcome) -> Vec<String> {
         }
         Stage::Clock => {}
     }
+    // The libraries' own messages, for support: the page and `check` say what they mean.
+    let mut raw = Vec::new();
+    library_errors(&s.detail, &mut raw);
+    lines.extend(raw.into_iter().map(|text| format!("* error: {text}")));
     lines
+}
+
+/// The library messages a step's detail keeps (every failing address of a partial result).
+fn library_errors<'a>(detail: &'a Detail, out: &mut Vec<&'a str>) {
+    let error = match detail {
+        Detail::Dns(DnsDetail::Failed { error, .. })
+        | Detail::Proxy(
+            ProxyDetail::NameFailed { error, .. } | ProxyDetail::Exchange { error, .. },
+        )
+        | Detail::Tls(
+            TlsDetail::Setup { error }
+            | TlsDetail::Failed { error, .. }
+            | TlsDetail::ClientCertFailed { error, .. }
+            | TlsDetail::ClientCertRefused {
+                refusal: Refusal::Error(error),
+                ..
+            },
+        )
+        | Detail::Http(HttpDetail::Invalid { error, .. }) => error,
+        Detail::Partial { failed, .. } => {
+            for (_, detail) in failed {
+                library_errors(detail, out);
+            }
+            return;
+        }
+        _ => return,
+    };
+    out.push(&error.raw);
 }

@@ -43,7 +43,7 @@ pub(crate) enum DnsDetail {
     Failed {
         host: String,
         server: SocketAddr,
-        error: String,
+        error: LibraryError,
     },
     /// The name's CNAMEs lead back to `at`.
     CnameLoop {
@@ -99,7 +99,7 @@ pub(crate) enum ProxyDetail {
     },
     NameFailed {
         proxy: String,
-        error: String,
+        error: LibraryError,
     },
     NameEmpty {
         proxy: String,
@@ -119,7 +119,7 @@ pub(crate) enum ProxyDetail {
     Exchange {
         proxy: String,
         authority: Option<String>,
-        error: String,
+        error: LibraryError,
     },
     /// CONNECT answered another status (`squid_error`: squid's `X-Squid-Error`, cut short).
     Refused {
@@ -148,17 +148,17 @@ pub(crate) enum TlsDetail {
     Verified,
     /// The client could not be set up (a configured CA file rustls rejects); its message.
     Setup {
-        error: String,
+        error: LibraryError,
     },
-    /// The handshake failed; rustls' message.
+    /// The handshake failed; what rustls said.
     Failed {
         name: String,
-        error: String,
+        error: LibraryError,
     },
     /// The server asked for a client certificate and failed the handshake without one.
     ClientCertFailed {
         name: String,
-        error: String,
+        error: LibraryError,
     },
     /// The server asked for a client certificate, completed, then refused the session.
     ClientCertRefused {
@@ -184,7 +184,7 @@ pub(crate) enum TlsDetail {
 pub(crate) enum Refusal {
     Closed,
     Alert(rustls::AlertDescription),
-    Error(String),
+    Error(LibraryError),
 }
 
 /// The HTTP and clock steps.
@@ -211,7 +211,7 @@ pub(crate) enum HttpDetail {
     /// The exchange failed; hyper's message (`building`: the request itself could not be built).
     Invalid {
         path: String,
-        error: String,
+        error: LibraryError,
         building: bool,
     },
     /// Stalled with full-size packets, arrived with segments of `mss` bytes.
@@ -245,6 +245,91 @@ pub(crate) enum StepDetail {
 pub(crate) struct OsError {
     pub(crate) code: Option<i32>,
     pub(crate) kind: io::ErrorKind,
+}
+
+/// A library's error as a fact: what it means (`class`, which the renderers put in words) and the
+/// library's own text (`raw`), which only `/debug` shows, for support.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LibraryError {
+    pub(crate) class: ErrorClass,
+    pub(crate) raw: String,
+}
+
+/// What a library's error means for the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorClass {
+    /// An operating-system error on the socket.
+    Os(OsError),
+    /// The peer closed the connection before the exchange ended.
+    Closed,
+    /// The peer sent a TLS alert.
+    Alert(rustls::AlertDescription),
+    /// The peer's bytes were not TLS.
+    NotTls,
+    /// The peer's answer was not valid HTTP.
+    NotHttp,
+    /// A DNS answer that could not be read.
+    Malformed,
+    /// Anything else: the renderers say the exchange failed and `/debug` has the text.
+    Other,
+}
+
+impl LibraryError {
+    /// An I/O error, looking inside for the rustls error tokio-rustls wraps.
+    pub(crate) fn io(e: &io::Error) -> Self {
+        let class = match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(rustls::Error::AlertReceived(alert)) => ErrorClass::Alert(*alert),
+            Some(
+                rustls::Error::InvalidMessage(_)
+                | rustls::Error::InappropriateMessage { .. }
+                | rustls::Error::InappropriateHandshakeMessage { .. },
+            ) => ErrorClass::NotTls,
+            Some(_) => ErrorClass::Other,
+            None if e.kind() == io::ErrorKind::UnexpectedEof => ErrorClass::Closed,
+            None if e.raw_os_error().is_some()
+                || matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                ErrorClass::Os(OsError::from(e))
+            }
+            None => ErrorClass::Other,
+        };
+        LibraryError {
+            class,
+            raw: e.to_string(),
+        }
+    }
+
+    /// An HTTP client error.
+    pub(crate) fn hyper(e: &hyper::Error) -> Self {
+        let class = if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+            ErrorClass::NotHttp
+        } else if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+            ErrorClass::Closed
+        } else {
+            match std::error::Error::source(e).and_then(|s| s.downcast_ref::<io::Error>()) {
+                Some(io) => LibraryError::io(io).class,
+                None => ErrorClass::Other,
+            }
+        };
+        LibraryError {
+            class,
+            raw: e.to_string(),
+        }
+    }
+
+    /// An error with no meaning beyond its text (building a request, setting up TLS).
+    pub(crate) fn other(raw: impl std::fmt::Display) -> Self {
+        LibraryError {
+            class: ErrorClass::Other,
+            raw: raw.to_string(),
+        }
+    }
 }
 
 impl From<&io::Error> for OsError {

@@ -12,7 +12,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use tokio::time::Instant;
 
 use super::addresses::MAX_ADDRESSES;
-use super::detail::DnsDetail;
+use super::detail::{DnsDetail, ErrorClass, LibraryError};
 use super::error::StageError;
 use super::facts::DnsFacts;
 use super::resolvers::Resolvers;
@@ -146,7 +146,13 @@ impl Resolvers {
                         None => DnsDetail::Failed {
                             host: host.to_string(),
                             server: *addr,
-                            error: err.to_string(),
+                            error: match &err {
+                                NetError::Io(io) => LibraryError::io(io),
+                                _ => LibraryError {
+                                    class: ErrorClass::Malformed,
+                                    raw: err.to_string(),
+                                },
+                            },
                         },
                     };
                     let answered = reason != Reason::DnsTimeout;

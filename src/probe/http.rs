@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout_at};
 
-use super::detail::{Detail, HttpDetail, StepDetail};
+use super::detail::{Detail, HttpDetail, LibraryError, StepDetail};
 use super::error::StageError;
 use super::facts::HttpFacts;
 use super::step::{Carry, Found, Input};
@@ -97,7 +97,7 @@ where
             },
         )
     };
-    let invalid = |error: String, building: bool| {
+    let invalid = |error: LibraryError, building: bool| {
         StageError::new(
             Reason::HttpInvalidResponse,
             HttpDetail::Invalid {
@@ -113,7 +113,7 @@ where
     )
     .await
     .map_err(|_| timed_out())?
-    .map_err(|e| invalid(e.to_string(), false))?;
+    .map_err(|e| invalid(LibraryError::hyper(&e), false))?;
     // The connection task ends when the response is read and the sender dropped; its own bound
     // lies past the deadline so that the request's timeout, not a cut connection, decides.
     tokio::spawn(async move {
@@ -124,11 +124,11 @@ where
         .header(USER_AGENT, USER_AGENT_VALUE)
         .header(ACCEPT, "*/*")
         .body(Empty::<Bytes>::new())
-        .map_err(|e| invalid(e.to_string(), true))?;
+        .map_err(|e| invalid(LibraryError::other(e), true))?;
     let response = timeout_at(deadline, sender.send_request(request))
         .await
         .map_err(|_| timed_out())?
-        .map_err(|e| invalid(e.to_string(), false))?;
+        .map_err(|e| invalid(LibraryError::hyper(&e), false))?;
     let header = |name| {
         response
             .headers()

@@ -34,8 +34,8 @@ use resolvers::Resolvers;
 use tls::TlsClients;
 
 pub(crate) use detail::{
-    AuthFailure, Detail, DnsDetail, HttpDetail, OsError, ProxyDetail, Refusal, StepDetail,
-    TcpDetail, TlsDetail,
+    AuthFailure, Detail, DnsDetail, ErrorClass, HttpDetail, LibraryError, OsError, ProxyDetail,
+    Refusal, StepDetail, TcpDetail, TlsDetail,
 };
 pub(crate) use facts::StageOutcome;
 pub(crate) use facts::Trust;

@@ -11,7 +11,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::time::{Instant, timeout_at};
 
-use super::detail::{AuthFailure, Detail, ProxyDetail, TcpDetail};
+use super::detail::{AuthFailure, Detail, LibraryError, ProxyDetail, TcpDetail};
 use super::error::StageError;
 use super::facts::ProxyFacts;
 use super::http::{CONNECTION_GRACE, USER_AGENT_VALUE};
@@ -113,7 +113,7 @@ async fn attempt(
 ) -> Result<Attempt, StageError> {
     let shown = proxy.to_string();
     let fail = |reason, detail: ProxyDetail| StageError::new(reason, detail);
-    let exchange = |error: String, authority: Option<&str>| {
+    let exchange = |error: LibraryError, authority: Option<&str>| {
         fail(
             Reason::ProxyFailed,
             ProxyDetail::Exchange {
@@ -141,7 +141,7 @@ async fn attempt(
             Reason::ProxyUnreachable,
             ProxyDetail::NameFailed {
                 proxy: shown.clone(),
-                error: e.to_string(),
+                error: LibraryError::io(&e),
             },
         )
     })?
@@ -181,7 +181,7 @@ async fn attempt(
     )
     .await
     .map_err(|_| timed_out())?
-    .map_err(|e| exchange(e.to_string(), None))?;
+    .map_err(|e| exchange(LibraryError::hyper(&e), None))?;
     // Bounded past the deadline so that the exchange's own timeout, not a cut connection, decides.
     tokio::spawn(async move {
         let _ = timeout_at(deadline + CONNECTION_GRACE, conn.with_upgrades()).await;
@@ -194,11 +194,11 @@ async fn attempt(
     }
     let request = request
         .body(Empty::<Bytes>::new())
-        .map_err(|e| exchange(e.to_string(), None))?;
+        .map_err(|e| exchange(LibraryError::other(e), None))?;
     let response = timeout_at(deadline, sender.send_request(request))
         .await
         .map_err(|_| timed_out())?
-        .map_err(|e| exchange(e.to_string(), Some(authority)))?;
+        .map_err(|e| exchange(LibraryError::hyper(&e), Some(authority)))?;
     let status = response.status();
     facts.status = Some(status.as_u16());
     if status.is_success() {
@@ -212,7 +212,7 @@ async fn attempt(
                     },
                 )
             })?
-            .map_err(|e| exchange(e.to_string(), Some(authority)))?;
+            .map_err(|e| exchange(LibraryError::hyper(&e), Some(authority)))?;
         return Ok(Attempt::Open(TokioIo::new(upgraded)));
     }
     let headers = response.headers();

@@ -18,7 +18,7 @@ use rustls::sign::CertifiedKey;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
-use super::detail::Refusal;
+use super::detail::{LibraryError, Refusal};
 
 /// The shortest and longest wait for a rejection after a TLS 1.3 handshake.
 const SETTLE_MIN: Duration = Duration::from_millis(50);
@@ -85,7 +85,7 @@ fn refusal(e: &io::Error) -> Refusal {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
         Some(rustls::Error::AlertReceived(alert)) => Refusal::Alert(*alert),
-        _ => Refusal::Error(e.to_string()),
+        _ => Refusal::Error(LibraryError::io(e)),
     }
 }
 

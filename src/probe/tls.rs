@@ -15,7 +15,7 @@ use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::detail::TlsDetail;
+use super::detail::{LibraryError, TlsDetail};
 use super::error::StageError;
 use super::facts::{TlsFacts, Trust};
 use super::first_bytes::{FirstBytes, taken};
@@ -67,7 +67,7 @@ impl TlsClient {
             StageError::new(
                 Reason::TlsHandshakeFailed,
                 TlsDetail::Setup {
-                    error: e.to_string(),
+                    error: LibraryError::other(e),
                 },
             )
         };
@@ -143,7 +143,7 @@ impl TlsClient {
                         Reason::TlsClientCertRequired,
                         TlsDetail::ClientCertFailed {
                             name: name.to_string(),
-                            error: err.to_string(),
+                            error: LibraryError::io(&err),
                         },
                     );
                 }
@@ -152,7 +152,7 @@ impl TlsClient {
                         Reason::TlsHandshakeFailed,
                         TlsDetail::Failed {
                             name: name.to_string(),
-                            error: err.to_string(),
+                            error: LibraryError::io(&err),
                         },
                     );
                 }

@@ -204,6 +204,57 @@ async fn http_peers_that_break_the_response_are_named() {
     );
 }
 
+/// A broken peer is told in words on the status page (and so in `check`, which renders the same
+/// accounts); the library's own message is kept for support on `/debug` only.
+#[tokio::test]
+async fn broken_peers_are_told_in_words_and_the_library_text_stays_on_debug() {
+    const LIBRARY_WORDS: [&str; 8] = [
+        "os error",
+        "received fatal alert",
+        "InvalidContentType",
+        "close_notify",
+        "connection closed before message completed",
+        "invalid HTTP",
+        "error trying",
+        "Kind(",
+    ];
+    for (behaviour, words) in [
+        (
+            Behaviour::ResetOnAccept,
+            "reset by the peer (an RST came back)",
+        ),
+        (
+            Behaviour::CloseOnAccept,
+            "the peer closed the connection before the exchange ended",
+        ),
+        (Behaviour::NotTls, "the peer&#39;s answer is not TLS"),
+        (
+            Behaviour::Alert,
+            "the peer sent TLS alert handshake_failure (no protocol version or cipher in common",
+        ),
+        (
+            Behaviour::CloseAfterRequest,
+            "the peer closed the connection before the exchange ended",
+        ),
+        (Behaviour::Garbage, "the answer is not valid HTTP"),
+    ] {
+        let label = format!("{behaviour:?}");
+        let world = World::new().await;
+        let (exporter, _server) = sse_exporter(&world, None, behaviour, "1s").await;
+        let (_, page) = exporter.get("/").await;
+        let page = page.replace("&#x27;", "&#39;");
+        assert!(page.contains(words), "{label}: {page}");
+        for library in LIBRARY_WORDS {
+            assert!(
+                !page.contains(library),
+                "{label}: {library} on the page: {page}"
+            );
+        }
+        let (_, debug) = exporter.get("/debug?target=sse").await;
+        assert!(debug.contains("* error: "), "{label}: {debug}");
+    }
+}
+
 #[tokio::test]
 async fn a_response_without_a_date_passes_and_skips_the_clock() {
     let world = World::new().await;

@@ -7,13 +7,35 @@ use std::io;
 
 use crate::checklist::Stage;
 use crate::probe::{
-    AuthFailure, Detail, DnsDetail, HttpDetail, OsError, ProxyDetail, StepDetail, TcpDetail,
-    stage_label,
+    AuthFailure, Detail, DnsDetail, ErrorClass, HttpDetail, LibraryError, OsError, ProxyDetail,
+    StepDetail, TcpDetail, stage_label,
 };
 
 mod tls;
 
-use tls::tls;
+use tls::{alert_words, tls};
+
+/// A library's error in words: what it means for the path. The library's own text is a fact
+/// too, shown only on `/debug`.
+impl fmt::Display for LibraryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.class {
+            ErrorClass::Os(error) => f.write_str(&os(error)),
+            ErrorClass::Closed => {
+                f.write_str("the peer closed the connection before the exchange ended")
+            }
+            ErrorClass::Alert(alert) => write!(f, "the peer sent TLS {}", alert_words(alert)),
+            ErrorClass::NotTls => f.write_str("the peer's answer is not TLS"),
+            ErrorClass::NotHttp => f.write_str("the answer is not valid HTTP"),
+            ErrorClass::Malformed => {
+                f.write_str("the answer could not be read (malformed or cut short)")
+            }
+            ErrorClass::Other => {
+                f.write_str("the exchange failed (the step-by-step page has the library's message)")
+            }
+        }
+    }
+}
 
 /// `detail` in words.
 pub(crate) fn account(detail: &Detail) -> String {
@@ -110,7 +132,7 @@ fn tcp(out: &mut String, d: &TcpDetail) -> fmt::Result {
 fn os(error: OsError) -> String {
     let words = match error.kind {
         io::ErrorKind::ConnectionRefused => "refused (a reset came back)",
-        io::ErrorKind::ConnectionReset => "reset while connecting",
+        io::ErrorKind::ConnectionReset => "reset by the peer (an RST came back)",
         io::ErrorKind::TimedOut => "no answer (timed out)",
         io::ErrorKind::HostUnreachable => "host unreachable (an ICMP message came back)",
         io::ErrorKind::NetworkUnreachable => "network unreachable (no route to it)",
@@ -119,8 +141,8 @@ fn os(error: OsError) -> String {
         io::ErrorKind::NotFound => "not found",
         _ => {
             return match error.code {
-                Some(code) => io::Error::from_raw_os_error(code).to_string(),
-                None => io::Error::from(error.kind).to_string(),
+                Some(code) => format!("failed (system error {code})"),
+                None => "failed".to_string(),
             };
         }
     };

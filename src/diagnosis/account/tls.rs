@@ -7,6 +7,34 @@ use rustls::CertificateError;
 
 use crate::probe::{Refusal, TlsDetail};
 
+/// A TLS alert by its RFC 8446 name, with what it means where that helps.
+pub(super) fn alert_words(alert: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let meaning = match alert {
+        A::HandshakeFailure => " (no protocol version or cipher in common, or a policy refusal)",
+        A::ProtocolVersion => " (no TLS version in common)",
+        A::UnrecognisedName => " (the server does not serve this name)",
+        A::AccessDenied => " (refused by policy)",
+        A::CertificateRequired => " (it wants a client certificate)",
+        A::UnknownCA => " (it does not trust the client's certificate)",
+        A::InternalError => " (the server's own fault)",
+        _ => "",
+    };
+    // `HandshakeFailure` → `handshake_failure`, the name the RFC and packet captures use.
+    let mut name = String::new();
+    for (i, c) in format!("{alert:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                name.push('_');
+            }
+            name.push(c.to_ascii_lowercase());
+        } else {
+            name.push(c);
+        }
+    }
+    format!("alert {name}{meaning}")
+}
+
 pub(super) fn tls(out: &mut String, d: &TlsDetail) -> fmt::Result {
     match d {
         TlsDetail::Verified => write!(out, "handshake done, chain verified"),
@@ -21,10 +49,9 @@ pub(super) fn tls(out: &mut String, d: &TlsDetail) -> fmt::Result {
                 Refusal::Closed => {
                     "the server closed the session right after the handshake".to_string()
                 }
-                Refusal::Alert(rustls::AlertDescription::CertificateRequired) => {
-                    "the server refused the session: alert certificate_required".into()
+                Refusal::Alert(alert) => {
+                    format!("the server refused the session: {}", alert_words(*alert))
                 }
-                Refusal::Alert(alert) => format!("the server refused the session: alert {alert:?}"),
                 Refusal::Error(error) => format!("the server refused the session: {error}"),
             };
             write!(
