@@ -10,8 +10,9 @@ use super::remedy::{RemedyFacts, remedy};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use super::evidence::evidence;
 use crate::checklist::{Owner, Reason, Stage};
-use crate::probe::{Evidence, Mark, TargetOutcome, Verdict, stage_label};
+use crate::probe::{Evidence, Mark, TargetOutcome, Tracer, Verdict, stage_label, traceable};
 
 /// Why a target or row fails: where, the reason, the remedy for this host and port.
 #[derive(Debug, Clone, Serialize)]
@@ -27,10 +28,17 @@ pub(crate) struct Cause {
     pub(crate) owner: Option<Owner>,
     pub(crate) remedy: Cow<'static, str>,
     pub(crate) detail: String,
+    /// The one fact the failure rests on, in words that stay the same between scrapes.
+    pub(crate) evidence: String,
 }
 
 impl Cause {
-    pub(crate) fn of(outcome: &TargetOutcome, verdict: &Verdict) -> Cause {
+    /// The cause `verdict` gives `outcome`, with the latest path trace of its port (`tracer`).
+    pub(crate) fn of(outcome: &TargetOutcome, verdict: &Verdict, tracer: &Tracer) -> Cause {
+        let trace = verdict
+            .port
+            .filter(|_| traceable(verdict.stage, verdict.reason))
+            .and_then(|port| tracer.latest(&outcome.target.name, port));
         let facts = RemedyFacts {
             host: &outcome.target.host,
             port: verdict.port,
@@ -48,6 +56,7 @@ impl Cause {
             reason: verdict.reason,
             owner: verdict.reason.owner(),
             detail: detail(outcome, verdict),
+            evidence: evidence(outcome, verdict, trace.as_deref()),
         }
     }
 

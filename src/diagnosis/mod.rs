@@ -5,6 +5,7 @@
 
 mod account;
 mod cause;
+mod evidence;
 mod fmc;
 mod path;
 mod remedy;

@@ -41,6 +41,32 @@ pub(crate) fn summary(path: &PathTrace) -> String {
     }
 }
 
+/// Where the path stops, in a few words (the evidence of a verdict): the last hop that answered
+/// and how the path ends there, and where the MTU drops.
+pub(crate) fn brief(path: &PathTrace) -> String {
+    let port = path.destination.port();
+    let mut text = match (path.end, path.last_answer()) {
+        (PathEnd::Silent, Some((hop, addr))) => {
+            format!("TCP {port} goes silent after hop {hop} ({addr})")
+        }
+        (PathEnd::Silent, None) => format!("no hop answers for TCP {port}"),
+        (PathEnd::Rejected { hop, rejection }, _) => {
+            format!(
+                "hop {hop} rejects TCP {port} ({})",
+                rejection_words(rejection)
+            )
+        }
+        (PathEnd::Refused { hop }, _) => format!("a reset for TCP {port} comes from hop {hop}"),
+        (PathEnd::Reached { hop }, _) => format!("TCP {port} reaches the server at hop {hop}"),
+        (PathEnd::Local { cause }, _) => local_words(cause).to_string(),
+    };
+    if let Some(mtu) = &path.mtu {
+        text.push_str("; ");
+        text.push_str(&mtu_words(mtu));
+    }
+    text
+}
+
 fn ends(path: &PathTrace) -> String {
     let port = path.destination.port();
     let destination = path.destination.ip();

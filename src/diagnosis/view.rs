@@ -120,7 +120,7 @@ impl Report {
             service: row.service,
             title: row.service.title(),
             status: row.status,
-            decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s)),
+            decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s, tracer)),
             failing: Vec::new(),
             target_count: row.targets,
             part_of: match scope {
@@ -362,7 +362,7 @@ pub(crate) struct PathView {
 
 impl TargetView {
     fn new(outcome: Arc<TargetOutcome>, freshness: Freshness, tracer: &Tracer) -> TargetView {
-        let cause = verdict(&outcome).map(|s| Cause::of(&outcome, s));
+        let cause = verdict(&outcome).map(|s| Cause::of(&outcome, s, tracer));
         let reason = reason(&outcome);
         let mut paths: Vec<PathView> = Vec::new();
         for stage in outcome

@@ -134,8 +134,8 @@ impl<V: EncodeLabelValue + Copy> EncodeLabelSet for StepWith<'_, V> {
 }
 
 /// Why a target or an FMC row stands as it does, borrowed: the stage, port and reason of its
-/// verdict, the team that owns the fix and the remedy (`stage`, `port`, `owner` and `remedy` left
-/// out when healthy).
+/// verdict, the team that owns the fix, the remedy and the evidence (`stage`, `port`, `owner`,
+/// `remedy` and `evidence` left out when healthy).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Why<'a> {
     pub(crate) target: &'a str,
@@ -143,6 +143,8 @@ pub(crate) struct Why<'a> {
     pub(crate) port: Port,
     pub(crate) reason: Reason,
     pub(crate) remedy: &'a str,
+    /// The one fact the failure rests on (empty when healthy).
+    pub(crate) evidence: &'a str,
 }
 
 impl EncodeLabelSet for Why<'_> {
@@ -162,6 +164,9 @@ impl EncodeLabelSet for Why<'_> {
         }
         if !self.remedy.is_empty() {
             ("remedy", self.remedy).encode(encoder.encode_label())?;
+        }
+        if !self.evidence.is_empty() {
+            ("evidence", self.evidence).encode(encoder.encode_label())?;
         }
         Ok(())
     }

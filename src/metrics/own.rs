@@ -287,17 +287,19 @@ impl Collector for Static {
         ])?)?;
         let mut e = encoder.encode_descriptor(
             names::REASON_INFO,
-            "Every failure reason with its checklist stage, the team that owns the fix and the remedy; always 1. Join on `reason` to attach the remedy or the owner.",
+            "Every failure reason with its checklist stage, the team that owns the fix (owner, and team in words) and the remedy; always 1. Join on `reason` to attach the remedy or the owner.",
             None,
             MetricType::Gauge,
         )?;
         for &reason in Reason::ALL {
             let stage = reason.stage().map_or("", Stage::as_str);
             let owner = reason.owner().map_or("", Owner::as_str);
+            let team = reason.owner().map_or("", Owner::title);
             ConstGauge::new(1).encode(e.encode_family(&Present([
                 ("reason", reason.as_str()),
                 ("stage", stage),
                 ("owner", owner),
+                ("team", team),
                 ("remedy", plain(reason.remedy()).as_ref()),
             ]))?)?;
         }

@@ -77,7 +77,7 @@ pub(super) fn encode_rows(
     let mut e = gauge(
         encoder,
         names::SERVICE_VERDICT,
-        "Always 1: why the FMC row has its status: the target and stage that decide it (earliest in the checklist), the reason and the remedy.",
+        "Always 1: why the FMC row has its status: the target and stage that decide it (earliest in the checklist), the reason, the team that owns the fix (owner), the remedy and the evidence.",
     )?;
     for row in rows {
         let reason = row.reason();
@@ -93,6 +93,7 @@ pub(super) fn encode_rows(
             port: Port(cause.and_then(|c| c.port)),
             reason,
             remedy: &remedy,
+            evidence: cause.map_or("", |c| c.evidence.as_str()),
         };
         let labels = [
             ("service", row.service.as_str()),

@@ -7,6 +7,7 @@ use tokio::process::Command;
 
 use crate::util::{Answer, Behaviour, ProxyMode, servers};
 use crate::{World, healthy_sse, sse_target};
+use firepower_cloud_exporter::metrics::names;
 
 const BIN: &str = env!("CARGO_BIN_EXE_firepower-cloud-exporter");
 
@@ -559,6 +560,15 @@ async fn check_names_every_failing_target_of_a_row() {
     );
     let (_, debug) = exporter.get("/debug?target=sse").await;
     assert!(debug.contains("(os error 111)"), "{debug}");
+    // The evidence label says the port and what came back, without the address (names rotate
+    // theirs), so the verdict series stays one series from scrape to scrape.
+    for _ in 0..2 {
+        let e = exporter.probe("sse").await;
+        assert_eq!(
+            e.label(names::TARGET_VERDICT, &[("target", "sse")], "evidence"),
+            format!("TCP {closed}: refused (a reset came back)")
+        );
+    }
     assert!(
         page.contains("<p class=\"headline failure\"><strong>1 of 1 row fails: tcp_refused (fix: firewall and network), last probe "),
         "{page}"

@@ -449,6 +449,21 @@ async fn page_inhibit_resolve(pattern: Pattern) {
     .await;
     let annotations = &page.2["annotations"];
     assert_eq!(annotations["reason"], "dns_nxdomain", "{page:#?}");
+    // The first line says it all: the row, the reason, the evidence (which resolver answered
+    // what) and the team that owns the fix.
+    let summary = annotations["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.starts_with(&format!(
+            "Threat Data Updates on Devices: Cisco Cloud Configuration: Failure: dns_nxdomain, api-sse.cisco.com: NXDOMAIN from {}",
+            world.dns.addr
+        )) && summary.ends_with("; fix: DNS"),
+        "{summary}"
+    );
+    assert_eq!(
+        annotations["evidence"],
+        format!("api-sse.cisco.com: NXDOMAIN from {}", world.dns.addr),
+        "{annotations}"
+    );
     assert_eq!(annotations["failing_target"], "sse");
     assert_eq!(annotations["failing_stage"], "dns");
     assert_eq!(

@@ -175,6 +175,31 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
             .is_some_and(|d| d.contains("at site a")),
         "{pages:#?}"
     );
+    // The first alert of each site's page says it all: the site, the row, the reason, the
+    // evidence (the resolver and its answer; the name whose handshake stalled) and the team.
+    for (path, notification) in receiver.notifications() {
+        let first = &notification["alerts"][0];
+        if path != "/pager"
+            || first["labels"]["alertname"] != "FirepowerCiscoCloudConfigurationFailure"
+        {
+            continue;
+        }
+        let summary = first["annotations"]["summary"].as_str().unwrap_or_default();
+        let expected = match first["labels"]["site"].as_str() {
+            Some("a") => [
+                "Site a: Threat Data Updates on Devices: Cisco Cloud Configuration: Failure: dns_nxdomain, api-sse.cisco.com: NXDOMAIN from 127.0.0.1:",
+                "; fix: DNS",
+            ],
+            _ => [
+                "Site b: Threat Data Updates on Devices: Cisco Cloud Configuration: Failure: tls_timeout, tls/",
+                "; fix: PKI / TLS inspection",
+            ],
+        };
+        assert!(
+            summary.starts_with(expected[0]) && summary.ends_with(expected[1]),
+            "{summary}"
+        );
+    }
     // Site b's TLS alert is not inhibited by site a's DNS alert: it reaches the tickets receiver.
     wait_for(
         "site b's TLS alert at the tickets receiver",

@@ -129,7 +129,7 @@ fn tcp(out: &mut String, d: &TcpDetail) -> fmt::Result {
 
 /// An OS error in words: what it means for the path, not the C library's text (`/debug` keeps
 /// the errno beside it).
-fn os(error: OsError) -> String {
+pub(super) fn os(error: OsError) -> String {
     let words = match error.kind {
         io::ErrorKind::ConnectionRefused => "refused (a reset came back)",
         io::ErrorKind::ConnectionReset => "reset by the peer (an RST came back)",

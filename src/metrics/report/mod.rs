@@ -108,7 +108,7 @@ impl Collector for ProbeReport {
         let mut e = gauge(
             &mut encoder,
             names::TARGET_VERDICT,
-            "Always 1: the target's verdict, the stage that explains its failure (decided from every fact the probe recorded), its reason and the remedy for this host, port and DNS server (reason=\"ok\", stage=\"\" when healthy).",
+            "Always 1: the target's verdict, the stage that explains its failure (decided from every fact the probe recorded), its reason, the team that owns the fix (owner), the remedy for this host, port and DNS server, and the evidence: the one fact the failure rests on, in words that stay the same between scrapes (reason=\"ok\", stage=\"\" when healthy).",
         )?;
         for t in targets {
             let cause = t.cause.as_ref();
@@ -119,6 +119,7 @@ impl Collector for ProbeReport {
                 port: Port(cause.and_then(|c| c.port)),
                 reason: t.reason,
                 remedy: &remedy,
+                evidence: cause.map_or("", |c| c.evidence.as_str()),
             };
             ConstGauge::new(1).encode(e.encode_family(&(why, [("service", t.service)]))?)?;
         }
