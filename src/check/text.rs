@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use crate::checklist::{Module, Reason, RowStatus};
-use crate::diagnosis::{FmcSummary, Report, TargetView, configured_ca_only, format_unix, plain};
+use crate::diagnosis::{
+    FmcSummary, Report, RowView, TargetView, configured_ca_only, format_unix, plain,
+};
 
 struct Paint {
     on: bool,
@@ -42,7 +44,7 @@ pub(super) fn render_text(report: &Report, colour: bool) -> String {
         let _ = writeln!(out, "{note}");
     }
     fmc_table(&mut out, &p, report);
-    for t in &report.targets {
+    for t in report.targets_failing_first() {
         target(&mut out, &p, t);
     }
     out
@@ -99,53 +101,55 @@ fn management_center(out: &mut String, p: &Paint, fmc: &FmcSummary) {
     }
 }
 
-/// The FMC's table as it shows it: each row with its status and why.
+/// The FMC's tables: failing rows first, each with its status and why, then the rows not probed
+/// folded into one line.
 fn fmc_table(out: &mut String, p: &Paint, report: &Report) {
-    let _ = writeln!(out);
-    let _ = writeln!(out, "  {:<36} Status", "Data Update");
-    let mut module = Module::ThreatDataUpdates;
-    for line in report.fmc_lines() {
-        if line.module != module {
-            module = line.module;
-            let _ = writeln!(out);
-            let _ = writeln!(out, "  {:<36} Status", "Health module");
-        }
-        let Some(row) = line.row else {
-            let note = line.why_not_probed();
-            let _ = writeln!(
-                out,
-                "  {:<36} {}",
-                line.title,
-                p.dim(&format!("{:<8}  {note}", "—"))
-            );
-            continue;
+    for table in report.fmc_tables() {
+        let first = if table.module == Module::ThreatDataUpdates {
+            "Data Update"
+        } else {
+            "Health module"
         };
-        let status = match row.status {
-            RowStatus::Success => p.good(&format!("{:<8}", row.status.title())),
-            RowStatus::Failure => p.bad(&format!("{:<8}", row.status.title())),
-            RowStatus::Disabled => p.dim(&format!("{:<8}", row.status.title())),
-        };
-        let why = match (&row.decided_by, row.every_failing()) {
-            (Some(_), Some(every)) if row.status == RowStatus::Failure => format!("  {every}"),
-            (Some(c), None) if row.status == RowStatus::Failure => {
-                format!("  {} at {} ({})", c.reason, c.target, c.step())
+        let _ = writeln!(out);
+        let _ = writeln!(out, "  {first:<36} Status");
+        for line in &table.lines {
+            if let Some(row) = line.row {
+                fmc_row(out, p, line.title, row);
             }
-            _ if row.status == RowStatus::Disabled => format!("  {}", row.reason()),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "  {:<36} {status}{why}", line.title);
-        for says in &row.fmc {
-            let line = format!("      {}", says.beside);
-            let _ = writeln!(
-                out,
-                "{}",
-                if says.status.is_failure() {
-                    p.bad(&line)
-                } else {
-                    line
-                }
-            );
         }
+        for folded in table.folded_lines() {
+            let _ = writeln!(out, "  {}", p.dim(&folded));
+        }
+    }
+}
+
+/// One probed row: its status, why, and what the management center says beside it.
+fn fmc_row(out: &mut String, p: &Paint, title: &str, row: &RowView) {
+    let status = match row.status {
+        RowStatus::Success => p.good(&format!("{:<8}", row.status.title())),
+        RowStatus::Failure => p.bad(&format!("{:<8}", row.status.title())),
+        RowStatus::Disabled => p.dim(&format!("{:<8}", row.status.title())),
+    };
+    let why = match (&row.decided_by, row.every_failing()) {
+        (Some(_), Some(every)) if row.status == RowStatus::Failure => format!("  {every}"),
+        (Some(c), None) if row.status == RowStatus::Failure => {
+            format!("  {} at {} ({})", c.reason, c.target, c.step())
+        }
+        _ if row.status == RowStatus::Disabled => format!("  {}", row.reason()),
+        _ => String::new(),
+    };
+    let _ = writeln!(out, "  {title:<36} {status}{why}");
+    for says in &row.fmc {
+        let line = format!("      {}", says.beside);
+        let _ = writeln!(
+            out,
+            "{}",
+            if says.status.is_failure() {
+                p.bad(&line)
+            } else {
+                line
+            }
+        );
     }
 }
 

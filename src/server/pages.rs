@@ -12,7 +12,7 @@ use super::html::{hop_tables, html_escape, url_escape, with_code};
 use super::{AppState, bad_request, page_budget, select_targets};
 use crate::checklist::{Module, Reason, RowStatus};
 use crate::config::Config;
-use crate::diagnosis::{Report, RowScope, TargetView, configured_ca_only, format_unix};
+use crate::diagnosis::{Report, RowScope, RowView, TargetView, configured_ca_only, format_unix};
 use crate::probe::{Freshness, TargetOutcome, Tracer, unix_seconds};
 
 pub(crate) const RUNBOOK: &str = include_str!("../../docs/runbook.md");
@@ -119,65 +119,65 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
         );
     }
     super::fmc::integration_note(&mut body, &report);
-    let mut module = None;
-    for line in report.fmc_lines() {
-        if module != Some(line.module) {
-            if module.is_some() {
-                body.push_str("</tbody></table>\n");
-            }
-            module = Some(line.module);
-            let first = if line.module == Module::ThreatDataUpdates {
-                "Data Update"
-            } else {
-                "Health module"
-            };
-            let _ = writeln!(
-                body,
-                "<h2>{}</h2>\n<table class=\"rows\"><thead><tr><th>{first}</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>",
-                line.module.title()
-            );
-        }
-        let Some(row) = line.row else {
-            let note = line.why_not_probed();
-            let _ = writeln!(
-                body,
-                "<tr class=\"row unobserved\"><td>{}</td><td data-label=\"Status\">—</td><td data-label=\"Reason\" colspan=\"2\"><small>{note}</small></td></tr>",
-                html_escape(line.title)
-            );
-            continue;
-        };
-        let why = match (&row.decided_by, row.every_failing()) {
-            (Some(_), Some(every)) if row.status == RowStatus::Failure => html_escape(&every),
-            (Some(c), _) if row.status == RowStatus::Failure => format!(
-                "{} at <a href=\"#target-{t}\">{t}</a> ({})",
-                reason_cell(c.reason),
-                c.step(),
-                t = html_escape(&c.target)
-            ),
-            _ if row.status == RowStatus::Disabled => reason_cell(row.reason()),
-            _ => String::new(),
-        };
-        let remedy = if row.status == RowStatus::Success {
-            String::new()
+    for table in report.fmc_tables() {
+        let first = if table.module == Module::ThreatDataUpdates {
+            "Data Update"
         } else {
-            with_code(&html_escape(&row.remedy()))
+            "Health module"
         };
         let _ = writeln!(
             body,
-            "<tr class=\"row {}\"><td>{}</td><td data-label=\"Status\">{}</td><td data-label=\"Reason\">{why}</td><td data-label=\"Next step\">{remedy}</td></tr>",
-            row.status.as_str(),
-            html_escape(line.title),
-            status_badge(row.status)
+            "<h2>{}</h2>\n<table class=\"rows\"><thead><tr><th>{first}</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>",
+            table.module.title()
         );
-        super::fmc::beside_row(&mut body, row);
+        for line in &table.lines {
+            let Some(row) = line.row else { continue };
+            status_row(&mut body, line.title, row);
+        }
+        for folded in table.folded_lines() {
+            let _ = writeln!(
+                body,
+                "<tr class=\"row unobserved\"><td colspan=\"4\"><small>{}</small></td></tr>",
+                html_escape(&folded)
+            );
+        }
+        body.push_str("</tbody></table>\n");
     }
-    body.push_str("</tbody></table>\n");
     super::fmc::section(&mut body, &report);
     body.push_str("<h2>Targets</h2>\n");
-    for t in &report.targets {
+    for t in report.targets_failing_first() {
         target_section(&mut body, t);
     }
     Html(page("Status", &body))
+}
+
+/// One probed row of the FMC's table: its status, why, the next step, and what the management
+/// center says beside it.
+fn status_row(body: &mut String, title: &str, row: &RowView) {
+    let why = match (&row.decided_by, row.every_failing()) {
+        (Some(_), Some(every)) if row.status == RowStatus::Failure => html_escape(&every),
+        (Some(c), _) if row.status == RowStatus::Failure => format!(
+            "{} at <a href=\"#target-{t}\">{t}</a> ({})",
+            reason_cell(c.reason),
+            c.step(),
+            t = html_escape(&c.target)
+        ),
+        _ if row.status == RowStatus::Disabled => reason_cell(row.reason()),
+        _ => String::new(),
+    };
+    let remedy = if row.status == RowStatus::Success {
+        String::new()
+    } else {
+        with_code(&html_escape(&row.remedy()))
+    };
+    let _ = writeln!(
+        body,
+        "<tr class=\"row {}\"><td>{}</td><td data-label=\"Status\">{}</td><td data-label=\"Reason\">{why}</td><td data-label=\"Next step\">{remedy}</td></tr>",
+        row.status.as_str(),
+        html_escape(title),
+        status_badge(row.status)
+    );
+    super::fmc::beside_row(body, row);
 }
 
 fn target_section(body: &mut String, view: &TargetView) {

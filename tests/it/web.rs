@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use firepower_cloud_exporter::WebOptions;
 use firepower_cloud_exporter::metrics::names;
 use firepower_cloud_exporter::server::{Limits, WebConfig};
+use firepower_cloud_testkit::browser::Browser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Command;
@@ -327,10 +328,12 @@ async fn the_status_page_shows_the_fmc_table_and_escapes_peer_text() {
 }
 
 /// The status page of a mixed world (one healthy row, one DNS failure, one TLS inspection, one
-/// TCP 8989 drop) rendered by headless chromium: the DOM carries the rows and reasons, and
-/// screenshots at 1280 and 412 px are taken. With `UPDATE_DOCS=1` they replace the ones under
-/// `artifacts/` that the README shows; otherwise they go to `target/` and the committed ones are
-/// checked to exist at those widths.
+/// TCP 8989 drop) rendered by headless chromium: the DOM carries the rows and reasons; at 1280 and
+/// 412 px (through `chromedriver`) the page does not scroll sideways, its summary line is on the
+/// first screen above the tables, and a failing row and a failing target come first; screenshots
+/// at both widths are taken. With `UPDATE_DOCS=1` they replace the ones under `docs/images/` that
+/// the README shows; otherwise they go to `target/` and the committed ones are checked to exist
+/// at those widths.
 #[tokio::test]
 async fn the_status_page_renders_in_headless_chromium() {
     let Some(chromium) = tool("chromium") else {
@@ -389,7 +392,7 @@ async fn the_status_page_renders_in_headless_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let update = std::env::var_os("UPDATE_DOCS").is_some();
     let shots = if update {
-        root.join("artifacts")
+        root.join("docs/images")
     } else {
         root.join("target/screenshots")
     };
@@ -454,6 +457,46 @@ async fn the_status_page_renders_in_headless_chromium() {
     ] {
         assert!(dom_text.contains(reason), "{reason}");
     }
+    // The layout a person sees, on a desktop and on a phone.
+    for (width, height) in [(1280, 800), (412, 915)] {
+        let browser = Browser::start(width, height).await;
+        browser.open(&url).await;
+        let layout = browser
+            .eval(
+                "const r = e => e.getBoundingClientRect();
+                 const headline = document.querySelector('p.headline');
+                 const target = document.querySelector('section.target');
+                 return {
+                   width: window.innerWidth,
+                   scroll: document.documentElement.scrollWidth,
+                   headline: headline.textContent,
+                   headlineBottom: r(headline).bottom,
+                   viewport: window.innerHeight,
+                   firstTable: r(document.querySelector('table.rows')).top,
+                   firstRow: document.querySelector('table.rows tr.row').className,
+                   firstTargetFails: target.querySelector('.status.failure') !== null,
+                 };",
+            )
+            .await;
+        assert_eq!(layout["width"], width, "{layout}");
+        assert!(
+            layout["scroll"].as_u64() <= layout["width"].as_u64(),
+            "{width} px: the page scrolls sideways: {layout}"
+        );
+        assert!(
+            layout["headlineBottom"].as_f64() <= layout["viewport"].as_f64()
+                && layout["headlineBottom"].as_f64() <= layout["firstTable"].as_f64(),
+            "{width} px: the summary line is not first on the first screen: {layout}"
+        );
+        assert!(
+            layout["headline"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("3 of 4 rows fail: ")),
+            "{layout}"
+        );
+        assert_eq!(layout["firstRow"], "row failure", "{layout}");
+        assert_eq!(layout["firstTargetFails"], true, "{layout}");
+    }
     for width in [1280, 412] {
         let screenshot = shots.join(format!("status-page-{width}.png"));
         let _ = std::fs::remove_file(&screenshot);
@@ -468,8 +511,8 @@ async fn the_status_page_renders_in_headless_chromium() {
         assert_eq!(png_width(&png), Some(width), "{}", screenshot.display());
         assert!(png.len() > 10_000, "{} bytes", png.len());
         // The README shows the committed pair.
-        let committed = std::fs::read(root.join(format!("artifacts/status-page-{width}.png")))
-            .expect("artifacts/ holds the screenshot (UPDATE_DOCS=1 makes it)");
+        let committed = std::fs::read(root.join(format!("docs/images/status-page-{width}.png")))
+            .expect("docs/images/ holds the screenshot (UPDATE_DOCS=1 makes it)");
         assert_eq!(png_width(&committed), Some(width));
     }
 }
@@ -761,9 +804,9 @@ async fn one_cause_for_several_rows_is_said_once_with_remedies_for_the_real_host
     );
 }
 
-/// The page reads like the FMC: every row of "Threat Data Updates on Devices" in the FMC's order
-/// and names (the ones no target stands for marked as not probed), then the AMP Connection Status
-/// module; `/probe` says what each target stands for and where its name comes from.
+/// The page reads like the FMC: the probed rows of "Threat Data Updates on Devices", failing
+/// first, the rows no target stands for folded into one line in the FMC's order and names, then
+/// the AMP Connection Status module; failing targets first; `/probe` says what each target stands for and where its name comes from.
 #[tokio::test]
 async fn the_status_page_lists_the_fmc_rows_in_the_fmc_order_and_names() {
     let world = World::new().await;
@@ -788,18 +831,6 @@ async fn the_status_page_lists_the_fmc_rows_in_the_fmc_order_and_names() {
     .await;
     let (status, html) = exporter.get("/").await;
     assert_eq!(status, 200);
-    let fmc = [
-        "SI URL Lists and Feeds",
-        "URL Category and Reputation",
-        "Threat Configuration",
-        "SI SHA Lists (From TID)",
-        "SI Network Lists and Feeds",
-        "Local Malware Analysis Signatures",
-        "Cisco Cloud Configuration",
-        "SI DNS Lists and Feeds",
-        "URL Category and Reputation",
-        "AMP Dynamic Analysis",
-    ];
     let tdu = &html[html
         .find("<h2>Threat Data Updates on Devices</h2>")
         .expect("module")..];
@@ -812,9 +843,29 @@ async fn the_status_page_lists_the_fmc_rows_in_the_fmc_order_and_names() {
             Some(&cell[start..start + cell[start..].find("</td>")?])
         })
         .collect();
-    assert_eq!(names, fmc);
+    // The probed row, then the rows not probed folded into one line per cause, in the FMC's order
+    // and names ("URL Category and Reputation" appears twice in the FMC, once here).
+    assert_eq!(names, ["Cisco Cloud Configuration"]);
     assert!(tdu.contains("<tr class=\"row success\"><td>Cisco Cloud Configuration</td>"));
-    assert!(tdu.contains("<tr class=\"row unobserved\"><td>SI DNS Lists and Feeds</td>"));
+    assert!(
+        tdu.contains(
+            "<tr class=\"row unobserved\"><td colspan=\"4\"><small>Not probed (threat intelligence the management center pushes to the device): SI URL Lists and Feeds, URL Category and Reputation, Threat Configuration, SI SHA Lists (From TID), SI Network Lists and Feeds, SI DNS Lists and Feeds</small></td></tr>"
+        ),
+        "{tdu}"
+    );
+    assert!(
+        tdu.contains(
+            "<small>Not probed (no target configured for them): Local Malware Analysis Signatures, AMP Dynamic Analysis</small>"
+        ),
+        "{tdu}"
+    );
+    // Failing targets first: amp-cloud (configured second) leads the targets.
+    let first_target = html.find("<section class=\"target\"").expect("targets");
+    assert!(
+        html[first_target..].starts_with("<section class=\"target\" id=\"target-amp-cloud\">"),
+        "{}",
+        &html[first_target..first_target + 200]
+    );
     let other = &html[html
         .find("<h2>AMP Connection Status</h2>")
         .expect("the other module")..];

@@ -4,6 +4,7 @@
 //! integration tests (`tests/it/`) and the benchmark (`examples/compare/`) alike.
 
 pub mod bench;
+pub mod browser;
 pub mod client;
 pub mod daemons;
 pub mod dns;
