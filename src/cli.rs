@@ -103,6 +103,10 @@ pub enum Command {
         /// How long the whole check may take.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
         timeout: Duration,
+        /// A file where `check` keeps each target's last success, so that a failure says what
+        /// changed since (run from cron or a timer); created when missing.
+        #[arg(long, value_name = "PATH")]
+        state: Option<std::path::PathBuf>,
     },
 }
 

@@ -13,7 +13,7 @@ use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Config;
 use crate::diagnosis::{Discard, Logged, Report, RowScope};
 use crate::fmc::FmcView;
-use crate::probe::{Clients, Prober};
+use crate::probe::{Clients, History, Prober};
 
 mod text;
 
@@ -26,9 +26,13 @@ pub const EXIT_UNUSABLE: u8 = 2;
 
 /// Runs the `check` command.
 pub async fn main(cli: &Cli) -> ExitCode {
-    let (output, timeout) = match &cli.command {
-        Some(Command::Check { output, timeout }) => (*output, *timeout),
-        None => (OutputFormat::Text, Duration::from_secs(10)),
+    let (output, timeout, state) = match &cli.command {
+        Some(Command::Check {
+            output,
+            timeout,
+            state,
+        }) => (*output, *timeout, state.as_deref()),
+        None => (OutputFormat::Text, Duration::from_secs(10), None),
     };
     let config = match cli.source().load() {
         Ok(c) => c,
@@ -37,7 +41,25 @@ pub async fn main(cli: &Cli) -> ExitCode {
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };
-    let report = run(config, timeout).await;
+    let history = match state.map(History::load).transpose() {
+        Ok(history) => Arc::new(history.unwrap_or_default()),
+        Err(e) => {
+            eprintln!(
+                "error: cannot read the state file {}: {e} (remove it to start afresh)",
+                state.map(|p| p.display().to_string()).unwrap_or_default()
+            );
+            return ExitCode::from(EXIT_UNUSABLE);
+        }
+    };
+    let report = run(config, timeout, history.clone()).await;
+    if let Some(path) = state
+        && let Err(e) = history.save(path)
+    {
+        eprintln!(
+            "warning: cannot write the state file {}: {e}",
+            path.display()
+        );
+    }
     let text = match output {
         OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
         OutputFormat::Text => {
@@ -54,13 +76,14 @@ pub async fn main(cli: &Cli) -> ExitCode {
 }
 
 /// Probes every target once within `timeout`.
-async fn run(config: Config, timeout: Duration) -> Report {
+async fn run(config: Config, timeout: Duration, history: Arc<History>) -> Report {
     let config = Arc::new(config);
     let prober = Prober::new(
         config.clone(),
         Arc::new(Clients::default()),
         Arc::new(Logged(Discard)),
-    );
+    )
+    .keeping(history);
     // The management center is read once, beside the probes, within the same time.
     let fmc = async {
         match &config.fmc {
@@ -80,7 +103,7 @@ async fn run(config: Config, timeout: Duration) -> Report {
     futures_util::future::join_all(outcomes.iter().map(|(o, _)| tracer.wait_for(o, patience)))
         .await;
     let integration = fmc.as_ref().and_then(FmcView::integration);
-    let mut report = Report::build(&config, outcomes, &RowScope::Whole, tracer, integration);
+    let mut report = Report::build(&config, outcomes, &RowScope::Whole, &prober, integration);
     if let Some(view) = &fmc {
         report.describe_fmc(view);
     }

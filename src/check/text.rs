@@ -177,6 +177,9 @@ fn target(out: &mut String, p: &Paint, t: &TargetView) {
         let _ = writeln!(out, "  Reason: {}", t.reason.summary());
         if let Some(cause) = &t.cause {
             let _ = writeln!(out, "  Why: {}", plain(&cause.detail));
+            if let Some(changed) = &t.changed {
+                let _ = writeln!(out, "  What changed: {}", changed.line());
+            }
             if let Some(owner) = cause.owner {
                 let _ = writeln!(
                     out,

@@ -5,6 +5,7 @@
 
 mod account;
 mod cause;
+mod changed;
 mod evidence;
 mod fmc;
 mod path;

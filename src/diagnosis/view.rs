@@ -10,12 +10,15 @@ use serde::Serialize;
 
 use super::account::account;
 pub(crate) use super::cause::Cause;
+use super::changed::{Changed, changed};
 use super::fmc::{FmcSays, FmcSummary, fmc_says, integration};
 use super::{reason, rows, verdict};
 use crate::checklist::{Module, Reason, RowStatus, Service, THREAT_DATA_UPDATES_ROWS};
 use crate::config::Config;
 use crate::fmc::{FmcView, Integration};
-use crate::probe::{Freshness, PathTrace, TargetOutcome, Tracer, stage_label, traceable};
+use crate::probe::{
+    Freshness, History, PathTrace, Prober, TargetOutcome, Tracer, stage_label, traceable,
+};
 
 /// Everything one answer shows.
 #[derive(Debug, Serialize)]
@@ -107,9 +110,10 @@ impl Report {
         config: &Config,
         outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
         scope: &RowScope,
-        tracer: &Tracer,
+        prober: &Prober,
         fmc_integration: Option<Integration>,
     ) -> Report {
+        let (tracer, history) = (prober.tracer().as_ref(), prober.history().as_ref());
         let (cloud_integration_enabled, integration_note) = integration(config, fmc_integration);
         let rows: Vec<RowView> = rows(
             &outcomes.iter().map(|(o, _)| o.as_ref()),
@@ -134,7 +138,7 @@ impl Report {
         let common_cause = common_cause(&rows);
         let targets: Vec<TargetView> = outcomes
             .into_iter()
-            .map(|(outcome, freshness)| TargetView::new(outcome, freshness, tracer))
+            .map(|(outcome, freshness)| TargetView::new(outcome, freshness, tracer, history))
             .collect();
         let mut rows = rows;
         for row in rows.iter_mut().filter(|r| r.status == RowStatus::Failure) {
@@ -418,6 +422,9 @@ pub(crate) struct TargetView {
     /// probe failed the same way; empty until one finished).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) paths: Vec<PathView>,
+    /// What differs from the target's last success, when it fails and succeeded before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) changed: Option<Changed>,
     #[serde(flatten)]
     pub(crate) outcome: Arc<TargetOutcome>,
 }
@@ -432,7 +439,12 @@ pub(crate) struct PathView {
 }
 
 impl TargetView {
-    fn new(outcome: Arc<TargetOutcome>, freshness: Freshness, tracer: &Tracer) -> TargetView {
+    fn new(
+        outcome: Arc<TargetOutcome>,
+        freshness: Freshness,
+        tracer: &Tracer,
+        history: &History,
+    ) -> TargetView {
         let cause = verdict(&outcome).map(|s| Cause::of(&outcome, s, tracer));
         let reason = reason(&outcome);
         let mut paths: Vec<PathView> = Vec::new();
@@ -465,6 +477,7 @@ impl TargetView {
             cause,
             freshness,
             paths,
+            changed: changed(history, &outcome, tracer),
             outcome,
         }
     }

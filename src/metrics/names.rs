@@ -22,6 +22,7 @@ pub const TARGET_INFO: &str = "firepower_cloud_target_info";
 pub const TARGET_SUCCESS: &str = "firepower_cloud_target_success";
 pub const TARGET_VERDICT: &str = "firepower_cloud_target_verdict";
 pub const TARGET_RESULT_AGE: &str = "firepower_cloud_target_result_age_seconds";
+pub const TARGET_CHANGE_INFO: &str = "firepower_cloud_target_change_info";
 pub const STAGE_SUCCESS: &str = "firepower_cloud_stage_success";
 pub const STAGE_VERDICT: &str = "firepower_cloud_stage_verdict";
 pub const STAGE_DURATION: &str = "firepower_cloud_stage_duration_seconds";

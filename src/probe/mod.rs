@@ -11,6 +11,7 @@ mod dns;
 mod error;
 mod facts;
 mod first_bytes;
+mod history;
 mod http;
 mod outcome;
 mod plan;
@@ -39,6 +40,7 @@ pub(crate) use detail::{
 };
 pub(crate) use facts::StageOutcome;
 pub(crate) use facts::Trust;
+pub(crate) use history::{Change, History, changes};
 pub(crate) use outcome::{TargetOutcome, unix_seconds};
 pub(crate) use plan::label as stage_label;
 pub(crate) use share::Prober;

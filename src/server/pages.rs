@@ -13,7 +13,7 @@ use super::{AppState, bad_request, page_budget, select_targets};
 use crate::checklist::{Module, Reason, RowStatus};
 use crate::config::Config;
 use crate::diagnosis::{Report, RowScope, RowView, TargetView, configured_ca_only, format_unix};
-use crate::probe::{Freshness, TargetOutcome, Tracer, unix_seconds};
+use crate::probe::{Freshness, Prober, TargetOutcome, unix_seconds};
 
 pub(crate) const RUNBOOK: &str = include_str!("../../docs/runbook.md");
 pub(crate) const ENDPOINTS: &str = include_str!("../../docs/endpoints.md");
@@ -73,13 +73,13 @@ fn whole_report(
     state: &AppState,
     config: &Config,
     outcomes: Vec<(Arc<TargetOutcome>, Freshness)>,
-    tracer: &Tracer,
+    prober: &Prober,
 ) -> Report {
     let mut report = Report::build(
         config,
         outcomes,
         &RowScope::Whole,
-        tracer,
+        prober,
         state.fmc.integration(),
     );
     if let Some(view) = state.fmc.view() {
@@ -94,7 +94,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
     let prober = state.prober();
     let config = prober.config().clone();
     let outcomes = prober.probe_all(page_budget(&state)).await;
-    let report = whole_report(&state, &config, outcomes, prober.tracer());
+    let report = whole_report(&state, &config, outcomes, &prober);
 
     let mut body = String::new();
     let _ = write!(
@@ -276,6 +276,13 @@ fn target_section(body: &mut String, view: &TargetView) {
                 "<p><strong>Why:</strong> {}</p>",
                 html_escape(&cause.detail)
             );
+            if let Some(changed) = &view.changed {
+                let _ = writeln!(
+                    body,
+                    "<p><strong>What changed:</strong> {}</p>",
+                    html_escape(&changed.line())
+                );
+            }
             if let Some(owner) = cause.owner {
                 let _ = writeln!(
                     body,
@@ -313,7 +320,7 @@ pub(crate) async fn debug(
         Err(message) => return bad_request(message),
     };
     let outcomes = prober.probe_many(&targets, page_budget(&state)).await;
-    let report = whole_report(&state, &config, outcomes, prober.tracer());
+    let report = whole_report(&state, &config, outcomes, &prober);
     let mut body = String::new();
     let _ = writeln!(
         body,

@@ -36,13 +36,7 @@ pub(super) async fn probe(
         () = state.must_answer() => prober.probe_many(&selected, Instant::now()).await,
     };
     let freshness: Vec<_> = outcomes.iter().map(|(_, f)| *f).collect();
-    let report = Report::build(
-        &config,
-        outcomes,
-        &scope,
-        prober.tracer(),
-        state.fmc.integration(),
-    );
+    let report = Report::build(&config, outcomes, &scope, &prober, state.fmc.integration());
     if selected.len() <= INLINE_ENCODE_TARGETS {
         // A few targets encode in microseconds: no hand-off to another thread.
         let mut body = String::with_capacity(16 * 1024 * selected.len());

@@ -131,7 +131,8 @@ impl AppState {
                     Arc::new(config),
                     self.clients.clone(),
                     Arc::new(Logged(self.metrics.clone())),
-                );
+                )
+                .keeping(old.history().clone());
                 *self
                     .prober
                     .write()

@@ -574,3 +574,101 @@ async fn check_names_every_failing_target_of_a_row() {
         "{page}"
     );
 }
+
+/// A target that turns from healthy to failing says what differs from its last success: here
+/// its name now resolves to an address it never had, where nothing answers. `check --state`
+/// keeps the last success between runs; the exporter keeps it in memory and shows it on the
+/// page and as `firepower_cloud_target_change_info`, which the alerts read.
+#[tokio::test]
+async fn a_failure_says_what_changed_since_the_last_success() {
+    let world = World::new().await;
+    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
+    let config = write(
+        &world,
+        "changed.yml",
+        &world.config(
+            "",
+            &[sse_target(
+                "sse",
+                "api-sse.cisco.com",
+                server.port(),
+                plain.port(),
+            )],
+        ),
+    );
+    let state = world.dir.path().join("check-state.json");
+    let state = state.to_str().expect("path");
+    let check = || async {
+        let out = run(&[
+            "check",
+            "--config.file",
+            &config,
+            "--output",
+            "json",
+            "--state",
+            state,
+        ])
+        .await;
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON output");
+        (out.status.code(), json)
+    };
+    let (code, healthy) = check().await;
+    assert_eq!(code, Some(0), "{healthy:#}");
+    assert!(healthy["targets"][0]["changed"].is_null(), "{healthy:#}");
+    let exporter =
+        crate::util::Exporter::start(&std::fs::read_to_string(&config).expect("config")).await;
+    assert_eq!(
+        exporter
+            .probe("sse")
+            .await
+            .label(names::TARGET_VERDICT, &[("target", "sse")], "reason"),
+        "ok"
+    );
+
+    // The name moves to an address where nothing listens.
+    world.dns.set(
+        "api-sse.cisco.com",
+        Answer::Addresses(vec!["127.0.0.9".parse().expect("address")]),
+    );
+    let (code, failing) = check().await;
+    assert_eq!(code, Some(1), "{failing:#}");
+    let changed = &failing["targets"][0]["changed"];
+    assert!(
+        changed["last_success"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{failing:#}"
+    );
+    let changes: Vec<&str> = changed["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert_eq!(
+        changes,
+        ["the name now resolves to 127.0.0.9 (to 127.0.0.1, 127.0.0.2 then)"],
+        "{failing:#}"
+    );
+
+    let e = exporter.probe("sse").await;
+    assert_eq!(
+        e.label(names::TARGET_CHANGE_INFO, &[("target", "sse")], "change"),
+        "the name now resolves to 127.0.0.9 (to 127.0.0.1, 127.0.0.2 then)"
+    );
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("<strong>What changed:</strong> Since the last success at "),
+        "{page}"
+    );
+    let text = text(
+        &run(&["check", "--config.file", &config, "--state", state])
+            .await
+            .stdout,
+    );
+    assert!(
+        text.contains("  What changed: Since the last success at ")
+            && text.contains("the name now resolves to 127.0.0.9"),
+        "{text}"
+    );
+}

@@ -459,6 +459,14 @@ async fn page_inhibit_resolve(pattern: Pattern) {
         )) && summary.ends_with("; fix: DNS"),
         "{summary}"
     );
+    // What changed since the last success, while every row was healthy.
+    assert!(
+        annotations["changed"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Since the last success at ")
+                && c.ends_with(": dns passed then and fails now")),
+        "{annotations}"
+    );
     assert_eq!(
         annotations["evidence"],
         format!("api-sse.cisco.com: NXDOMAIN from {}", world.dns.addr),

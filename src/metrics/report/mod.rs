@@ -124,6 +124,22 @@ impl Collector for ProbeReport {
             ConstGauge::new(1).encode(e.encode_family(&(why, [("service", t.service)]))?)?;
         }
 
+        let mut e = gauge(
+            &mut encoder,
+            names::TARGET_CHANGE_INFO,
+            "Always 1, for a failing target that succeeded before (since this exporter started): when it last succeeded (since, UTC) and what differs from then (change: new DNS answers or server, a new certificate issuer, a new proxy status, a path that now goes silent, or the step that now fails).",
+        )?;
+        for t in targets {
+            if let Some(changed) = &t.changed {
+                let labels = [
+                    ("target", t.name.as_str()),
+                    ("since", changed.last_success.as_str()),
+                    ("change", &changed.changes.join("; ")),
+                ];
+                ConstGauge::new(1).encode(e.encode_family(&labels)?)?;
+            }
+        }
+
         per_target(
             &mut encoder,
             names::TARGET_RESULT_AGE,

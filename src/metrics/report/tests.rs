@@ -46,7 +46,7 @@ async fn exposition() -> Exposition {
     let outcomes = prober
         .probe_all(tokio::time::Instant::now() + ms(1000))
         .await;
-    let report = Report::build(&config, outcomes, &RowScope::Whole, prober.tracer(), None);
+    let report = Report::build(&config, outcomes, &RowScope::Whole, &prober, None);
     let mut registry = Registry::default();
     registry.register_collector(Box::new(ProbeReport {
         latency: Latencies::default(),

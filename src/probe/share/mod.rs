@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::Clients;
+use super::history::History;
 use super::outcome::{Recorder, TargetOutcome};
 use super::plan::Checklist;
 use super::run::{Deadline, execute};
@@ -71,6 +72,7 @@ pub(crate) struct Prober {
     limiter: Arc<Semaphore>,
     sink: Arc<dyn OutcomeSink>,
     tracer: Arc<Tracer>,
+    history: Arc<History>,
     stages: Arc<dyn Stages>,
 }
 
@@ -117,8 +119,22 @@ impl Prober {
             limiter,
             sink,
             tracer,
+            history: Arc::new(History::default()),
             stages,
         }
+    }
+
+    /// This prober keeping each target's last success in `history` (a reload hands the running
+    /// one over, so a failure after it still says what changed).
+    #[must_use]
+    pub(crate) fn keeping(mut self, history: Arc<History>) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// Each target's last success.
+    pub(crate) fn history(&self) -> &Arc<History> {
+        &self.history
     }
 
     pub(crate) fn config(&self) -> &Arc<Config> {
@@ -207,6 +223,7 @@ impl Prober {
         let limiter = self.limiter.clone();
         let sink = self.sink.clone();
         let tracer = self.tracer.clone();
+        let history = self.history.clone();
         let stages = self.stages.clone();
         let recorder = Arc::new(Recorder::new(target));
         let deadline = Arc::new(Deadline::new(deadline));
@@ -226,6 +243,7 @@ impl Prober {
             }
             let outcome = Arc::new(task_recorder.snapshot());
             sink.record(&outcome, ran);
+            history.after(&outcome);
             // Traced in the background: the next scrape shows where the path breaks.
             tracer.after(&outcome);
             {
