@@ -226,7 +226,10 @@ impl OutcomeSink for Metrics {
             })
             .inc();
         for stage in &outcome.stages {
-            if stage.ran() && has_histogram(&outcome.target, stage.stage, stage.port) {
+            // Only what passed is latency: a timeout or a refusal is counted as a failure, never
+            // drawn as a slow stage.
+            if stage.reason == Reason::Ok && has_histogram(&outcome.target, stage.stage, stage.port)
+            {
                 self.latency.observe(
                     target,
                     stage.stage,

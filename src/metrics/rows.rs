@@ -68,6 +68,7 @@ pub(super) fn encode_rows(
             let labels = [
                 ("service", row.service.as_str()),
                 ("module", row.service.module().as_str()),
+                ("title", row.title),
                 ("status", status.as_str()),
             ];
             ConstGauge::new(i64::from(row.status == status))

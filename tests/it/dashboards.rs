@@ -227,3 +227,116 @@ fn panels_that_need_the_recording_rules_say_so() {
     }
     assert!(found >= 3, "{found}");
 }
+
+/// Every field override of a panel that sets `property`, by the column it matches.
+fn overrides<'a>(panel: &'a Value, property: &str) -> Vec<(&'a str, &'a Value)> {
+    panel["fieldConfig"]["overrides"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|o| {
+            let column = o["matcher"]["options"].as_str().unwrap_or_default();
+            o["properties"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(move |p| p["id"] == property)
+                .map(move |p| (column, &p["value"]))
+        })
+        .collect()
+}
+
+/// What the on-call engineer does with a dashboard: reads the long remedy and evidence text
+/// (wrapped, not cut), follows the links from a failing row or target to the exporter's status
+/// page, its `/debug` view and the reason's entry (each link fetched from a live exporter, with
+/// a failing target), sees no failed stage drawn as a duration, and the row history per site.
+#[tokio::test]
+async fn dashboards_wrap_the_words_link_to_the_evidence_and_never_draw_a_failure_as_time() {
+    let world = crate::World::new().await;
+    let (server, _plain) = crate::healthy_sse(&world, "api-sse.cisco.com").await;
+    let closed = firepower_cloud_testkit::servers::closed_port();
+    let exporter = crate::util::Exporter::start(&world.config(
+        "",
+        &[crate::sse_target(
+            "sse",
+            "api-sse.cisco.com",
+            server.port(),
+            closed,
+        )],
+    ))
+    .await;
+    let mut followed = 0;
+    for path in dashboard_files() {
+        let dashboard = load(&path);
+        let name = path.display().to_string();
+        for panel in panels(&dashboard) {
+            let title = panel["title"].as_str().unwrap_or_default();
+            // Long text wraps.
+            if panel["type"] == "table" {
+                let wrapped: Vec<&str> = overrides(&panel, "custom.cellOptions")
+                    .into_iter()
+                    .filter(|(_, v)| v["wrapText"] == true)
+                    .map(|(c, _)| c)
+                    .collect();
+                let renamed = &panel["transformations"];
+                for column in ["Next step", "Evidence"] {
+                    if renamed.to_string().contains(&format!("\"{column}\"")) {
+                        assert!(
+                            wrapped.contains(&column),
+                            "{name}: {title}: {column} does not wrap"
+                        );
+                    }
+                }
+            }
+            // Links lead somewhere real on the exporter.
+            for (column, links) in overrides(&panel, "links") {
+                for link in links.as_array().into_iter().flatten() {
+                    let url = link["url"].as_str().unwrap_or_default();
+                    let Some(rest) = url.strip_prefix("http://${__data.fields.Exporter}") else {
+                        assert!(url.starts_with("/d/"), "{name}: {title}: {url}");
+                        continue;
+                    };
+                    let value = if column.contains("Reason") {
+                        "tcp_refused"
+                    } else {
+                        "sse"
+                    };
+                    let path = rest.replace("${__value.raw}", value);
+                    let path = path.split('#').next().unwrap_or_default();
+                    let (status, body) = exporter.get(path).await;
+                    assert_eq!(status, 200, "{name}: {title}: {column} links to {path}");
+                    assert!(
+                        body.contains(value),
+                        "{name}: {title}: {path} does not show {value}"
+                    );
+                    followed += 1;
+                }
+            }
+            // A duration is drawn only for the stages that passed.
+            if panel["fieldConfig"]["defaults"]["unit"] == "s" {
+                for target in panel["targets"].as_array().into_iter().flatten() {
+                    let expr = target["expr"].as_str().unwrap_or_default();
+                    assert!(
+                        !expr.contains("stage_success") || expr.contains("== 1"),
+                        "{name}: {title}: a success series on a seconds axis: {expr}"
+                    );
+                    if expr.starts_with("firepower_cloud_stage_duration_seconds") {
+                        assert!(
+                            expr.contains("and on") && expr.contains("stage_success"),
+                            "{name}: {title}: failed stages drawn as durations: {expr}"
+                        );
+                    }
+                }
+            }
+            if title == "Row history" {
+                assert!(
+                    panel["targets"][0]["expr"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("by (site, title)")),
+                    "{name}: the row history is per site"
+                );
+            }
+        }
+    }
+    assert!(followed >= 6, "only {followed} links followed");
+}
