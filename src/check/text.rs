@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::checklist::{Module, Reason, RowStatus};
+use crate::checklist::{Module, NEXT_STEP, Reason, RowStatus, WHAT_CHANGED, WHO_FIXES_IT};
 use crate::diagnosis::{
     FmcSummary, Report, RowView, TargetView, configured_ca_only, format_unix, plain,
 };
@@ -178,18 +178,18 @@ fn target(out: &mut String, p: &Paint, t: &TargetView) {
         if let Some(cause) = &t.cause {
             let _ = writeln!(out, "  Why: {}", plain(&cause.detail));
             if let Some(changed) = &t.changed {
-                let _ = writeln!(out, "  What changed: {}", changed.line());
+                let _ = writeln!(out, "  {WHAT_CHANGED}: {}", changed.line());
             }
             if let Some(owner) = cause.owner {
                 let _ = writeln!(
                     out,
-                    "  Who fixes it: {} (owner={})",
+                    "  {WHO_FIXES_IT}: {} (owner={})",
                     owner.title(),
                     owner.as_str()
                 );
             }
         }
-        let _ = writeln!(out, "  Remedy: {}", plain(&t.remedy));
+        let _ = writeln!(out, "  {NEXT_STEP}: {}", plain(&t.remedy));
     }
 }
 

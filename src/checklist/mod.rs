@@ -9,12 +9,15 @@ use std::fmt;
 use serde::Serialize;
 
 mod fmc;
+mod glossary;
 mod owner;
 
 pub(crate) use fmc::{
     FmcModule, FmcStatus, Module, RowStatus, Service, THREAT_DATA_UPDATES_ROWS, row_label,
     rows_named_in, service_of_row,
 };
+pub use glossary::glossary_markdown;
+pub(crate) use glossary::{FIX, NEXT_STEP, NOT_PROBED, WHAT_CHANGED, WHO_FIXES_IT};
 pub(crate) use owner::Owner;
 
 /// One step of the manual checklist, in the order an engineer works through it.

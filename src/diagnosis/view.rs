@@ -13,7 +13,9 @@ pub(crate) use super::cause::Cause;
 use super::changed::{Changed, changed};
 use super::fmc::{FmcSays, FmcSummary, fmc_says, integration};
 use super::{reason, rows, verdict};
-use crate::checklist::{Module, Reason, RowStatus, Service, THREAT_DATA_UPDATES_ROWS};
+use crate::checklist::{
+    FIX, Module, NOT_PROBED, Reason, RowStatus, Service, THREAT_DATA_UPDATES_ROWS,
+};
 use crate::config::Config;
 use crate::fmc::{FmcView, Integration};
 use crate::probe::{
@@ -90,7 +92,7 @@ impl Report {
         let each: Vec<String> = causes
             .iter()
             .map(|(reason, owner)| match owner {
-                Some(owner) => format!("{reason} (fix: {})", owner.title()),
+                Some(owner) => format!("{reason} ({FIX}: {})", owner.title()),
                 None => reason.to_string(),
             })
             .collect();
@@ -212,7 +214,7 @@ impl FmcTable<'_> {
     pub(crate) fn folded_lines(&self) -> Vec<String> {
         self.folded
             .iter()
-            .map(|(why, titles)| format!("Not probed ({why}): {}", titles.join(", ")))
+            .map(|(why, titles)| format!("{NOT_PROBED} ({why}): {}", titles.join(", ")))
             .collect()
     }
 }

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::html::{hop_tables, html_escape, url_escape, with_code};
 use super::{AppState, bad_request, page_budget, select_targets};
-use crate::checklist::{Module, Reason, RowStatus};
+use crate::checklist::{Module, NEXT_STEP, Reason, RowStatus, WHAT_CHANGED, WHO_FIXES_IT};
 use crate::config::Config;
 use crate::diagnosis::{Report, RowScope, RowView, TargetView, configured_ca_only, format_unix};
 use crate::probe::{Freshness, Prober, TargetOutcome, unix_seconds};
@@ -127,7 +127,7 @@ pub(crate) async fn status(State(state): State<Arc<AppState>>) -> Html<String> {
         };
         let _ = writeln!(
             body,
-            "<h2>{}</h2>\n<table class=\"rows\"><thead><tr><th>{first}</th><th>Status</th><th>Reason</th><th>Next step</th></tr></thead><tbody>",
+            "<h2>{}</h2>\n<table class=\"rows\"><thead><tr><th>{first}</th><th>Status</th><th>Reason</th><th>{NEXT_STEP}</th></tr></thead><tbody>",
             table.module.title()
         );
         for line in &table.lines {
@@ -172,7 +172,7 @@ fn status_row(body: &mut String, title: &str, row: &RowView) {
     };
     let _ = writeln!(
         body,
-        "<tr class=\"row {}\"><td>{}</td><td data-label=\"Status\">{}</td><td data-label=\"Reason\">{why}</td><td data-label=\"Next step\">{remedy}</td></tr>",
+        "<tr class=\"row {}\"><td>{}</td><td data-label=\"Status\">{}</td><td data-label=\"Reason\">{why}</td><td data-label=\"{NEXT_STEP}\">{remedy}</td></tr>",
         row.status.as_str(),
         html_escape(title),
         status_badge(row.status)
@@ -279,14 +279,14 @@ fn target_section(body: &mut String, view: &TargetView) {
             if let Some(changed) = &view.changed {
                 let _ = writeln!(
                     body,
-                    "<p><strong>What changed:</strong> {}</p>",
+                    "<p><strong>{WHAT_CHANGED}:</strong> {}</p>",
                     html_escape(&changed.line())
                 );
             }
             if let Some(owner) = cause.owner {
                 let _ = writeln!(
                     body,
-                    "<p><strong>Who fixes it:</strong> {} (<code>owner=\"{}\"</code>)</p>",
+                    "<p><strong>{WHO_FIXES_IT}:</strong> {} (<code>owner=\"{}\"</code>)</p>",
                     html_escape(owner.title()),
                     owner.as_str()
                 );
@@ -294,7 +294,7 @@ fn target_section(body: &mut String, view: &TargetView) {
         }
         let _ = writeln!(
             body,
-            "<p><strong>Next step:</strong> {}</p>",
+            "<p><strong>{NEXT_STEP}:</strong> {}</p>",
             with_code(&html_escape(&view.remedy))
         );
     }

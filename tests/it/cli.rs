@@ -111,7 +111,7 @@ async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
     assert!(stdout.contains("FAILURE: tcp_refused"), "{stdout}");
     assert!(
         stdout.contains(&format!(
-            "Remedy: A firewall or the peer rejects TCP {closed} to api-sse.cisco.com"
+            "Next step: A firewall or the peer rejects TCP {closed} to api-sse.cisco.com"
         )) && stdout.contains(&format!("telnet api-sse.cisco.com {closed}")),
         "{stdout}"
     );

@@ -12,6 +12,7 @@ mod e2e;
 mod enterprise;
 mod fmc;
 mod fmc_e2e;
+mod glossary;
 mod hostile;
 mod independence;
 mod input;
