@@ -14,6 +14,24 @@ use prometheus_client::metrics::gauge::ConstGauge;
 #[derive(Debug)]
 pub(super) struct ProcessCollector;
 
+/// When the host booted, as Unix seconds: the wall clock less the time since boot
+/// (`CLOCK_BOOTTIME`), which needs no file of /proc. Under systemd's `ProcSubset=pid` (the shipped
+/// unit) /proc holds only processes, so /proc/stat, where `btime` lives, is not there.
+/// Read once: a start time that moved between scrapes by the clocks' jitter would read as a
+/// restart to `changes()`.
+#[allow(clippy::cast_precision_loss)]
+fn boot_time() -> f64 {
+    static BOOT: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *BOOT.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let up = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        now - (up.tv_sec as f64 + up.tv_nsec as f64 / 1e9)
+    })
+}
+
 fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> fmt::Result {
     ConstGauge::new(value).encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)
 }
@@ -61,14 +79,12 @@ impl Collector for ProcessCollector {
                 "Number of OS threads in the process.",
                 stat.num_threads as f64,
             )?;
-            if let Ok(boot) = procfs::boot_time_secs() {
-                gauge(
-                    &mut encoder,
-                    "process_start_time_seconds",
-                    "Start time of the process since the Unix epoch in seconds.",
-                    boot as f64 + stat.starttime as f64 / ticks,
-                )?;
-            }
+            gauge(
+                &mut encoder,
+                "process_start_time_seconds",
+                "Start time of the process since the Unix epoch in seconds.",
+                boot_time() + stat.starttime as f64 / ticks,
+            )?;
         }
         if let Ok(open) = me.fd_count() {
             gauge(

@@ -511,3 +511,58 @@ async fn a_healthy_sse_target_costs_at_most_70_series_and_6_kb() {
     assert!(series <= 70, "{series} series:\n{body}");
     assert!(bytes <= 6 * 1024, "{bytes} bytes:\n{body}");
 }
+
+/// The shipped systemd unit sets `ProcSubset=pid`: /proc holds only processes, no /proc/stat.
+/// The process metrics, the start time included, are all there under the same restriction (a
+/// private /proc mounted with `subset=pid`, as systemd mounts it).
+#[tokio::test]
+async fn the_process_metrics_survive_the_units_proc_subset() {
+    if !crate::is_root() {
+        assert!(
+            std::env::var_os("FCE_REQUIRE_TOOLS").is_none(),
+            "mounting a /proc subset needs root (CI runs as root)"
+        );
+        eprintln!("note: not root; skipping the /proc subset check");
+        return;
+    }
+    let exporter = firepower_cloud_testkit::exporter::ExporterProcess::start(
+        std::path::Path::new("unshare"),
+        &[
+            "--mount",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -t proc -o subset=pid proc /proc && test ! -e /proc/stat && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_firepower-cloud-exporter"),
+        ],
+    )
+    .await;
+    let (status, body) =
+        firepower_cloud_testkit::client::request(exporter.addr, "GET", "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    let e = Exposition::parse(&body);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let started = e.value("process_start_time_seconds", &[]);
+    assert!(
+        started > now - 600.0 && started <= now + 5.0,
+        "{started} vs {now}:\n{body}"
+    );
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_threads",
+    ] {
+        assert!(
+            e.help.contains_key(name),
+            "{name} is missing under ProcSubset=pid"
+        );
+    }
+}
