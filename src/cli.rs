@@ -12,6 +12,8 @@ use crate::config::{Region, Source};
 #[command(
     name = "firepower-cloud-exporter",
     version,
+    // A flag given twice takes its last value: the unit's defaults, then ARGS from /etc/default.
+    args_override_self = true,
     about = "Prometheus exporter that runs the Firepower \"Cisco Cloud Configuration\" checklist (DNS, TCP 443/8989, TLS, HTTPS) and says why it fails"
 )]
 pub struct Cli {

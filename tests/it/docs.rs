@@ -20,6 +20,51 @@ fn docs_reasons_md_matches_the_reason_table() {
     );
 }
 
+/// The man page the Debian package installs, generated from the command line itself
+/// (`clap_mangen`): a flag added to the CLI is in the page, or this test says to regenerate it.
+#[test]
+fn the_man_page_matches_the_command_line() {
+    use clap::CommandFactory;
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/debian/firepower-cloud-exporter.1");
+    let mut command = firepower_cloud_exporter::cli::Cli::command();
+    command.build();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command.clone())
+        .render(&mut page)
+        .expect("render");
+    // The `check` command's own options, as a section of the same page.
+    if let Some(check) = command.find_subcommand("check") {
+        let mut section = Vec::new();
+        clap_mangen::Man::new(check.clone().name("firepower-cloud-exporter check"))
+            .render_options_section(&mut section)
+            .expect("render check");
+        let section = String::from_utf8(section).expect("utf-8");
+        let options = section
+            .split_once(".SH OPTIONS\n")
+            .map_or(section.as_str(), |(_, options)| options);
+        page.extend_from_slice(b".SH \"CHECK OPTIONS\"\n");
+        page.extend_from_slice(options.as_bytes());
+    }
+    let page = String::from_utf8(page).expect("utf-8");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &page).expect("write the man page");
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == page,
+        "deploy/debian/firepower-cloud-exporter.1 is stale: run `UPDATE_DOCS=1 cargo test --test it docs`"
+    );
+    for flag in [
+        "web.listen-address",
+        "config.file",
+        "web.external-url",
+        "state",
+    ] {
+        let roff = format!("\\-\\-{}", flag.replace('-', "\\-"));
+        assert!(page.contains(&roff), "the man page lacks --{flag}");
+    }
+}
+
 /// `name` on the PATH, if it is there (for optional tools: no requirement attached).
 pub fn find_tool(name: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {

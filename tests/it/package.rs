@@ -91,6 +91,9 @@ async fn the_debian_package_installs_checks_and_purges_cleanly() {
         "./usr/share/firepower-cloud-exporter/make-web-certificates",
         "./usr/share/doc/firepower-cloud-exporter/examples/web-config.yml",
         "./usr/share/doc/firepower-cloud-exporter/copyright",
+        "./usr/share/doc/firepower-cloud-exporter/changelog.Debian.gz",
+        "./etc/default/firepower-cloud-exporter",
+        "./usr/share/man/man1/firepower-cloud-exporter.1",
     ] {
         assert!(contents.contains(path), "{path} missing from:\n{contents}");
     }
@@ -101,8 +104,27 @@ async fn the_debian_package_installs_checks_and_purges_cleanly() {
         )
         .await,
     );
-    assert_eq!(conffiles.trim(), "/etc/firepower-cloud-exporter/config.yml");
+    assert_eq!(
+        conffiles.trim(),
+        "/etc/firepower-cloud-exporter/config.yml\n/etc/default/firepower-cloud-exporter"
+    );
+    // A maintainer with an address, as dpkg and lintian want it.
+    let maintainer = text(
+        &run(
+            "dpkg-deb",
+            &["--field", &deb.display().to_string(), "Maintainer"],
+        )
+        .await,
+    );
+    assert!(
+        maintainer.contains(" <")
+            && maintainer.trim_end().ends_with('>')
+            && maintainer.contains('@'),
+        "{maintainer}"
+    );
 
+    // Dropped last: the user and what the test made in the operator's place go, also on failure.
+    let operator = OperatorFiles;
     let installed = Installed;
     let out = run(&dpkg, &["-i", &deb.display().to_string()]).await;
     assert!(out.status.success(), "dpkg -i: {}", text(&out));
@@ -149,17 +171,107 @@ async fn the_debian_package_installs_checks_and_purges_cleanly() {
         assert!(relevant.is_empty(), "systemd-analyze verify:\n{report}");
     }
 
-    // Purge: binary, unit, configuration and user are gone, and dpkg forgot the package.
+    // The man page, as `man` shows it.
+    let man = run(
+        "man",
+        &[
+            "-P",
+            "cat",
+            "-l",
+            "/usr/share/man/man1/firepower-cloud-exporter.1.gz",
+        ],
+    )
+    .await;
+    let man = if man.status.success() {
+        man
+    } else {
+        run(
+            "man",
+            &[
+                "-P",
+                "cat",
+                "-l",
+                "/usr/share/man/man1/firepower-cloud-exporter.1",
+            ],
+        )
+        .await
+    };
+    assert!(
+        text(&man).contains("web.listen-address") && text(&man).contains("CHECK OPTIONS"),
+        "man: {}",
+        text(&man)
+    );
+    // The options file the unit reads: ARGS, empty as shipped; the unit passes it after its own
+    // flags, and a flag in ARGS wins over the unit's.
+    let defaults =
+        std::fs::read_to_string("/etc/default/firepower-cloud-exporter").expect("defaults");
+    assert!(defaults.lines().any(|l| l == "ARGS=\"\""), "{defaults}");
+    let unit = std::fs::read_to_string("/usr/lib/systemd/system/firepower-cloud-exporter.service")
+        .expect("unit");
+    assert!(unit.contains("EnvironmentFile=-/etc/default/firepower-cloud-exporter"));
+    assert!(unit.contains("--web.listen-address=:10027 $ARGS"));
+    let overridden = firepower_cloud_testkit::exporter::ExporterProcess::start(
+        binary,
+        &[
+            "--config.file=/etc/firepower-cloud-exporter/config.yml",
+            "--web.listen-address=:10027",
+        ],
+    )
+    .await;
+    let (status, _) =
+        firepower_cloud_testkit::client::request(overridden.addr, "GET", "/-/healthy", &[]).await;
+    assert_eq!(status, 200, "the later --web.listen-address wins");
+    drop(overridden);
+
+    // What the operator made beside the shipped files: a web key, and an edited ARGS.
+    std::fs::write("/etc/firepower-cloud-exporter/web.key", "operator's key").expect("key");
+    std::fs::write(
+        "/etc/default/firepower-cloud-exporter",
+        "ARGS=\"--log.level=debug\"\n",
+    )
+    .expect("edit ARGS");
+
+    // Purge: what the package shipped is gone (its conffiles too, edited or not); what the
+    // operator made stays, and so does the system user, as with Debian's own exporters.
     drop(installed);
     for path in [
         "/usr/bin/firepower-cloud-exporter",
         "/usr/lib/systemd/system/firepower-cloud-exporter.service",
-        "/etc/firepower-cloud-exporter",
+        "/etc/firepower-cloud-exporter/config.yml",
+        "/etc/default/firepower-cloud-exporter",
         "/usr/share/firepower-cloud-exporter",
         "/usr/share/doc/firepower-cloud-exporter",
+        "/usr/share/man/man1/firepower-cloud-exporter.1.gz",
     ] {
         assert!(!Path::new(path).exists(), "{path} left behind by the purge");
     }
-    assert!(!run("getent", &["passwd", PACKAGE]).await.status.success());
+    assert_eq!(
+        std::fs::read_to_string("/etc/firepower-cloud-exporter/web.key")
+            .ok()
+            .as_deref(),
+        Some("operator's key"),
+        "the purge took the operator's key"
+    );
+    assert!(
+        run("getent", &["passwd", PACKAGE]).await.status.success(),
+        "the purge removed the system user"
+    );
     assert!(!run(&dpkg, &["-s", PACKAGE]).await.status.success());
+    drop(operator);
+}
+
+/// Removes what the test made in the operator's place, and the user the package left, when
+/// dropped (also while a panic unwinds).
+struct OperatorFiles;
+
+impl Drop for OperatorFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all("/etc/firepower-cloud-exporter");
+        let _ = std::process::Command::new("deluser")
+            .args(["--system", PACKAGE])
+            .output();
+        let _ = std::process::Command::new("delgroup")
+            .args(["--system", PACKAGE])
+            .output();
+    }
 }
