@@ -375,7 +375,7 @@ fn stages(dockerfile: &str) -> Vec<(String, Vec<Copy>)> {
             Some("FROM") => stages.push(("/".into(), Vec::new())),
             Some("WORKDIR") => {
                 if let Some(stage) = stages.last_mut() {
-                    stage.0 = words[1].clone();
+                    stage.0.clone_from(&words[1]);
                 }
             }
             Some("COPY") if !words.iter().any(|w| w.starts_with("--from")) => {
