@@ -430,6 +430,14 @@ async fn page_inhibit_resolve(pattern: Pattern) {
         },
     )
     .await;
+    // The alert path itself: the always-firing watchdog reaches its own receiver.
+    wait_for(
+        "the watchdog at its receiver",
+        Duration::from_secs(60),
+        &daemons,
+        || async { receiver.find("/watchdog", "firing", "FirepowerCloudWatchdog", None) },
+    )
+    .await;
     // Break the SSE host's DNS: the replica pages with the reason, the DNS alert opens a ticket,
     // and nothing else of that target fires: its later stages did not run.
     world.dns.set("api-sse.cisco.com", Answer::NxDomain);
@@ -694,4 +702,73 @@ fn substitute(expr: &str, site: &str) -> String {
 
 fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// A site's Prometheus with the shipped rules (recorded series, the always-firing watchdog in
+/// `ALERTS`), read through `/federate` with the `match[]` of `deploy/many-sites/federation.yml`:
+/// the raw series of the exporter come through, its recorded series and `ALERTS` do not (the
+/// central Prometheus makes them again from the raw ones; federated, they would be duplicates).
+#[tokio::test]
+async fn federation_as_shipped_carries_raw_series_and_no_recorded_ones_or_alerts() {
+    let world = World::new().await;
+    let rows = three_rows(&world).await;
+    let exporter = Exporter::start(&rows.config).await;
+    let Some(stack) = Stack::start(
+        &readme_scrape_configs(
+            Pattern::AllTargets,
+            exporter.addr,
+            &["sse", "amp", "threatgrid"],
+        ),
+        "1s",
+    )
+    .await
+    else {
+        return;
+    };
+    let daemons = stack.daemons();
+    wait_for(
+        "recorded series and the watchdog at the site",
+        Duration::from_secs(60),
+        &daemons,
+        || async {
+            let recorded = stack.query("firepower_cloud:up").await;
+            let alerts = stack
+                .query("ALERTS{alertname=\"FirepowerCloudWatchdog\"}")
+                .await;
+            (!recorded.is_empty() && !alerts.is_empty()).then_some(())
+        },
+    )
+    .await;
+    let federation: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/many-sites/federation.yml"),
+        )
+        .expect("federation.yml"),
+    )
+    .expect("YAML");
+    let matches = federation["scrape_configs"][0]["params"]["match[]"]
+        .as_sequence()
+        .expect("match[]")
+        .iter()
+        .filter_map(|m| m.as_str())
+        .map(|m| format!("match[]={}", encode(m)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (status, body) =
+        request(stack.prom_addr, "GET", &format!("/federate?{matches}"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let names: std::collections::BTreeSet<&str> = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    assert!(
+        names.contains("firepower_cloud_service_success") && names.contains("up"),
+        "raw series federated: {names:?}"
+    );
+    let duplicated: Vec<&&str> = names
+        .iter()
+        .filter(|n| n.contains(':') || n.starts_with("ALERTS"))
+        .collect();
+    assert!(duplicated.is_empty(), "federated again: {duplicated:?}");
 }
