@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
+use serde::Deserialize;
 use serde_yaml_ng::Value;
 use tokio::process::Command;
 
@@ -65,6 +66,279 @@ fn the_prometheus_rule_carries_exactly_the_shipped_rules() {
     assert_eq!(
         shipped["spec"]["groups"], rules["groups"],
         "the PrometheusRule differs from alerts/: run `UPDATE_DOCS=1 cargo test --test it deploy`"
+    );
+}
+
+/// The dashboards as `ConfigMap`s for Grafana's dashboard sidecar (label `grafana_dashboard`), one
+/// per dashboard, each carrying the file as shipped.
+fn dashboard_config_maps() -> String {
+    let mut out = String::from(
+        "# Generated from dashboards/ (the tests keep them equal; regenerate with\n\
+         # `UPDATE_DOCS=1 cargo test --test it deploy`). Grafana's dashboard sidecar\n\
+         # (kube-prometheus-stack's) loads every ConfigMap labelled grafana_dashboard.\n",
+    );
+    for path in crate::dashboards::dashboard_files() {
+        let name = path
+            .file_stem()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let file = path
+            .file_name()
+            .expect("file")
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(&path).expect("dashboard");
+        out.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: grafana-dashboard-{name}\n  labels:\n    app.kubernetes.io/name: firepower-cloud-exporter\n    grafana_dashboard: \"1\"\ndata:\n  {file}: |\n"
+        ));
+        for line in text.lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One Alertmanager matcher string (`severity=~"warning|info"`) as an `AlertmanagerConfig`
+/// matcher.
+fn matcher(text: &str) -> serde_json::Value {
+    let (name, rest) = text
+        .split_once(['=', '!'])
+        .unwrap_or_else(|| panic!("matcher {text}"));
+    let op_len = rest.find('"').expect("quoted value");
+    let op = format!("{}{}", &text[name.len()..=name.len()], &rest[..op_len]);
+    let value = rest[op_len..].trim_matches('"');
+    serde_json::json!({ "name": name, "matchType": op, "value": value })
+}
+
+fn route_of(route: &Value) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (from, to) in [
+        ("receiver", "receiver"),
+        ("group_wait", "groupWait"),
+        ("group_interval", "groupInterval"),
+        ("repeat_interval", "repeatInterval"),
+    ] {
+        if let Some(v) = route[from].as_str() {
+            out.insert(to.into(), v.into());
+        }
+    }
+    if let Some(by) = route["group_by"].as_sequence() {
+        let by: Vec<&str> = by.iter().filter_map(Value::as_str).collect();
+        out.insert("groupBy".into(), serde_json::json!(by));
+    }
+    if let Some(m) = route["matchers"].as_sequence() {
+        let m: Vec<serde_json::Value> = m.iter().filter_map(Value::as_str).map(matcher).collect();
+        out.insert("matchers".into(), m.into());
+    }
+    if let Some(routes) = route["routes"].as_sequence() {
+        let routes: Vec<serde_json::Value> = routes.iter().map(route_of).collect();
+        out.insert("routes".into(), routes.into());
+    }
+    out.into()
+}
+
+/// `alerts/alertmanager.example.yml` as prometheus-operator's `AlertmanagerConfig`: the same
+/// routes, receivers and inhibitions (the operator scopes them to the resource's namespace).
+fn alertmanager_config() -> String {
+    let example = yaml("alerts/alertmanager.example.yml");
+    let receivers: Vec<serde_json::Value> = example["receivers"]
+        .as_sequence()
+        .expect("receivers")
+        .iter()
+        .map(|r| {
+            let hooks: Vec<serde_json::Value> = r["webhook_configs"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(|w| {
+                    serde_json::json!({
+                        "url": w["url"].as_str().expect("url"),
+                        "sendResolved": w["send_resolved"].as_bool().unwrap_or(true),
+                    })
+                })
+                .collect();
+            serde_json::json!({ "name": r["name"].as_str().expect("name"), "webhookConfigs": hooks })
+        })
+        .collect();
+    let inhibit: Vec<serde_json::Value> = example["inhibit_rules"]
+        .as_sequence()
+        .expect("inhibit_rules")
+        .iter()
+        .map(|r| {
+            let list = |key: &str| -> Vec<serde_json::Value> {
+                r[key]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(matcher)
+                    .collect()
+            };
+            let equal: Vec<&str> = r["equal"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            serde_json::json!({
+                "sourceMatch": list("source_matchers"),
+                "targetMatch": list("target_matchers"),
+                "equal": equal,
+            })
+        })
+        .collect();
+    let resource = serde_json::json!({
+        "apiVersion": "monitoring.coreos.com/v1alpha1",
+        "kind": "AlertmanagerConfig",
+        "metadata": {
+            "name": "firepower-cloud-exporter",
+            "labels": {
+                "app.kubernetes.io/name": "firepower-cloud-exporter",
+                "release": "kube-prometheus-stack",
+            },
+        },
+        "spec": {
+            "route": route_of(&example["route"]),
+            "receivers": receivers,
+            "inhibitRules": inhibit,
+        },
+    });
+    "# Generated from alerts/alertmanager.example.yml (the tests keep them equal; regenerate with\n\
+     # `UPDATE_DOCS=1 cargo test --test it deploy`): its routes, receivers and inhibitions for\n\
+     # prometheus-operator's Alertmanager (which adds a namespace matcher to each route). The\n\
+     # receivers are yours to fill; kube-prometheus-stack selects AlertmanagerConfigs by its\n\
+     # alertmanagerConfigSelector (set `release` here to what it selects).\n"
+        .to_string()
+        // `=` quoted, for YAML 1.1 readers.
+        + &serde_yaml_ng::to_string(&resource)
+            .expect("YAML")
+            .replace("matchType: =\n", "matchType: \"=\"\n")
+}
+
+#[test]
+fn the_dashboards_and_the_alertmanager_config_are_generated_from_the_shipped_files() {
+    for (file, expected) in [
+        ("deploy/kubernetes/dashboards.yaml", dashboard_config_maps()),
+        (
+            "deploy/kubernetes/alertmanagerconfig.yaml",
+            alertmanager_config(),
+        ),
+    ] {
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(repo(file), &expected).expect("write");
+        }
+        assert!(
+            read(file) == expected,
+            "{file} differs from what it is generated from: run `UPDATE_DOCS=1 cargo test --test it deploy`"
+        );
+    }
+}
+
+/// `kubectl apply -k deploy/kubernetes` as the operator runs it, up to the cluster: the
+/// `kubectl kustomize` output validated offline against the Kubernetes API schemas and
+/// prometheus-operator's CRD schemas with unknown fields rejected (`scripts/validate-kubernetes`);
+/// the image is the one `images:` names, pulled `IfNotPresent`; the pod's grace outlasts the
+/// exporter's shutdown grace; the exporter knows its external URL; the dashboards are `ConfigMap`s
+/// the Grafana sidecar loads, each equal to its file; the Alertmanager routing is there.
+#[tokio::test]
+async fn the_kubernetes_manifests_build_with_kustomize_and_validate_strictly() {
+    let Some(kubectl) = tool("kubectl") else {
+        return;
+    };
+    let built = Command::new(&kubectl)
+        .args(["kustomize"])
+        .arg(repo("deploy/kubernetes"))
+        .output()
+        .await
+        .expect("kubectl runs");
+    assert!(
+        built.status.success(),
+        "kubectl kustomize: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let manifests = dir.path().join("manifests.yaml");
+    std::fs::write(&manifests, &built.stdout).expect("write");
+    let checked = Command::new(repo("scripts/validate-kubernetes"))
+        .arg(&manifests)
+        .output()
+        .await
+        .expect("python3 runs scripts/validate-kubernetes");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let text = String::from_utf8_lossy(&built.stdout).into_owned();
+    let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|d| Value::deserialize(d).expect("YAML"))
+        .collect();
+    let of_kind =
+        |kind: &str| -> Vec<&Value> { docs.iter().filter(|d| d["kind"] == kind).collect() };
+    for doc in &docs {
+        assert_eq!(
+            doc["metadata"]["namespace"], "monitoring",
+            "{:?}",
+            doc["kind"]
+        );
+    }
+    let deployment = of_kind("Deployment")[0];
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(
+        container["image"],
+        "registry.example.net/firepower-cloud-exporter:0.1.0"
+    );
+    assert_eq!(container["imagePullPolicy"], "IfNotPresent");
+    let grace = pod["terminationGracePeriodSeconds"]
+        .as_u64()
+        .expect("grace");
+    let args: Vec<&str> = container["args"]
+        .as_sequence()
+        .expect("args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let shutdown = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--web.shutdown-grace="))
+        .map_or(30, |d| {
+            humantime::parse_duration(d).expect("duration").as_secs()
+        });
+    assert!(
+        grace > shutdown,
+        "grace {grace} s <= shutdown grace {shutdown} s"
+    );
+    assert!(
+        args.iter()
+            .any(|a| a.starts_with("--web.external-url=http")),
+        "{args:?}"
+    );
+    let dashboards: Vec<&Value> = of_kind("ConfigMap")
+        .into_iter()
+        .filter(|c| c["metadata"]["labels"]["grafana_dashboard"] == "1")
+        .collect();
+    assert_eq!(dashboards.len(), crate::dashboards::dashboard_files().len());
+    for config_map in dashboards {
+        let data = config_map["data"].as_mapping().expect("data");
+        for (file, json) in data {
+            let file = file.as_str().expect("name");
+            let shipped: serde_json::Value =
+                serde_json::from_str(&read(&format!("dashboards/{file}"))).expect("dashboard");
+            let carried: serde_json::Value =
+                serde_json::from_str(json.as_str().expect("text")).expect("JSON");
+            assert_eq!(carried, shipped, "{file}");
+        }
+    }
+    let routing = of_kind("AlertmanagerConfig");
+    assert_eq!(routing.len(), 1);
+    assert!(
+        routing[0]["spec"]["inhibitRules"]
+            .as_sequence()
+            .is_some_and(|r| !r.is_empty())
     );
 }
 
