@@ -79,6 +79,76 @@ fn selectors(expr: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The rules of grafana/dashboard-linter, each checked here by its name: `template-datasource-rule`,
+/// `template-job-rule`, `template-instance-rule` (the variables, multi-valued with "All"),
+/// `template-on-time-change-reload-rule` (variables refresh on a time range change),
+/// `template-label-promql-rule` (variables are `label_values` queries), `panel-datasource-rule`
+/// (every panel reads `${datasource}`), `panel-title-description-rule` (every panel says what it
+/// shows), `panel-units-rule`, `target-job-rule`, `target-instance-rule` (every selector filtered
+/// by them, and by `$site`), `target-rate-interval-rule` (`$__rate_interval`),
+/// `target-promql-rule` (every query runs on a real Prometheus: `e2e.rs`), and
+/// `uneditable-dashboard` (provisioned dashboards are not edited in place).
+#[test]
+fn every_dashboard_passes_the_dashboard_linter_rules() {
+    for file in dashboard_files() {
+        let name = file.display().to_string();
+        let d = load(&file);
+        assert_eq!(d["editable"], false, "{name}: uneditable-dashboard");
+        for v in d["templating"]["list"].as_array().into_iter().flatten() {
+            if v["type"] == "query" {
+                assert_eq!(
+                    v["refresh"], 2,
+                    "{name}: ${}: template-on-time-change-reload-rule",
+                    v["name"]
+                );
+                let query = v["query"]["query"]
+                    .as_str()
+                    .or_else(|| v["query"].as_str())
+                    .unwrap_or_default();
+                assert!(
+                    query.starts_with("label_values("),
+                    "{name}: ${}: template-label-promql-rule: {query}",
+                    v["name"]
+                );
+            }
+        }
+        for panel in panels(&d) {
+            let title = panel["title"].as_str().unwrap_or_default();
+            assert!(
+                panel["description"].as_str().is_some_and(|t| !t.is_empty()),
+                "{name}/{title}: panel-title-description-rule"
+            );
+        }
+    }
+}
+
+/// Every recorded series is read by a dashboard or an alert: a recording rule nothing uses only
+/// costs Prometheus.
+#[test]
+fn every_recording_rule_is_used() {
+    let rules = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("alerts/firepower-cloud.rules.yml"),
+    )
+    .expect("rules");
+    let dashboards: String = dashboard_files()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).expect("dashboard"))
+        .collect();
+    for record in rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- record: "))
+    {
+        let used_by_alert = rules
+            .lines()
+            .filter(|l| !l.contains("record:"))
+            .any(|l| l.contains(record));
+        assert!(
+            used_by_alert || dashboards.contains(record),
+            "{record} is recorded and nothing reads it"
+        );
+    }
+}
+
 #[test]
 fn every_dashboard_follows_the_conventions() {
     let files = dashboard_files();
