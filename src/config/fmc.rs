@@ -157,6 +157,7 @@ pub(super) fn validate_fmc(
         host,
         port,
         credentials: Credentials::new(username, password),
+        password_file: path,
         trust,
         domain,
         poll_interval,

@@ -255,6 +255,9 @@ pub(crate) struct FmcSettings {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) credentials: Credentials,
+    /// Where the password came from: read again while a rejected password is held back, so a
+    /// fixed file is used at once.
+    pub(crate) password_file: std::path::PathBuf,
     pub(crate) trust: FmcTrust,
     pub(crate) domain: String,
     pub(crate) poll_interval: Duration,

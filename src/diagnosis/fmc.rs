@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::view::format_unix;
 use crate::checklist::{FmcStatus, Service};
 use crate::config::Config;
 use crate::fmc::{FmcView, Health, Integration};
@@ -40,7 +41,22 @@ impl FmcSummary {
             url: view.base.clone(),
             domain: view.domain.clone(),
             up: view.up,
-            error: view.last_error.as_ref().map(|(_, text)| text.clone()),
+            error: view.last_error.as_ref().map(|(_, text)| match view.held_until {
+                // Refused credentials are held back, so the user is not locked out: say until when.
+                Some(until) => format!(
+                    "{text}; not tried again until the password file changes, the configuration is reloaded, or {}, so that the management center does not lock the user out",
+                    format_unix(
+                        i64::try_from(
+                            until
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap_or_default()
+                                .as_secs()
+                        )
+                        .unwrap_or(i64::MAX)
+                    )
+                ),
+                None => text.clone(),
+            }),
             age_seconds: reading.map(|r| r.at.elapsed().unwrap_or_default().as_secs_f64()),
             devices: reading.map_or(0, |r| r.devices.len()),
             skipped_items: reading.map_or(0, |r| r.skipped_items),

@@ -126,6 +126,9 @@ pub(crate) struct FmcView {
     pub(crate) last_error: Option<(&'static str, String)>,
     pub(crate) errors: Vec<(&'static str, u64)>,
     pub(crate) tally: Tally,
+    /// While the management center's refusal of the credentials is held: no login until then
+    /// (or until the password file changes, or a reload).
+    pub(crate) held_until: Option<SystemTime>,
 }
 
 impl FmcView {
@@ -141,6 +144,7 @@ impl FmcView {
             last_error: None,
             errors: FmcError::REASONS.iter().map(|r| (*r, 0)).collect(),
             tally: Tally::default(),
+            held_until: None,
         }
     }
 
@@ -231,11 +235,22 @@ impl Fmc {
         }
     }
 
-    pub(super) fn record(&self, result: Result<Reading, FmcError>, client: Option<&mut Client>) {
+    /// Whether a refused login is held back now (a reload starts the poller afresh).
+    pub(crate) fn held(&self) -> bool {
+        self.lock().as_ref().is_some_and(|v| v.held_until.is_some())
+    }
+
+    pub(super) fn record(
+        &self,
+        result: Result<Reading, FmcError>,
+        client: Option<&mut Client>,
+        held_until: Option<SystemTime>,
+    ) {
         let mut state = self.lock();
         let Some(view) = state.as_mut() else {
             return;
         };
+        view.held_until = held_until;
         let mut count = |reason: &'static str| {
             if let Some(slot) = view.errors.iter_mut().find(|(r, _)| *r == reason) {
                 slot.1 += 1;
@@ -272,14 +287,34 @@ impl Fmc {
                     tracing::warn!(fmc = %view.base, reason = err.reason(), error = %err, "management center not read");
                 }
                 view.up = false;
+                if let Some(until) = held_until {
+                    tracing::warn!(
+                        fmc = %view.base,
+                        reason = err.reason(),
+                        until = %humantime::format_rfc3339_seconds(until),
+                        "management center refused the credentials: not logging in again until the password file changes, a reload, or then, so that it does not lock the user out"
+                    );
+                }
                 view.last_error = Some((err.reason(), err.to_string()));
             }
         }
     }
 }
 
+/// How long refused credentials are held back: management centers lock a user after a number of
+/// failed logins, and an exporter that logs in at every poll would lock the operator's API user.
+const CREDENTIALS_HOLD: Duration = Duration::from_secs(3600);
+
+/// The first line of the password file, as the configuration reads it.
+fn read_password(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().next()?.to_string();
+    (!line.is_empty()).then_some(line)
+}
+
 /// Polls the management center every `poll_interval` until stopped, or until the cache it
-/// writes is gone.
+/// writes is gone. Credentials the management center refuses are not tried again until the
+/// password file changes, a reload, or [`CREDENTIALS_HOLD`].
 fn spawn(settings: Arc<FmcSettings>, shared: std::sync::Weak<Fmc>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if settings.trust == FmcTrust::Anything {
@@ -292,18 +327,64 @@ fn spawn(settings: Arc<FmcSettings>, shared: std::sync::Weak<Fmc>) -> tokio::tas
             Ok(client) => client,
             Err(err) => {
                 if let Some(shared) = shared.upgrade() {
-                    shared.record(Err(err), None);
+                    shared.record(Err(err), None, None);
                 }
                 return;
             }
         };
+        let mut settings = settings;
+        // After a refusal of the credentials (401 at login, 403): the password rejected and until
+        // when it is held back.
+        let mut held: Option<(String, Instant, SystemTime)> = None;
         loop {
             let started = Instant::now();
+            if let Some((rejected, until, _)) = &held {
+                let now_password = read_password(&settings.password_file);
+                match now_password {
+                    Some(password) if &password != rejected => {
+                        tracing::info!(fmc = %settings.base, "the password file changed: logging in again");
+                        let mut fresh = (*settings).clone();
+                        fresh.credentials = crate::config::Credentials::new(
+                            fresh.credentials.user.clone(),
+                            password,
+                        );
+                        settings = Arc::new(fresh);
+                        match Client::new(settings.clone()) {
+                            Ok(fresh) => client = fresh,
+                            Err(err) => {
+                                if let Some(shared) = shared.upgrade() {
+                                    shared.record(Err(err), None, None);
+                                }
+                                return;
+                            }
+                        }
+                        held = None;
+                    }
+                    _ if started >= *until => held = None,
+                    _ => {
+                        if shared.upgrade().is_none() {
+                            return;
+                        }
+                        tokio::time::sleep_until(started + settings.poll_interval).await;
+                        continue;
+                    }
+                }
+            }
             let result = poll(&mut client, &settings).await;
+            if matches!(
+                result,
+                Err(FmcError::CredentialsRejected(_) | FmcError::AccessDenied(_))
+            ) {
+                held = Some((
+                    settings.credentials.password().to_string(),
+                    started + CREDENTIALS_HOLD,
+                    SystemTime::now() + CREDENTIALS_HOLD,
+                ));
+            }
             let Some(shared) = shared.upgrade() else {
                 return;
             };
-            shared.record(result, Some(&mut client));
+            shared.record(result, Some(&mut client), held.as_ref().map(|h| h.2));
             drop(shared);
             tokio::time::sleep_until(started + settings.poll_interval).await;
         }

@@ -30,9 +30,9 @@ pub(crate) async fn read_once(settings: Arc<FmcSettings>, budget: Duration) -> F
             let result = tokio::time::timeout(budget, poll(&mut client, &settings))
                 .await
                 .unwrap_or(Err(FmcError::Timeout(budget)));
-            shared.record(result, Some(&mut client));
+            shared.record(result, Some(&mut client), None);
         }
-        Err(err) => shared.record(Err(err), None),
+        Err(err) => shared.record(Err(err), None, None),
     }
     shared.view().unwrap_or_else(|| FmcView::new(&settings))
 }

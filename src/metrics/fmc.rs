@@ -47,6 +47,13 @@ impl Collector for FmcCollector {
             )?;
             ConstGauge::new(1).encode(e.encode_family(&Present([("reason", *reason)]))?)?;
         }
+        if let Some(until) = view.held_until {
+            ConstGauge::new(crate::probe::unix_seconds(until)).encode(gauge(
+                &mut encoder,
+                names::FMC_LOGIN_HELD_UNTIL,
+                "Present while the management center's refusal of the credentials (401 at login, or 403) is held back: no login until this Unix time, the password file changing, or a reload, so that the management center does not lock the API user out.",
+            )?)?;
+        }
         let mut e = counter(
             &mut encoder,
             names::FMC_API_ERRORS,

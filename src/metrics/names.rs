@@ -44,6 +44,7 @@ pub const SERVICE_STATUS: &str = "firepower_cloud_service_status";
 pub const SERVICE_VERDICT: &str = "firepower_cloud_service_verdict";
 pub const FMC_UP: &str = "firepower_cloud_fmc_up";
 pub const FMC_LAST_ERROR_INFO: &str = "firepower_cloud_fmc_last_error_info";
+pub const FMC_LOGIN_HELD_UNTIL: &str = "firepower_cloud_fmc_login_held_until_timestamp_seconds";
 pub const FMC_API_ERRORS: &str = "firepower_cloud_fmc_api_errors";
 pub const FMC_AUTHENTICATIONS: &str = "firepower_cloud_fmc_authentications";
 pub const FMC_REQUESTS: &str = "firepower_cloud_fmc_requests";

@@ -124,7 +124,9 @@ impl AppState {
                 self.metrics.forget_targets(old.config(), &config);
                 self.metrics.config_loaded(true, Some(config.targets.len()));
                 let source = config.source.clone();
-                if old.config().fmc != config.fmc {
+                // A changed `fmc:` section, or refused credentials held back: start afresh (a reload
+                // is how an operator says "try the password again").
+                if old.config().fmc != config.fmc || self.fmc.held() {
                     self.fmc.start(config.fmc.as_ref());
                 }
                 let prober = Prober::new(
