@@ -109,6 +109,10 @@ pub enum Command {
         /// changed since (run from cron or a timer); created when missing.
         #[arg(long, value_name = "PATH")]
         state: Option<std::path::PathBuf>,
+        /// Fail (exit 1) also when the management center (`fmc:`) reports a row it replicates as
+        /// failing on a device, or cannot be read; without it, only the network's verdict counts.
+        #[arg(long = "fmc-verdict")]
+        fmc_verdict: bool,
     },
 }
 

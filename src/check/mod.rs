@@ -26,13 +26,14 @@ pub const EXIT_UNUSABLE: u8 = 2;
 
 /// Runs the `check` command.
 pub async fn main(cli: &Cli) -> ExitCode {
-    let (output, timeout, state) = match &cli.command {
+    let (output, timeout, state, fmc_verdict) = match &cli.command {
         Some(Command::Check {
             output,
             timeout,
             state,
-        }) => (*output, *timeout, state.as_deref()),
-        None => (OutputFormat::Text, Duration::from_secs(10), None),
+            fmc_verdict,
+        }) => (*output, *timeout, state.as_deref(), *fmc_verdict),
+        None => (OutputFormat::Text, Duration::from_secs(10), None, false),
     };
     let config = match cli.source().load() {
         Ok(c) => c,
@@ -68,11 +69,22 @@ pub async fn main(cli: &Cli) -> ExitCode {
         }
     };
     let _ = std::io::stdout().write_all(text.as_bytes());
-    if report.success {
+    if report.success && !(fmc_verdict && fmc_fails(&report)) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILURE)
     }
+}
+
+/// With `--fmc-verdict`: the management center says a row it replicates fails on a device, or
+/// was configured and could not be read (a script asking for its verdict cannot pass without it).
+fn fmc_fails(report: &Report) -> bool {
+    let unread = report.fmc.as_ref().is_some_and(|f| !f.up);
+    let red = report
+        .rows
+        .iter()
+        .any(|r| r.fmc.iter().any(|says| says.status.is_failure()));
+    unread || red
 }
 
 /// Probes every target once within `timeout`.

@@ -661,8 +661,52 @@ async fn check_shows_the_fmc_beside_the_rows_and_never_the_password() {
         "{stdout}"
     );
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+    // The network passes, the FMC says Failure on ftd-01: `--fmc-verdict` makes that fail too.
+    let strict = Command::new(BIN)
+        .args(["check", "--fmc-verdict", "--config.file"])
+        .arg(&good)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("check ran");
+    assert_eq!(
+        strict.status.code(),
+        Some(1),
+        "--fmc-verdict fails on the FMC's red row"
+    );
+    lab.fmc.set(|w| {
+        for alert in &mut w.alerts {
+            if alert["status"] == "RED" && alert["moduleID"] == "THREAT_DATA_UPDATES" {
+                alert["status"] = "GREEN".into();
+                alert["description"] = "Cisco Cloud Configuration - Success".into();
+            }
+        }
+    });
+    let green = Command::new(BIN)
+        .args(["check", "--fmc-verdict", "--config.file"])
+        .arg(&good)
+        .output()
+        .await
+        .expect("check ran");
+    assert_eq!(
+        green.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&green.stdout)
+    );
 
     lab.fmc.set(|w| w.password = "rotated".into());
+    let unread = Command::new(BIN)
+        .args(["check", "--fmc-verdict", "--config.file"])
+        .arg(&good)
+        .output()
+        .await
+        .expect("check ran");
+    assert_eq!(
+        unread.status.code(),
+        Some(1),
+        "an unreadable FMC fails --fmc-verdict"
+    );
     let out = Command::new(BIN)
         .args(["check", "--config.file"])
         .arg(&good)
