@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::checklist::{Module, NEXT_STEP, Reason, RowStatus, WHAT_CHANGED, WHO_FIXES_IT};
 use crate::diagnosis::{
     FmcSummary, Report, RowView, TargetView, configured_ca_only, format_unix, plain,
+    uninterpreted_words,
 };
 
 struct Paint {
@@ -87,6 +88,19 @@ fn management_center(out: &mut String, p: &Paint, fmc: &FmcSummary) {
             "  {} {}",
             p.bad("devices in fmc.devices it does not know:"),
             fmc.devices_not_found.join(", ")
+        );
+    }
+    if !fmc.not_interpreted.is_empty() {
+        let each: Vec<String> = fmc
+            .not_interpreted
+            .iter()
+            .map(uninterpreted_words)
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            p.dim("not interpreted here:"),
+            each.join("; ")
         );
     }
     for h in &fmc.other {

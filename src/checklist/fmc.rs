@@ -251,17 +251,20 @@ pub(crate) enum FmcStatus {
     Error,
     Disabled,
     Recovered,
+    /// The cloud-delivered FMC's word for a failed check.
+    Failed,
     Unknown,
 }
 
 impl FmcStatus {
-    pub(crate) const ALL: [FmcStatus; 7] = [
+    pub(crate) const ALL: [FmcStatus; 8] = [
         FmcStatus::Green,
         FmcStatus::Yellow,
         FmcStatus::Red,
         FmcStatus::Error,
         FmcStatus::Disabled,
         FmcStatus::Recovered,
+        FmcStatus::Failed,
         FmcStatus::Unknown,
     ];
 
@@ -280,6 +283,7 @@ impl FmcStatus {
             FmcStatus::Error => "error",
             FmcStatus::Disabled => "disabled",
             FmcStatus::Recovered => "recovered",
+            FmcStatus::Failed => "failed",
             FmcStatus::Unknown => "unknown",
         }
     }
@@ -289,14 +293,14 @@ impl FmcStatus {
         match self {
             FmcStatus::Green | FmcStatus::Recovered => "Success",
             FmcStatus::Yellow => "Warning",
-            FmcStatus::Red | FmcStatus::Error => "Failure",
+            FmcStatus::Red | FmcStatus::Error | FmcStatus::Failed => "Failure",
             FmcStatus::Disabled => "Disabled",
             FmcStatus::Unknown => "Unknown",
         }
     }
 
     pub(crate) fn is_failure(self) -> bool {
-        matches!(self, FmcStatus::Red | FmcStatus::Error)
+        matches!(self, FmcStatus::Red | FmcStatus::Error | FmcStatus::Failed)
     }
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::view::format_unix;
 use crate::checklist::{FmcStatus, Service};
 use crate::config::Config;
-use crate::fmc::{FmcView, Health, Integration};
+use crate::fmc::{FmcView, Health, Integration, Uninterpreted};
 
 /// What the management center says, for every renderer.
 #[derive(Debug, Serialize)]
@@ -31,6 +31,20 @@ pub(crate) struct FmcSummary {
     /// What it reports beside no row of this answer: modules no row stands for (licensing, URL
     /// filtering…), and rows no configured target stands for.
     pub(crate) other: Vec<Health>,
+    /// Alerts of modules this exporter does not interpret, listed as such.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) not_interpreted: Vec<Uninterpreted>,
+}
+
+/// `CPU on ftd-01: Failure (red)`, for the page and `check`.
+pub(crate) fn uninterpreted_words(item: &Uninterpreted) -> String {
+    format!(
+        "{} on {}: {} ({})",
+        item.module_id,
+        item.device,
+        item.status.title(),
+        item.status.as_str()
+    )
 }
 
 impl FmcSummary {
@@ -64,6 +78,9 @@ impl FmcSummary {
                 .map(|r| r.devices_not_found.clone())
                 .unwrap_or_default(),
             integration: reading.map(|r| integration_words(&r.integration)),
+            not_interpreted: reading
+                .map(|r| r.uninterpreted.clone())
+                .unwrap_or_default(),
             other: reading
                 .map(|r| {
                     r.health

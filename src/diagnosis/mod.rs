@@ -17,7 +17,7 @@ use crate::checklist::{Reason, RowStatus, Service, checklist_rank};
 use crate::probe::{OutcomeSink, TargetOutcome, Verdict};
 
 pub(crate) use cause::configured_ca_only;
-pub(crate) use fmc::FmcSummary;
+pub(crate) use fmc::{FmcSummary, uninterpreted_words};
 pub(crate) use path::hop_words;
 pub(crate) use remedy::plain;
 pub(crate) use view::{Report, RowScope, RowView, TargetView, format_unix};

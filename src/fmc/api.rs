@@ -143,17 +143,40 @@ pub(crate) struct Alert {
     pub(crate) text: String,
 }
 
+/// A health alert of a module this exporter does not interpret: kept and listed as such, never
+/// dropped or fatal (a release may name a module this exporter does not know).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Uninterpreted {
+    pub(crate) device: String,
+    pub(crate) module_id: String,
+    pub(crate) status: FmcStatus,
+    #[serde(skip)]
+    pub(crate) timestamp: Option<i64>,
+}
+
+/// The `deviceUUID` the management center gives its own health alerts.
+pub(crate) const MANAGEMENT_CENTER_UUID: &str = "0";
+/// How the management center's own record is named beside its devices.
+pub(crate) const MANAGEMENT_CENTER: &str = "the management center itself";
+
 impl AlertRecord {
-    /// The alert, if its module is one this exporter reads.
-    pub(crate) fn alert(self) -> Option<Alert> {
-        let module = FmcModule::from_id(&self.module_id)?;
+    /// The alert, if its module is one this exporter reads; else what it is, uninterpreted.
+    pub(crate) fn alert(self) -> Result<Alert, Uninterpreted> {
+        let Some(module) = FmcModule::from_id(&self.module_id) else {
+            return Err(Uninterpreted {
+                device: clean(&self.device_uuid, 64),
+                module_id: clean(&self.module_id, 64),
+                status: lenient(self.status).map_or(FmcStatus::Unknown, |s| FmcStatus::parse(&s)),
+                timestamp: lenient(self.timestamp),
+            });
+        };
         let text = [self.name, self.description, self.details]
             .into_iter()
             .filter_map(lenient)
             .filter(|s| !s.trim().is_empty())
             .collect::<Vec<_>>()
             .join(" · ");
-        Some(Alert {
+        Ok(Alert {
             device_uuid: clean(&self.device_uuid, 64),
             module,
             status: lenient(self.status).map_or(FmcStatus::Unknown, |s| FmcStatus::parse(&s)),
@@ -196,11 +219,15 @@ pub(crate) fn health(alerts: Vec<Alert>, devices: &[Device]) -> Vec<Health> {
     }
     let mut out = Vec::new();
     for ((uuid, module), alert) in newest {
-        let Some(device) = devices.iter().find(|d| d.uuid == uuid) else {
-            continue;
+        let name = match devices.iter().find(|d| d.uuid == uuid) {
+            Some(device) => device.name.clone(),
+            // The management center's own alerts (its own modules, and the rows of its own
+            // Threat Data Updates) carry device "0".
+            None if uuid == MANAGEMENT_CENTER_UUID => MANAGEMENT_CENTER.to_string(),
+            None => continue,
         };
         let reading = |row: Option<&'static str>, status: FmcStatus, service| Health {
-            device: device.name.clone(),
+            device: name.clone(),
             module,
             row,
             service,
@@ -227,6 +254,37 @@ pub(crate) fn health(alerts: Vec<Alert>, devices: &[Device]) -> Vec<Health> {
     out.sort_by(|a, b| (&a.device, a.module, a.row).cmp(&(&b.device, b.module, b.row)));
     out
 }
+
+/// The newest uninterpreted alert per device and module, with device names where known.
+pub(crate) fn uninterpreted(found: Vec<Uninterpreted>, devices: &[Device]) -> Vec<Uninterpreted> {
+    let mut newest: HashMap<(String, String), Uninterpreted> = HashMap::new();
+    for item in found {
+        let key = (item.device.clone(), item.module_id.clone());
+        match newest.get(&key) {
+            Some(kept) if kept.timestamp >= item.timestamp => {}
+            _ => {
+                newest.insert(key, item);
+            }
+        }
+    }
+    let mut out: Vec<Uninterpreted> = newest
+        .into_values()
+        .map(|mut item| {
+            item.device = match devices.iter().find(|d| d.uuid == item.device) {
+                Some(device) => device.name.clone(),
+                None if item.device == MANAGEMENT_CENTER_UUID => MANAGEMENT_CENTER.to_string(),
+                None => item.device,
+            };
+            item
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.device, &a.module_id).cmp(&(&b.device, &b.module_id)));
+    out.truncate(MAX_UNINTERPRETED);
+    out
+}
+
+/// How many uninterpreted alerts a reading keeps.
+const MAX_UNINTERPRETED: usize = 64;
 
 /// Whether cloud integration is on, as the management center's settings say.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -353,7 +411,7 @@ mod tests {
         ];
         let (records, unread) = records::<AlertRecord>(items.to_vec());
         assert_eq!(unread, 2, "no device and garbage are not records");
-        let alerts: Vec<Alert> = records.into_iter().filter_map(AlertRecord::alert).collect();
+        let alerts: Vec<Alert> = records.into_iter().filter_map(|r| r.alert().ok()).collect();
         assert_eq!(
             alerts.len(),
             3,

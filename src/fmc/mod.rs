@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-pub(crate) use api::{Device, Health, Integration};
+pub(crate) use api::{Device, Health, Integration, Uninterpreted};
 pub(crate) use client::Tally;
 use client::{Client, MAX_BODY_BYTES};
 use poll::poll;
@@ -107,6 +107,8 @@ pub(crate) struct Reading {
     pub(crate) at: SystemTime,
     pub(crate) devices: Vec<Device>,
     pub(crate) health: Vec<Health>,
+    /// Alerts of modules this exporter does not interpret, newest per device and module.
+    pub(crate) uninterpreted: Vec<Uninterpreted>,
     pub(crate) integration: Integration,
     /// List items that could not be read (skipped, not fatal).
     pub(crate) skipped_items: usize,

@@ -8,12 +8,12 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::api::{
-    self, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration, MAX_DEVICES, Page,
-    SecurexConfig, cloud_events_sent, health, records, securex_enabled,
+    self, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration,
+    MANAGEMENT_CENTER_UUID, MAX_DEVICES, Page, SecurexConfig, cloud_events_sent, health, records,
+    securex_enabled, uninterpreted,
 };
 use super::client::Client;
 use super::{Fmc, FmcError, FmcView, Reading};
-use crate::checklist::FmcModule;
 use crate::config::FmcSettings;
 
 /// Pages followed per list at most (a list longer than this many pages of 1 000 is cut).
@@ -63,27 +63,39 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
     }
     devices.truncate(MAX_DEVICES);
 
-    let modules: Vec<&str> = FmcModule::ALL.iter().map(|m| m.id()).collect();
-    let mut filter = format!("moduleIDs:{}", modules.join(","));
-    if !settings.devices.is_empty() {
-        let uuids: Vec<&str> = devices.iter().map(|d| d.uuid.as_str()).collect();
-        filter += &format!(";deviceUUIDs:{}", uuids.join(","));
-    }
-    let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
-    let alerts = if devices.is_empty() {
-        Vec::new()
+    // Every module: those this exporter interprets, and the others, listed as not interpreted
+    // (the management center's own, device "0", included).
+    let query = if settings.devices.is_empty() {
+        String::new()
+    } else {
+        let mut uuids: Vec<&str> = devices.iter().map(|d| d.uuid.as_str()).collect();
+        uuids.push(MANAGEMENT_CENTER_UUID);
+        let filter = format!("deviceUUIDs:{}", uuids.join(","));
+        let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+        format!("filter={filter}&")
+    };
+    let (alerts, others) = if devices.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
         let (items, bad) = list(
             client,
             settings,
-            &format!("{base}/health/alerts?filter={filter}&expanded=true&limit={PAGE_LIMIT}"),
+            &format!("{base}/health/alerts?{query}expanded=true&limit={PAGE_LIMIT}"),
         )
         .await?;
         skipped += bad;
-        // Items for modules this exporter does not read are not errors; unreadable ones are.
-        let (alerts, unread) = records::<AlertRecord>(items);
+        // Unreadable items are counted; readable ones are kept, interpreted or not.
+        let (records, unread) = records::<AlertRecord>(items);
         skipped += unread;
-        alerts.into_iter().filter_map(AlertRecord::alert).collect()
+        let mut alerts = Vec::new();
+        let mut others = Vec::new();
+        for record in records {
+            match record.alert() {
+                Ok(alert) => alerts.push(alert),
+                Err(other) => others.push(other),
+            }
+        }
+        (alerts, others)
     };
 
     let integration = Integration {
@@ -105,6 +117,7 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
     Ok(Reading {
         at: SystemTime::now(),
         health: health(alerts, &devices),
+        uninterpreted: uninterpreted(others, &devices),
         devices,
         integration,
         skipped_items: skipped,

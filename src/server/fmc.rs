@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::html::html_escape;
-use crate::diagnosis::{Report, RowView};
+use crate::diagnosis::{Report, RowView, uninterpreted_words};
 
 /// Devices listed per row; more are counted.
 const LISTED_DEVICES: usize = 20;
@@ -87,5 +87,17 @@ pub(super) fn section(body: &mut String, report: &Report) {
             );
         }
         body.push_str("</tbody></table>\n");
+    }
+    if !fmc.not_interpreted.is_empty() {
+        let each: Vec<String> = fmc
+            .not_interpreted
+            .iter()
+            .map(|u| html_escape(&uninterpreted_words(u)))
+            .collect();
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">Not interpreted here (health modules this exporter does not read): {}</p>",
+            each.join("; ")
+        );
     }
 }

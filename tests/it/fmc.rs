@@ -794,3 +794,66 @@ async fn the_running_exporter_logs_a_refused_login_once_holds_it_and_never_the_p
         assert!(!text.contains(PASSWORD), "the password leaked: {text}");
     }
 }
+
+/// Every status and module the API returns: the cloud-delivered FMC's `FAILED` reads Failure like
+/// `RED`; the management center's own record (device "0") is shown as the management center, not
+/// dropped and not as a device; a module this exporter does not interpret (`CPU`, a name a later
+/// release may add) is kept and listed as not interpreted, never dropped or fatal.
+#[tokio::test]
+async fn every_status_and_module_the_api_returns_is_kept_and_said() {
+    let lab = Lab::new(|w| {
+        w.alert(
+            "d-2",
+            "CONN_STATUS_SSE",
+            "FAILED",
+            "Not connected to the Security Services Exchange",
+        )
+        .alert(
+            "0",
+            "THREAT_DATA_UPDATES",
+            "RED",
+            "Cisco Cloud Configuration - Failure",
+        )
+        .alert(
+            "d-2",
+            "NEW_MODULE_IN_A_LATER_RELEASE",
+            "YELLOW",
+            "something new",
+        );
+    })
+    .await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    let e = until(&exporter, 10, up).await;
+    let status = |device: &str, module: &str, status: &str| {
+        e.all(
+            names::FMC_HEALTH_STATUS,
+            &[
+                ("device", device),
+                ("fmc_module", module),
+                ("status", status),
+            ],
+        )
+        .first()
+        .map(|s| s.value)
+    };
+    assert_eq!(
+        status("ftd-02", "CONN_STATUS_SSE", "failed"),
+        Some(1.0),
+        "FAILED is kept as failed"
+    );
+    assert_eq!(
+        status("the management center itself", "THREAT_DATA_UPDATES", "red"),
+        Some(1.0),
+        "the FMC's own record"
+    );
+    let (_, page) = exporter.get("/").await;
+    for words in [
+        "Failure on ftd-02",
+        "Failure on the management center itself",
+        "Not interpreted here (health modules this exporter does not read): ",
+        "CPU on ftd-01: Failure (red)",
+        "NEW_MODULE_IN_A_LATER_RELEASE on ftd-02: Warning (yellow)",
+    ] {
+        assert!(page.contains(words), "the page lacks {words}: {page}");
+    }
+}
