@@ -110,7 +110,7 @@ fn management_center(out: &mut String, p: &Paint, fmc: &FmcSummary) {
             h.device,
             h.module.title(),
             h.status.title(),
-            p.dim(&h.text)
+            p.dim(&h.text.replace('\n', "\n      "))
         );
     }
 }

@@ -173,6 +173,7 @@ impl AlertRecord {
         let text = [self.name, self.description, self.details]
             .into_iter()
             .filter_map(lenient)
+            .map(|s| html_text(&s))
             .filter(|s| !s.trim().is_empty())
             .collect::<Vec<_>>()
             .join(" · ");
@@ -369,7 +370,14 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     let mut count = 0;
     let mut last_space = false;
     for c in text.chars() {
-        let c = if c.is_control() { ' ' } else { c };
+        // Line breaks stay (an alert's details are lines); other control characters are spaces.
+        let c = if c.is_control() && c != '\n' { ' ' } else { c };
+        if c == '\n' {
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            last_space = true;
+        }
         if c == ' ' && last_space {
             continue;
         }
@@ -382,6 +390,42 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
         count += 1;
     }
     out.trim().to_string()
+}
+
+/// The text of an alert's HTML (`details` carries `<br>` between its lines): each `<br>` a line
+/// break, other tags dropped, the five character entities read.
+pub(crate) fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[open + 1..open + close]
+            .trim_start_matches('/')
+            .trim()
+            .to_ascii_lowercase();
+        if tag.starts_with("br") || tag.starts_with("p") || tag.starts_with("li") {
+            out.push('\n');
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    let text = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -65,15 +65,24 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
 
     // Every module: those this exporter interprets, and the others, listed as not interpreted
     // (the management center's own, device "0", included).
-    let query = if settings.devices.is_empty() {
-        String::new()
-    } else {
+    // The alerts of the last ALERT_WINDOW only (`startTime` and `endTime`, Unix seconds, given
+    // together as the specification asks), so the newest per device and module is current.
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let mut filter = format!(
+        "startTime:{};endTime:{}",
+        now.saturating_sub(ALERT_WINDOW.as_secs()),
+        now + 60
+    );
+    if !settings.devices.is_empty() {
         let mut uuids: Vec<&str> = devices.iter().map(|d| d.uuid.as_str()).collect();
         uuids.push(MANAGEMENT_CENTER_UUID);
-        let filter = format!("deviceUUIDs:{}", uuids.join(","));
-        let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
-        format!("filter={filter}&")
-    };
+        filter += &format!(";deviceUUIDs:{}", uuids.join(","));
+    }
+    let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+    let query = format!("filter={filter}&");
     let (alerts, others) = if devices.is_empty() {
         (Vec::new(), Vec::new())
     } else {
@@ -124,6 +133,9 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
         devices_not_found,
     })
 }
+
+/// How far back health alerts are read: an alert older than this no longer says how a module is.
+const ALERT_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// A list that older management centers do not have: `None` on 404.
 async fn optional_list(

@@ -27,7 +27,7 @@ pub(super) fn beside_row(body: &mut String, row: &RowView) {
                 format!(
                     "<br><small class=\"said\">{}: “{}”</small>",
                     html_escape(&says.source),
-                    html_escape(&says.text)
+                    html_escape(&says.text).replace('\n', "<br>")
                 )
             }
         );
@@ -83,7 +83,7 @@ pub(super) fn section(body: &mut String, report: &Report) {
                 html_escape(&h.device),
                 html_escape(h.module.title()),
                 h.status.title(),
-                html_escape(&h.text)
+                html_escape(&h.text).replace('\n', "<br>")
             );
         }
         body.push_str("</tbody></table>\n");

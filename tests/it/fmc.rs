@@ -857,3 +857,50 @@ async fn every_status_and_module_the_api_returns_is_kept_and_said() {
         assert!(page.contains(words), "the page lacks {words}: {page}");
     }
 }
+
+/// The FMC's own words: an alert's `details` with `<br>` between its lines reads as lines (never
+/// as tags), and only the alerts of the last day are read (`startTime`/`endTime`), so an old
+/// alert does not pass for how a module is now.
+#[tokio::test]
+async fn the_fmc_details_read_as_lines_and_old_alerts_do_not_count() {
+    let lab = Lab::new(|w| {
+        w.alert("d-2", "CONN_STATUS_SSE", "RED", "SSE connection");
+        if let Some(last) = w.alerts.last_mut() {
+            last["details"] =
+                "<b>Connection failed</b><br>Reason: DNS lookup failed<br/>Host: api-sse.cisco.com &amp; port 443"
+                    .into();
+        }
+        w.alert(
+            "d-3",
+            "THREAT_DATA_UPDATES",
+            "RED",
+            "Cisco Cloud Configuration - Failure",
+        );
+        if let Some(last) = w.alerts.last_mut() {
+            last["timestamp"] = (firepower_cloud_testkit::fmc::now_unix() - 2 * 86_400).into();
+        }
+    })
+    .await;
+    let exporter = Exporter::start(&lab.config("")).await;
+    until(&exporter, 10, up).await;
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("Connection failed<br>Reason: DNS lookup failed<br>Host: api-sse.cisco.com &amp; port 443"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("&lt;br") && !page.contains("&lt;b&gt;"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Failure on ftd-03"),
+        "a two-day-old alert counted: {page}"
+    );
+    let seen = lab.fmc.seen();
+    assert!(
+        seen.requests.iter().any(|r| r.contains("health/alerts")
+            && r.contains("startTime")
+            && r.contains("endTime")),
+        "{seen:#?}"
+    );
+}

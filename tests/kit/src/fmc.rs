@@ -107,7 +107,8 @@ impl FmcWorld {
             "moduleID": module,
             "moduleUUID": format!("module-{module}"),
             "status": status,
-            "timestamp": 1_764_000_000 + i64::try_from(n).unwrap_or(0),
+            // Raised just now, in the order added (the newest last).
+            "timestamp": now_unix() - 600 + i64::try_from(n).unwrap_or(0),
             "name": module,
             "description": description,
             "details": "",
@@ -397,7 +398,14 @@ fn get(world: &FmcWorld, addr: SocketAddr, path: &str, query: &str) -> Response<
             let filter = p.get("filter").cloned().unwrap_or_default();
             let mut modules: Option<Vec<String>> = None;
             let mut devices: Option<Vec<String>> = None;
+            let (mut start, mut end): (Option<i64>, Option<i64>) = (None, None);
             for part in filter.split(';') {
+                if let Some(t) = part.strip_prefix("startTime:") {
+                    start = t.parse().ok();
+                }
+                if let Some(t) = part.strip_prefix("endTime:") {
+                    end = t.parse().ok();
+                }
                 if let Some(list) = part.strip_prefix("moduleIDs:") {
                     modules = Some(list.split(',').map(str::to_string).collect());
                 }
@@ -415,9 +423,16 @@ fn get(world: &FmcWorld, addr: SocketAddr, path: &str, query: &str) -> Response<
                             .unwrap_or_default()
                             .to_string()
                     };
-                    modules
-                        .as_ref()
-                        .is_none_or(|m| m.contains(&field("moduleID")))
+                    // startTime and endTime only together, as the specification says.
+                    let at = a.get("timestamp").and_then(Value::as_i64).unwrap_or(0);
+                    let in_window = match (start, end) {
+                        (Some(s), Some(e)) => s <= at && at <= e,
+                        _ => true,
+                    };
+                    in_window
+                        && modules
+                            .as_ref()
+                            .is_none_or(|m| m.contains(&field("moduleID")))
                         && devices
                             .as_ref()
                             .is_none_or(|d| d.contains(&field("deviceUUID")))
@@ -472,4 +487,11 @@ fn get(world: &FmcWorld, addr: SocketAddr, path: &str, query: &str) -> Response<
                "items": page, "paging": paging})
         .to_string(),
     )
+}
+
+/// Now, as Unix seconds.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
