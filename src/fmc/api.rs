@@ -182,7 +182,7 @@ impl AlertRecord {
             module,
             status: lenient(self.status).map_or(FmcStatus::Unknown, |s| FmcStatus::parse(&s)),
             timestamp: lenient(self.timestamp),
-            text: clean(&text, 4 * MAX_TEXT_CHARS),
+            text: clean_lines(&text, 4 * MAX_TEXT_CHARS),
         })
     }
 }
@@ -234,7 +234,7 @@ pub(crate) fn health(alerts: Vec<Alert>, devices: &[Device]) -> Vec<Health> {
             service,
             status,
             timestamp: alert.timestamp,
-            text: clean(&alert.text, MAX_TEXT_CHARS),
+            text: clean_lines(&alert.text, MAX_TEXT_CHARS),
         };
         let named = if module == FmcModule::ThreatDataUpdates {
             rows_named_in(&alert.text)
@@ -370,14 +370,7 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
     let mut count = 0;
     let mut last_space = false;
     for c in text.chars() {
-        // Line breaks stay (an alert's details are lines); other control characters are spaces.
-        let c = if c.is_control() && c != '\n' { ' ' } else { c };
-        if c == '\n' {
-            while out.ends_with(' ') {
-                out.pop();
-            }
-            last_space = true;
-        }
+        let c = if c.is_control() { ' ' } else { c };
         if c == ' ' && last_space {
             continue;
         }
@@ -390,6 +383,24 @@ pub(crate) fn clean(text: &str, max: usize) -> String {
         count += 1;
     }
     out.trim().to_string()
+}
+
+/// [`clean`] line by line: an alert's text keeps its line breaks (at most `max` characters in
+/// all).
+pub(crate) fn clean_lines(text: &str, max: usize) -> String {
+    let mut left = max;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if left == 0 {
+            break;
+        }
+        let line = clean(line, left);
+        left = left.saturating_sub(line.chars().count());
+        if !line.is_empty() {
+            out.push(line);
+        }
+    }
+    out.join("\n")
 }
 
 /// The text of an alert's HTML (`details` carries `<br>` between its lines): each `<br>` a line
