@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::ca_files::CaFiles;
-use super::model::{Credentials, FmcSettings, FmcTrust};
+use super::model::{Credentials, FmcAuth, FmcSettings, FmcTrust};
 use super::raw::RawFmc;
 use super::yaml::{ConfigError, FileContext, QUOTE_CHARS, clip};
 
@@ -14,6 +14,8 @@ pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The domain read when none is named.
 pub(crate) const DEFAULT_DOMAIN: &str = "Global";
+/// The Global domain's UUID, the domain a cloud-delivered FMC's API is read in by default.
+pub(crate) const CDFMC_GLOBAL_DOMAIN: &str = "e276abec-e0f2-11e3-8169-6d9ed49b625f";
 
 pub(super) fn validate_fmc(
     ctx: &FileContext,
@@ -59,38 +61,47 @@ pub(super) fn validate_fmc(
         .trim_end_matches(']')
         .to_string();
     let port = url.port().unwrap_or(443);
-    let username = raw
-        .username
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| {
-            ctx.err(
-                field("username"),
-                "missing: a dedicated read-only API user (docs/fmc.md), e.g. `username: prometheus-ro`",
+    let (credentials, path, auth) = match raw.token_file {
+        Some(token_file) => {
+            if raw.username.is_some() || raw.password_file.is_some() {
+                return Err(ctx.err(
+                    field("token_file"),
+                    "a cloud-delivered FMC takes its API token only: remove `username` and `password_file`, or `token_file` for an on-premises one",
+                ));
+            }
+            let path = ctx.path(&token_file);
+            let token = first_line(ctx, &field("token_file"), &path, "the API token")?;
+            (
+                Credentials::new(String::new(), token),
+                path,
+                FmcAuth::ApiToken,
             )
-        })?;
-    let password_file = raw.password_file.ok_or_else(|| {
-        ctx.err(
-            field("password_file"),
-            "missing: a file whose first line is the user's password, e.g. `password_file: /etc/firepower-cloud-exporter/fmc-password`",
-        )
-    })?;
-    let path = ctx.path(&password_file);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        ctx.err(
-            field("password_file"),
-            format!("cannot read `{}`: {e}", path.display()),
-        )
-    })?;
-    let password = text.lines().next().unwrap_or_default().to_string();
-    if password.is_empty() {
-        return Err(ctx.err(
-            field("password_file"),
-            format!(
-                "`{}` is empty: its first line must be the password",
-                path.display()
-            ),
-        ));
-    }
+        }
+        None => {
+            let username = raw
+                .username
+                .filter(|u| !u.trim().is_empty())
+                .ok_or_else(|| {
+                    ctx.err(
+                        field("username"),
+                        "missing: a dedicated read-only API user (docs/fmc.md), e.g. `username: prometheus-ro` (a cloud-delivered FMC takes `token_file` instead)",
+                    )
+                })?;
+            let password_file = raw.password_file.ok_or_else(|| {
+                ctx.err(
+                    field("password_file"),
+                    "missing: a file whose first line is the user's password, e.g. `password_file: /etc/firepower-cloud-exporter/fmc-password`",
+                )
+            })?;
+            let path = ctx.path(&password_file);
+            let password = first_line(ctx, &field("password_file"), &path, "the password")?;
+            (
+                Credentials::new(username, password),
+                path,
+                FmcAuth::Password,
+            )
+        }
+    };
     let trust = match (
         raw.ca_file,
         raw.fingerprint_sha256,
@@ -114,7 +125,24 @@ pub(super) fn validate_fmc(
             ));
         }
     };
-    let domain = raw.domain.unwrap_or_else(|| DEFAULT_DOMAIN.to_string());
+    let domain = match (auth, raw.domain) {
+        // A cloud-delivered FMC is read by domain UUID (no login tells the names).
+        (FmcAuth::ApiToken, None) => CDFMC_GLOBAL_DOMAIN.to_string(),
+        (FmcAuth::ApiToken, Some(d)) if d.eq_ignore_ascii_case("Global") => {
+            CDFMC_GLOBAL_DOMAIN.to_string()
+        }
+        (FmcAuth::ApiToken, Some(d)) if !is_uuid(&d) => {
+            return Err(ctx.err(
+                field("domain"),
+                format!(
+                    "a cloud-delivered FMC is read by domain UUID: give `Global` or the domain's UUID (e.g. `{CDFMC_GLOBAL_DOMAIN}`), not `{}`",
+                    clip(&d, 64)
+                ),
+            ));
+        }
+        (_, Some(d)) => d,
+        (FmcAuth::Password, None) => DEFAULT_DOMAIN.to_string(),
+    };
     if domain.trim().is_empty() {
         return Err(ctx.err(
             field("domain"),
@@ -156,14 +184,47 @@ pub(super) fn validate_fmc(
             + &url.port().map(|p| format!(":{p}")).unwrap_or_default(),
         host,
         port,
-        credentials: Credentials::new(username, password),
+        credentials,
         password_file: path,
+        auth,
         trust,
         domain,
         poll_interval,
         timeout,
         devices,
     })
+}
+
+/// The first line of a secret's file, or an error naming the field.
+fn first_line(
+    ctx: &FileContext,
+    field: &str,
+    path: &std::path::Path,
+    what: &str,
+) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ctx.err(field, format!("cannot read `{}`: {e}", path.display())))?;
+    let line = text.lines().next().unwrap_or_default().trim().to_string();
+    if line.is_empty() {
+        return Err(ctx.err(
+            field,
+            format!(
+                "`{}` is empty: its first line must be {what}",
+                path.display()
+            ),
+        ));
+    }
+    Ok(line)
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// 32 bytes from 64 hex digits, colons and spaces allowed between them (as `openssl x509

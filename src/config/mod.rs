@@ -20,8 +20,8 @@ use std::path::PathBuf;
 pub use connector::KNOWN_KEYS as CONNECTOR_KEYS;
 pub use model::Region;
 pub(crate) use model::{
-    Config, Credentials, FmcSettings, FmcTrust, PathTraceSettings, ProxySpec, ResolverSpec, Target,
-    TlsCheck,
+    Config, Credentials, FmcAuth, FmcSettings, FmcTrust, PathTraceSettings, ProxySpec,
+    ResolverSpec, Target, TlsCheck,
 };
 pub(crate) use raw::{DnsProtocol, IpPreference};
 pub use yaml::ConfigError;

@@ -254,10 +254,12 @@ pub(crate) struct FmcSettings {
     pub(crate) base: String,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// The user and password; for a cloud-delivered FMC, no user and the API token.
     pub(crate) credentials: Credentials,
-    /// Where the password came from: read again while a rejected password is held back, so a
-    /// fixed file is used at once.
+    /// Where the password (or the token) came from: read again while a rejected one is held
+    /// back, so a fixed file is used at once.
     pub(crate) password_file: std::path::PathBuf,
+    pub(crate) auth: FmcAuth,
     pub(crate) trust: FmcTrust,
     pub(crate) domain: String,
     pub(crate) poll_interval: Duration,
@@ -274,6 +276,16 @@ impl fmt::Debug for FmcSettings {
             self.base, self.credentials.user, self.domain, self.poll_interval
         )
     }
+}
+
+/// How the exporter authenticates to the management center.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FmcAuth {
+    /// An on-premises FMC: `generatetoken` with the user and password, then its session tokens.
+    Password,
+    /// A cloud-delivered FMC (Security Cloud Control): its API token as `Authorization: Bearer`,
+    /// no login and no refresh.
+    ApiToken,
 }
 
 /// Which certificate the management center may present.

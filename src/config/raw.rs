@@ -37,6 +37,9 @@ pub(crate) struct RawFmc {
     pub(crate) username: Option<String>,
     /// A file whose first line is the password (the password never sits in this file).
     pub(crate) password_file: Option<String>,
+    /// A cloud-delivered FMC: a file whose first line is its API token (instead of `username` and
+    /// `password_file`).
+    pub(crate) token_file: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) the management center presents.
     pub(crate) ca_file: Option<String>,
     /// SHA-256 of the certificate the management center presents, hex (colons allowed).

@@ -288,8 +288,26 @@ fn the_fmc_section_names_each_mistake_and_its_fix() {
         ("fmc.example.net", 443)
     );
     assert!(!format!("{settings:?}").contains("pa55word"));
+    // A cloud-delivered FMC: the token file, the Global domain's UUID by default.
+    let cloud = fmc("  url: https://tenant.app.us.cdo.cisco.com\n  token_file: pw\n")
+        .expect("valid")
+        .fmc
+        .expect("fmc");
+    assert_eq!(cloud.auth, crate::config::FmcAuth::ApiToken);
+    assert_eq!(cloud.domain, "e276abec-e0f2-11e3-8169-6d9ed49b625f");
+    assert!(!format!("{cloud:?}").contains("pa55word"));
 
     for (body, field, words) in [
+        (
+            "  url: https://fmc\n  token_file: pw\n  username: ro\n",
+            "fmc.token_file",
+            "API token only",
+        ),
+        (
+            "  url: https://fmc\n  token_file: pw\n  domain: Global/Branches\n",
+            "fmc.domain",
+            "domain UUID",
+        ),
         (
             "  username: ro\n  password_file: pw\n",
             "fmc.url",

@@ -58,7 +58,7 @@ impl FmcSummary {
             error: view.last_error.as_ref().map(|(_, text)| match view.held_until {
                 // Refused credentials are held back, so the user is not locked out: say until when.
                 Some(until) => format!(
-                    "{text}; not tried again until the password file changes, the configuration is reloaded, or {}, so that the management center does not lock the user out",
+                    "{text}; not tried again until its file (password or API token) changes, the configuration is reloaded, or {}, so that the management center does not lock the user out",
                     format_unix(
                         i64::try_from(
                             until

@@ -20,7 +20,7 @@ use tokio_rustls::TlsConnector;
 use super::FmcError;
 use super::api::{domain_uuid, error_text};
 use super::tls::client_config;
-use crate::config::FmcSettings;
+use crate::config::{FmcAuth, FmcSettings};
 
 pub(crate) const LOGIN_PATH: &str = "/api/fmc_platform/v1/auth/generatetoken";
 pub(crate) const REFRESH_PATH: &str = "/api/fmc_platform/v1/auth/refreshtoken";
@@ -106,11 +106,21 @@ impl Client {
                 .as_ref()
                 .map(|s| s.access.clone())
                 .unwrap_or_default();
-            let answer = self
-                .send(Method::GET, path, &[("x-auth-access-token", token)])
-                .await?;
+            let bearer = self.settings.auth == FmcAuth::ApiToken;
+            let header = if bearer {
+                ("authorization", format!("Bearer {token}"))
+            } else {
+                ("x-auth-access-token", token)
+            };
+            let answer = self.send(Method::GET, path, &[header]).await?;
             match answer.status {
                 StatusCode::OK => return Ok(answer.body),
+                // A cloud-delivered FMC's API token: nothing to renew; it was revoked or expired.
+                StatusCode::UNAUTHORIZED if bearer => {
+                    return Err(FmcError::ApiTokenRejected(
+                        error_text(&answer.body).unwrap_or_else(|| answer.status.to_string()),
+                    ));
+                }
                 StatusCode::UNAUTHORIZED if !renewed => {
                     // "Access token invalid": the token expired or was revoked (a GUI login with
                     // the same user does that). Renew once.
@@ -129,6 +139,20 @@ impl Client {
     }
 
     async fn ensure_session(&mut self) -> Result<(), FmcError> {
+        if self.settings.auth == FmcAuth::ApiToken {
+            // No session to open: the API token is the credential, the domain is the configured
+            // UUID.
+            if self.session.is_none() {
+                self.session = Some(Session {
+                    access: self.settings.credentials.password().to_string(),
+                    refresh: String::new(),
+                    refreshes: 0,
+                    since: Instant::now(),
+                    domain_uuid: self.settings.domain.clone(),
+                });
+            }
+            return Ok(());
+        }
         match &self.session {
             None => self.login().await,
             Some(s) if s.since.elapsed() >= TOKEN_LIFETIME => self.renew().await,

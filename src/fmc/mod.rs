@@ -34,6 +34,8 @@ pub(crate) enum FmcError {
     CredentialsRejected(String),
     #[error("the management center refused the access token even after renewing it: {0}")]
     TokenRejected(String),
+    #[error("the cloud-delivered FMC refused the API token (revoked or expired): {0}")]
+    ApiTokenRejected(String),
     #[error("the user may not read this (403): {0}")]
     AccessDenied(String),
     #[error("rate limited (429) again after waiting; next try in {0:?} or at the next poll")]
@@ -52,12 +54,13 @@ pub(crate) enum FmcError {
 
 impl FmcError {
     /// Every reason, for the metrics' zero series.
-    pub(crate) const REASONS: [&'static str; 13] = [
+    pub(crate) const REASONS: [&'static str; 14] = [
         "connect",
         "timeout",
         "tls",
         "credentials_rejected",
         "token_rejected",
+        "api_token_rejected",
         "access_denied",
         "rate_limited",
         "http_status",
@@ -75,6 +78,7 @@ impl FmcError {
             FmcError::Tls(_) => "tls",
             FmcError::CredentialsRejected(_) => "credentials_rejected",
             FmcError::TokenRejected(_) => "token_rejected",
+            FmcError::ApiTokenRejected(_) => "api_token_rejected",
             FmcError::AccessDenied(_) => "access_denied",
             FmcError::RateLimited(_) => "rate_limited",
             FmcError::Status(..) => "http_status",
@@ -375,7 +379,9 @@ fn spawn(settings: Arc<FmcSettings>, shared: std::sync::Weak<Fmc>) -> tokio::tas
             let result = poll(&mut client, &settings).await;
             if matches!(
                 result,
-                Err(FmcError::CredentialsRejected(_) | FmcError::AccessDenied(_))
+                Err(FmcError::CredentialsRejected(_)
+                    | FmcError::ApiTokenRejected(_)
+                    | FmcError::AccessDenied(_))
             ) {
                 held = Some((
                     settings.credentials.password().to_string(),

@@ -439,7 +439,7 @@ async fn a_wrong_password_is_tried_once_held_back_and_recovers_when_the_file_is_
         "the reason is on the page"
     );
     assert!(
-        everything.contains("not tried again until the password file changes"),
+        everything.contains("not tried again until its file (password or API token) changes"),
         "the page says the login is held back"
     );
     assert!(!everything.contains(PASSWORD), "the password leaked");
@@ -903,4 +903,69 @@ async fn the_fmc_details_read_as_lines_and_old_alerts_do_not_count() {
             && r.contains("endTime")),
         "{seen:#?}"
     );
+}
+
+/// A cloud-delivered FMC (Security Cloud Control): the API token from `token_file` as
+/// `Authorization: Bearer`, no `generatetoken`, the Global domain's UUID by default; the same
+/// readings as on premises. A revoked token is `api_token_rejected`, tried once and held back (no
+/// retry storm) until the file changes; the token shows nowhere.
+#[tokio::test]
+async fn a_cloud_delivered_fmc_is_read_with_its_api_token() {
+    const TOKEN: &str = "cdfmc-api-token-3f9a";
+    let lab = Lab::new(|w| w.api_token = Some(TOKEN.into())).await;
+    let token_file = lab.world.dir.path().join("cdfmc-token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token");
+    let config = lab.config("").replace(
+        &format!(
+            "  username: prometheus-ro\n  password_file: {}\n",
+            lab.world.dir.path().join("fmc-password").display()
+        ),
+        &format!("  token_file: {}\n", token_file.display()),
+    );
+    assert!(config.contains("token_file"), "{config}");
+    let exporter = Exporter::start(&config).await;
+    let e = until(&exporter, 10, up).await;
+    assert!(
+        !e.all(names::FMC_HEALTH_STATUS, &[("device", "ftd-01")])
+            .is_empty(),
+        "the cdFMC's health alerts are read"
+    );
+    let seen = lab.fmc.seen();
+    assert_eq!(
+        seen.logins + seen.failed_logins,
+        0,
+        "no generatetoken on a cdFMC"
+    );
+    assert!(seen.bearer_requests > 0);
+    assert!(
+        seen.requests
+            .iter()
+            .all(|r| !r.contains("/domain/")
+                || r.contains(firepower_cloud_testkit::fmc::GLOBAL_UUID)),
+        "read in the Global domain's UUID: {seen:#?}"
+    );
+
+    // The token is revoked: one refusal, then held back.
+    lab.fmc.set(|w| w.api_token = Some("a-new-token".into()));
+    until(&exporter, 10, failed_with("api_token_rejected")).await;
+    let rejected = lab.fmc.seen().rejected_tokens;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        lab.fmc.seen().rejected_tokens,
+        rejected,
+        "the revoked token was tried again"
+    );
+    let mut everything = String::new();
+    for path in ["/", "/metrics", "/debug"] {
+        let (_, body) = exporter.get(path).await;
+        everything += &body;
+    }
+    assert!(
+        everything.contains("refused the API token"),
+        "the page says why"
+    );
+    assert!(!everything.contains(TOKEN), "the token leaked");
+    // A new token in the file: read at the next poll.
+    std::fs::write(&token_file, "a-new-token\n").expect("token");
+    until(&exporter, 5, up).await;
 }

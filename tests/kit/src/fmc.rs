@@ -53,6 +53,9 @@ pub struct FmcWorld {
     pub malformed_alerts: bool,
     /// The alert list answers a body of this many bytes (valid JSON).
     pub huge_alerts: Option<usize>,
+    /// A cloud-delivered FMC: the API token it accepts as `Authorization: Bearer`; it has no
+    /// `generatetoken` (404), and a wrong or revoked token is 401.
+    pub api_token: Option<String>,
 }
 
 impl Default for FmcWorld {
@@ -79,6 +82,7 @@ impl Default for FmcWorld {
             retry_after_secs: 1,
             malformed_alerts: false,
             huge_alerts: None,
+            api_token: None,
         }
     }
 }
@@ -133,6 +137,8 @@ pub struct FmcSeen {
     pub max_in_flight: usize,
     /// Every `Authorization` header value seen (to prove what travels where).
     pub basic_headers: usize,
+    /// Requests a cloud-delivered FMC accepted with its bearer token.
+    pub bearer_requests: usize,
 }
 
 struct Token {
@@ -288,6 +294,21 @@ fn route(shared: &Shared, addr: SocketAddr, request: &Request<Incoming>) -> Resp
             );
             return response;
         }
+    }
+    if let Some(token) = &world.api_token {
+        // Security Cloud Control's cdFMC: the API token, and no session endpoints.
+        if path.starts_with("/api/fmc_platform/v1/auth/") {
+            return error(StatusCode::NOT_FOUND, "Not found");
+        }
+        if header(request, "authorization") != Some(format!("Bearer {token}")) {
+            seen.lock().expect("seen").rejected_tokens += 1;
+            return error(StatusCode::UNAUTHORIZED, "Invalid or expired token");
+        }
+        seen.lock().expect("seen").bearer_requests += 1;
+        return match method.as_str() {
+            "GET" => get(&world, addr, &path, &query),
+            _ => error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
+        };
     }
     let mut inner = inner.lock().expect("inner");
     match (method.as_str(), path.as_str()) {
