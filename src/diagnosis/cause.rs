@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::evidence::evidence;
+use super::marks::mark_words;
 use crate::checklist::{Owner, Reason, Stage};
-use crate::probe::{Evidence, Mark, TargetOutcome, Tracer, Verdict, stage_label, traceable};
+use crate::probe::{Evidence, TargetOutcome, Tracer, Verdict, stage_label, traceable};
 
 /// Why a target or row fails: where, the reason, the remedy for this host and port.
 #[derive(Debug, Clone, Serialize)]
@@ -159,37 +160,6 @@ pub(crate) fn detail(outcome: &TargetOutcome, verdict: &Verdict) -> String {
             )
         }
     }
-}
-
-/// One middlebox mark in words: `X-Squid-Error: ERR_ACCESS_DENIED 0`, `an HTML page titled “…”`.
-pub(crate) fn mark_words(mark: &Mark) -> String {
-    match mark {
-        Mark::Header { name, value } => format!("{}: {value}", header_case(name)),
-        Mark::HtmlPage { title: Some(title) } => {
-            format!("an HTML page titled \u{201c}{title}\u{201d}")
-        }
-        Mark::HtmlPage { title: None } => "an HTML page".to_string(),
-    }
-}
-
-/// The JSON output names each mark in words.
-impl Serialize for Mark {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&mark_words(self))
-    }
-}
-
-/// `x-squid-error` as `X-Squid-Error`.
-fn header_case(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-            })
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// When a verified chain was trusted only through the configured `tls.ca_file` (not the public

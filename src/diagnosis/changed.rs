@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::view::format_unix;
+use super::time::format_unix;
 use crate::probe::{Change, History, TargetOutcome, Tracer, changes, stage_label, traceable};
 
 /// A failing target's differences from its last success.

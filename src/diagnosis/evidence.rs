@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use super::account::{account, os};
-use super::cause::mark_words;
+use super::marks::mark_words;
 use super::path::brief;
 use crate::checklist::Reason;
 use crate::probe::{

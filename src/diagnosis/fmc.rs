@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::view::format_unix;
+use super::time::format_unix;
 use crate::checklist::{FmcStatus, Service};
 use crate::config::Config;
 use crate::fmc::{FmcView, Health, Integration, Uninterpreted};

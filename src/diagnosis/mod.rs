@@ -8,8 +8,10 @@ mod cause;
 mod changed;
 mod evidence;
 mod fmc;
+mod marks;
 mod path;
 mod remedy;
+mod time;
 mod transcript;
 mod view;
 
@@ -20,7 +22,8 @@ pub(crate) use cause::configured_ca_only;
 pub(crate) use fmc::{FmcSummary, uninterpreted_words};
 pub(crate) use path::hop_words;
 pub(crate) use remedy::plain;
-pub(crate) use view::{Report, RowScope, RowView, TargetView, format_unix};
+pub(crate) use time::format_unix;
+pub(crate) use view::{Report, RowScope, RowView, TargetView};
 
 /// What explains a failing target, as the probe decided it from every fact it recorded.
 pub(crate) fn verdict(outcome: &TargetOutcome) -> Option<&Verdict> {

@@ -1,7 +1,8 @@
 //! What each step did, as `nslookup` and `curl -v` print it, for `/debug` (built there only, not
 //! for every step of every page), and each step's closing line.
 
-use super::view::{StepView, TargetView, format_unix};
+use super::time::format_unix;
+use super::view::{StepView, TargetView};
 use crate::checklist::{Reason, Stage};
 use crate::probe::{
     Detail, DnsDetail, HttpDetail, OsError, ProxyDetail, Refusal, StageOutcome, TargetOutcome,

@@ -12,6 +12,7 @@ use super::account::account;
 pub(crate) use super::cause::Cause;
 use super::changed::{Changed, changed};
 use super::fmc::{FmcSays, FmcSummary, fmc_says, integration};
+use super::time::format_unix;
 use super::{reason, rows, verdict};
 use crate::checklist::{
     FIX, Module, NOT_PROBED, Reason, RowStatus, Service, THREAT_DATA_UPDATES_ROWS,
@@ -512,12 +513,6 @@ pub(crate) struct StepView {
     /// How long it took, for steps that ran.
     pub(crate) took: Option<Duration>,
     pub(crate) detail: String,
-}
-
-/// `2026-11-29T15:39:48Z` from Unix seconds.
-pub(crate) fn format_unix(secs: i64) -> String {
-    let secs = u64::try_from(secs).unwrap_or(0);
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
 
 /// This host's name, as the kernel has it (the page and `check` say where they ran); read once.

@@ -662,15 +662,19 @@ async fn check_shows_the_fmc_beside_the_rows_and_never_the_password() {
     );
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     // The network passes, the FMC says Failure on ftd-01: `--fmc-verdict` makes that fail too.
-    let strict = Command::new(BIN)
-        .args(["check", "--fmc-verdict", "--config.file"])
-        .arg(&good)
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("check ran");
+    let strict = || async {
+        Command::new(BIN)
+            .args(["check", "--fmc-verdict", "--config.file"])
+            .arg(&good)
+            .env("NO_COLOR", "1")
+            .output()
+            .await
+            .expect("check ran")
+            .status
+            .code()
+    };
     assert_eq!(
-        strict.status.code(),
+        strict().await,
         Some(1),
         "--fmc-verdict fails on the FMC's red row"
     );
@@ -682,28 +686,10 @@ async fn check_shows_the_fmc_beside_the_rows_and_never_the_password() {
             }
         }
     });
-    let green = Command::new(BIN)
-        .args(["check", "--fmc-verdict", "--config.file"])
-        .arg(&good)
-        .output()
-        .await
-        .expect("check ran");
-    assert_eq!(
-        green.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&green.stdout)
-    );
-
+    assert_eq!(strict().await, Some(0), "the FMC's row turned green");
     lab.fmc.set(|w| w.password = "rotated".into());
-    let unread = Command::new(BIN)
-        .args(["check", "--fmc-verdict", "--config.file"])
-        .arg(&good)
-        .output()
-        .await
-        .expect("check ran");
     assert_eq!(
-        unread.status.code(),
+        strict().await,
         Some(1),
         "an unreadable FMC fails --fmc-verdict"
     );
