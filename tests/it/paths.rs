@@ -357,6 +357,44 @@ fn the_next_scrape_carries_the_trace_and_the_interval_holds_the_next_one() {
     });
 }
 
+/// The dashboards' path trace panel against a real Prometheus inside the client namespace: a
+/// refused port on the server four hops away is traced, scraped, and each of the panel's queries
+/// (where the path ends, its last hop) returns data.
+#[test]
+fn the_path_trace_panel_shows_a_traced_path_on_real_prometheus() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let lab = Lab::new("pd");
+    in_client(&lab, || async {
+        use crate::e2e::{Panels, Pattern, Stack, check_dashboards, readme_scrape_configs};
+        use crate::util::Exporter;
+
+        let exporter = Exporter::start(
+            "path_trace: { max_hops: 5, hop_timeout: 1s }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [8989]\n    min_interval: 0s\n",
+        )
+        .await;
+        let started = std::time::SystemTime::now();
+        let Some(stack) = Stack::start(
+            &readme_scrape_configs(Pattern::AllTargets, exporter.addr, &["sse"]),
+            "3s",
+        )
+        .await
+        else {
+            return;
+        };
+        check_dashboards(
+            stack.prom_addr,
+            started,
+            &stack.daemons(),
+            ".*",
+            false,
+            Panels::PathTrace,
+        )
+        .await;
+    });
+}
+
 /// A destination on this host (a loopback answer, a target written as 127.0.0.1) has no path to
 /// trace: the refusal is this host's own, and nothing is traced.
 #[tokio::test]

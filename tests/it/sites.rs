@@ -262,7 +262,15 @@ async fn two_sites_page_separately_and_never_silence_each_other() {
 
     // Every dashboard query returns data for each site and for both.
     for site in ["a", "b", "a|b"] {
-        check_dashboards(central, started, &daemons, site, true, false).await;
+        check_dashboards(
+            central,
+            started,
+            &daemons,
+            site,
+            true,
+            crate::e2e::Panels::AllBut { fmc: false },
+        )
+        .await;
     }
 
     // Site a heals: its page resolves; site b's stays firing.
