@@ -204,7 +204,8 @@ fn first_line(
 ) -> Result<String, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ctx.err(field, format!("cannot read `{}`: {e}", path.display())))?;
-    let line = text.lines().next().unwrap_or_default().trim().to_string();
+    // The line as written (a password may begin or end with a space), without a CRLF's `\r`.
+    let line = text.lines().next().unwrap_or_default().to_string();
     if line.is_empty() {
         return Err(ctx.err(
             field,

@@ -311,7 +311,7 @@ impl Fmc {
 /// failed logins, and an exporter that logs in at every poll would lock the operator's API user.
 const CREDENTIALS_HOLD: Duration = Duration::from_secs(3600);
 
-/// The first line of the password file, as the configuration reads it.
+/// The first line of the password (or token) file, as the configuration reads it.
 fn read_password(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().next()?.to_string();
