@@ -125,29 +125,59 @@ pub(super) fn validate_fmc(
             ));
         }
     };
-    let domain = match (auth, raw.domain) {
-        // A cloud-delivered FMC is read by domain UUID (no login tells the names).
-        (FmcAuth::ApiToken, None) => CDFMC_GLOBAL_DOMAIN.to_string(),
-        (FmcAuth::ApiToken, Some(d)) if d.eq_ignore_ascii_case("Global") => {
-            CDFMC_GLOBAL_DOMAIN.to_string()
-        }
-        (FmcAuth::ApiToken, Some(d)) if !is_uuid(&d) => {
+    let wanted: Vec<String> = match (raw.domain, raw.domains) {
+        (Some(_), Some(_)) => {
             return Err(ctx.err(
-                field("domain"),
-                format!(
-                    "a cloud-delivered FMC is read by domain UUID: give `Global` or the domain's UUID (e.g. `{CDFMC_GLOBAL_DOMAIN}`), not `{}`",
-                    clip(&d, 64)
-                ),
+                field("domains"),
+                "give `domain` (one) or `domains` (several), not both",
             ));
         }
-        (_, Some(d)) => d,
-        (FmcAuth::Password, None) => DEFAULT_DOMAIN.to_string(),
+        (Some(d), None) => vec![d],
+        (None, Some(list)) if list.is_empty() => {
+            return Err(ctx.err(
+                field("domains"),
+                "empty: name the domains, e.g. `[Global, Global/Branches]`, or `[all]`",
+            ));
+        }
+        (None, Some(list)) => list,
+        (None, None) => Vec::new(),
     };
-    if domain.trim().is_empty() {
-        return Err(ctx.err(
-            field("domain"),
-            "empty: name the domain as the FMC shows it, e.g. `Global` or `Global/Branches`",
-        ));
+    let mut domains = Vec::new();
+    for (i, d) in wanted.iter().enumerate() {
+        let at = if wanted.len() == 1 {
+            field("domain")
+        } else {
+            format!("fmc.domains[{i}]")
+        };
+        if d.trim().is_empty() {
+            return Err(ctx.err(
+                at,
+                "empty: name the domain as the FMC shows it, e.g. `Global` or `Global/Branches`",
+            ));
+        }
+        let domain = match auth {
+            // A cloud-delivered FMC is read by domain UUID (no login tells the names).
+            FmcAuth::ApiToken if d.eq_ignore_ascii_case("Global") => {
+                CDFMC_GLOBAL_DOMAIN.to_string()
+            }
+            FmcAuth::ApiToken if !is_uuid(d) => {
+                return Err(ctx.err(
+                    at,
+                    format!(
+                        "a cloud-delivered FMC is read by domain UUID: give `Global` or the domain's UUID (e.g. `{CDFMC_GLOBAL_DOMAIN}`), not `{}`",
+                        clip(d, 64)
+                    ),
+                ));
+            }
+            _ => d.clone(),
+        };
+        domains.push(domain);
+    }
+    if domains.is_empty() {
+        domains.push(match auth {
+            FmcAuth::ApiToken => CDFMC_GLOBAL_DOMAIN.to_string(),
+            FmcAuth::Password => DEFAULT_DOMAIN.to_string(),
+        });
     }
     let poll_interval = raw.poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL);
     if poll_interval < Duration::from_secs(1) || poll_interval > Duration::from_secs(3600) {
@@ -188,7 +218,7 @@ pub(super) fn validate_fmc(
         password_file: path,
         auth,
         trust,
-        domain,
+        domains,
         poll_interval,
         timeout,
         devices,

@@ -18,6 +18,7 @@ mod yaml;
 use std::path::PathBuf;
 
 pub use connector::KNOWN_KEYS as CONNECTOR_KEYS;
+pub(crate) use fmc::CDFMC_GLOBAL_DOMAIN;
 pub use model::Region;
 pub(crate) use model::{
     Config, Credentials, FmcAuth, FmcSettings, FmcTrust, PathTraceSettings, ProxySpec,

@@ -261,7 +261,9 @@ pub(crate) struct FmcSettings {
     pub(crate) password_file: std::path::PathBuf,
     pub(crate) auth: FmcAuth,
     pub(crate) trust: FmcTrust,
-    pub(crate) domain: String,
+    /// The domains read, as configured (names; UUIDs for a cloud-delivered FMC); `all`: every
+    /// domain the user can see.
+    pub(crate) domains: Vec<String>,
     pub(crate) poll_interval: Duration,
     pub(crate) timeout: Duration,
     /// Device names to read; empty: every device of the domain.
@@ -272,8 +274,11 @@ impl fmt::Debug for FmcSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "FmcSettings({} as {}, domain {}, every {:?})",
-            self.base, self.credentials.user, self.domain, self.poll_interval
+            "FmcSettings({} as {}, domains {}, every {:?})",
+            self.base,
+            self.credentials.user,
+            self.domains.join(", "),
+            self.poll_interval
         )
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct RawFmc {
     pub(crate) insecure_skip_verify: Option<bool>,
     /// Domain name as the FMC shows it (`Global`, `Global/Branches`).
     pub(crate) domain: Option<String>,
+    /// Several domains, each read with its devices (`all`: every domain the user can see).
+    pub(crate) domains: Option<Vec<String>>,
     #[serde(default, with = "humantime_serde")]
     pub(crate) poll_interval: Option<Duration>,
     #[serde(default, with = "humantime_serde")]

@@ -281,7 +281,7 @@ fn the_fmc_section_names_each_mistake_and_its_fix() {
     let config = fmc(good).expect("valid");
     let settings = config.fmc.expect("fmc");
     assert_eq!(settings.credentials.password(), "pa55word");
-    assert_eq!(settings.domain, "Global");
+    assert_eq!(settings.domains, ["Global"]);
     assert_eq!(settings.poll_interval, Duration::from_secs(60));
     assert_eq!(
         (settings.host.as_str(), settings.port),
@@ -294,7 +294,7 @@ fn the_fmc_section_names_each_mistake_and_its_fix() {
         .fmc
         .expect("fmc");
     assert_eq!(cloud.auth, crate::config::FmcAuth::ApiToken);
-    assert_eq!(cloud.domain, "e276abec-e0f2-11e3-8169-6d9ed49b625f");
+    assert_eq!(cloud.domains, ["e276abec-e0f2-11e3-8169-6d9ed49b625f"]);
     assert!(!format!("{cloud:?}").contains("pa55word"));
 
     for (body, field, words) in [
@@ -307,6 +307,16 @@ fn the_fmc_section_names_each_mistake_and_its_fix() {
             "  url: https://fmc\n  token_file: pw\n  domain: Global/Branches\n",
             "fmc.domain",
             "domain UUID",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n  password_file: pw\n  domain: Global\n  domains: [Global]\n",
+            "fmc.domains",
+            "not both",
+        ),
+        (
+            "  url: https://fmc\n  username: ro\n  password_file: pw\n  domains: [Global, \"\"]\n",
+            "fmc.domains[1]",
+            "empty",
         ),
         (
             "  username: ro\n  password_file: pw\n",

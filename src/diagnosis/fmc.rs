@@ -135,12 +135,19 @@ pub(crate) fn fmc_says(
     let Some(reading) = view.and_then(FmcView::fresh) else {
         return Vec::new();
     };
+    // Several domains: a device is named with its domain (a name unique only within its domain
+    // stays distinct).
+    let several = reading.domains.len() > 1;
     let mut says: Vec<FmcSays> = reading
         .health
         .iter()
         .filter(|h| h.service == Some(service))
         .map(|h| FmcSays {
-            device: h.device.clone(),
+            device: if several {
+                format!("{} ({})", h.device, h.domain)
+            } else {
+                h.device.clone()
+            },
             status: h.status,
             source: match h.row {
                 Some(r) => format!("{} — {r}", h.module.title()),
@@ -149,9 +156,14 @@ pub(crate) fn fmc_says(
             timestamp: h.timestamp,
             text: h.text.clone(),
             beside: format!(
-                "FMC: {title} — {} on {} · network: {network}",
+                "FMC: {title} — {} on {}{} · network: {network}",
                 h.status.title(),
-                h.device
+                h.device,
+                if several {
+                    format!(" ({})", h.domain)
+                } else {
+                    String::new()
+                }
             ),
         })
         .collect();

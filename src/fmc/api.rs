@@ -106,6 +106,8 @@ pub(crate) struct Device {
     pub(crate) uuid: String,
     pub(crate) name: String,
     pub(crate) health_status: Option<FmcStatus>,
+    /// The domain it was read in (a name unique only within its domain stays distinct).
+    pub(crate) domain: String,
 }
 
 impl From<DeviceRecord> for Device {
@@ -115,6 +117,7 @@ impl From<DeviceRecord> for Device {
             uuid: clean(&record.id, 64),
             name: clean(&name, MAX_DEVICE_NAME_CHARS),
             health_status: lenient(record.health_status).map(|s| FmcStatus::parse(&s)),
+            domain: String::new(),
         }
     }
 }
@@ -191,6 +194,8 @@ impl AlertRecord {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Health {
     pub(crate) device: String,
+    /// The domain the device was read in.
+    pub(crate) domain: String,
     #[serde(rename = "module_id")]
     pub(crate) module: FmcModule,
     /// The row of "Threat Data Updates on Devices" the alert's text names, if any.
@@ -220,15 +225,22 @@ pub(crate) fn health(alerts: Vec<Alert>, devices: &[Device]) -> Vec<Health> {
     }
     let mut out = Vec::new();
     for ((uuid, module), alert) in newest {
-        let name = match devices.iter().find(|d| d.uuid == uuid) {
-            Some(device) => device.name.clone(),
+        let (name, domain) = match devices.iter().find(|d| d.uuid == uuid) {
+            Some(device) => (device.name.clone(), device.domain.clone()),
             // The management center's own alerts (its own modules, and the rows of its own
             // Threat Data Updates) carry device "0".
-            None if uuid == MANAGEMENT_CENTER_UUID => MANAGEMENT_CENTER.to_string(),
+            None if uuid == MANAGEMENT_CENTER_UUID => (
+                MANAGEMENT_CENTER.to_string(),
+                devices
+                    .first()
+                    .map(|d| d.domain.clone())
+                    .unwrap_or_default(),
+            ),
             None => continue,
         };
         let reading = |row: Option<&'static str>, status: FmcStatus, service| Health {
             device: name.clone(),
+            domain: domain.clone(),
             module,
             row,
             service,
@@ -346,21 +358,16 @@ pub(crate) fn cloud_events_sent(configs: Vec<CloudEventsConfig>) -> Option<bool>
 }
 
 /// `DOMAINS` of the login answer: `[{"name": "Global", "uuid": "…"}, …]`.
-pub(crate) fn domain_uuid(domains: &str, wanted: &str) -> Result<String, Vec<String>> {
+pub(crate) fn domain_list(domains: &str) -> Vec<(String, String)> {
     #[derive(Deserialize)]
     struct Domain {
         name: String,
         uuid: String,
     }
     let list: Vec<Domain> = serde_json::from_str(domains).unwrap_or_default();
-    let wanted = wanted.trim().trim_end_matches('/');
-    let matches = |name: &str| {
-        name.eq_ignore_ascii_case(wanted) || name.eq_ignore_ascii_case(&format!("Global/{wanted}"))
-    };
-    list.iter()
-        .find(|d| matches(&d.name))
-        .map(|d| d.uuid.clone())
-        .ok_or_else(|| list.iter().map(|d| clean(&d.name, 64)).collect())
+    list.into_iter()
+        .map(|d| (clean(&d.name, 64), clean(&d.uuid, 64)))
+        .collect()
 }
 
 /// Peer text made safe to keep and show: control characters become spaces, runs of spaces one,
@@ -449,6 +456,7 @@ mod tests {
             uuid: uuid.into(),
             name: name.into(),
             health_status: None,
+            domain: "Global".into(),
         }
     }
 
@@ -542,15 +550,12 @@ mod tests {
         );
         assert_eq!(error_text(b"<html>"), None);
         assert_eq!(
-            domain_uuid(
-                r#"[{"name":"Global","uuid":"g"},{"name":"Global/Branches","uuid":"b"}]"#,
-                "branches"
-            ),
-            Ok("b".to_string())
+            domain_list(r#"[{"name":"Global","uuid":"g"},{"name":"Global/Branches","uuid":"b"}]"#),
+            [
+                ("Global".to_string(), "g".to_string()),
+                ("Global/Branches".to_string(), "b".to_string())
+            ]
         );
-        assert_eq!(
-            domain_uuid(r#"[{"name":"Global","uuid":"g"}]"#, "Lab"),
-            Err(vec!["Global".to_string()])
-        );
+        assert!(domain_list("not json").is_empty());
     }
 }

@@ -18,9 +18,9 @@ use tokio::time::{Instant, sleep, timeout};
 use tokio_rustls::TlsConnector;
 
 use super::FmcError;
-use super::api::{domain_uuid, error_text};
+use super::api::{domain_list, error_text};
 use super::tls::client_config;
-use crate::config::{FmcAuth, FmcSettings};
+use crate::config::{CDFMC_GLOBAL_DOMAIN, FmcAuth, FmcSettings};
 
 pub(crate) const LOGIN_PATH: &str = "/api/fmc_platform/v1/auth/generatetoken";
 pub(crate) const REFRESH_PATH: &str = "/api/fmc_platform/v1/auth/refreshtoken";
@@ -51,7 +51,8 @@ struct Session {
     refresh: String,
     refreshes: u8,
     since: Instant,
-    domain_uuid: String,
+    /// The domains read: (name, UUID).
+    domains: Vec<(String, String)>,
 }
 
 /// What the client did, for the metrics.
@@ -85,13 +86,13 @@ impl Client {
         })
     }
 
-    /// The domain's UUID, logging in first when needed.
-    pub(crate) async fn domain(&mut self) -> Result<String, FmcError> {
+    /// The domains to read, (name, UUID), logging in first when needed.
+    pub(crate) async fn domains(&mut self) -> Result<Vec<(String, String)>, FmcError> {
         self.ensure_session().await?;
         Ok(self
             .session
             .as_ref()
-            .map(|s| s.domain_uuid.clone())
+            .map(|s| s.domains.clone())
             .unwrap_or_default())
     }
 
@@ -148,7 +149,19 @@ impl Client {
                     refresh: String::new(),
                     refreshes: 0,
                     since: Instant::now(),
-                    domain_uuid: self.settings.domain.clone(),
+                    domains: self
+                        .settings
+                        .domains
+                        .iter()
+                        .map(|uuid| {
+                            let name = if uuid == CDFMC_GLOBAL_DOMAIN {
+                                "Global".to_string()
+                            } else {
+                                uuid.clone()
+                            };
+                            (name, uuid.clone())
+                        })
+                        .collect(),
                 });
             }
             return Ok(());
@@ -186,7 +199,7 @@ impl Client {
                     refresh,
                     refreshes: session.refreshes + 1,
                     since: Instant::now(),
-                    domain_uuid: session.domain_uuid,
+                    domains: session.domains,
                 });
                 Ok(())
             }
@@ -235,35 +248,18 @@ impl Client {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let wanted = &self.settings.domain;
-        let domain_uuid = match (header("DOMAINS"), header("DOMAIN_UUID")) {
-            (Some(domains), fallback) => match domain_uuid(&domains, wanted) {
-                Ok(uuid) => uuid,
-                Err(_) if wanted.eq_ignore_ascii_case("Global") && fallback.is_some() => {
-                    fallback.unwrap_or_default()
-                }
-                Err(known) => {
-                    return Err(FmcError::DomainUnknown {
-                        wanted: wanted.clone(),
-                        known,
-                    });
-                }
-            },
-            (None, Some(uuid)) if wanted.eq_ignore_ascii_case("Global") => uuid,
-            (None, _) => {
-                return Err(FmcError::DomainUnknown {
-                    wanted: wanted.clone(),
-                    known: Vec::new(),
-                });
-            }
-        };
+        let domains = resolve_domains(
+            &self.settings.domains,
+            header("DOMAINS").as_deref(),
+            header("DOMAIN_UUID").as_deref(),
+        )?;
         self.tally.logins += 1;
         self.session = Some(Session {
             access,
             refresh,
             refreshes: 0,
             since: Instant::now(),
-            domain_uuid,
+            domains,
         });
         Ok(())
     }
@@ -401,6 +397,45 @@ fn status_error(answer: &Answer) -> FmcError {
     }
 }
 
+/// The domains `wanted` names, (name, UUID), from the login answer's `DOMAINS` list (and its
+/// `DOMAIN_UUID`, the user's own, when an older release sends no list and Global is wanted);
+/// `all`: every domain listed.
+fn resolve_domains(
+    wanted: &[String],
+    listed: Option<&str>,
+    own: Option<&str>,
+) -> Result<Vec<(String, String)>, FmcError> {
+    let list = listed.map(domain_list).unwrap_or_default();
+    if wanted.iter().any(|w| w.eq_ignore_ascii_case("all")) && !list.is_empty() {
+        return Ok(list);
+    }
+    let known = || {
+        list.iter()
+            .map(|(name, _)| name.clone())
+            .collect::<Vec<_>>()
+    };
+    let mut out = Vec::new();
+    for w in wanted {
+        let name = w.trim().trim_end_matches('/');
+        let found = list.iter().find(|(n, _)| {
+            n.eq_ignore_ascii_case(name) || n.eq_ignore_ascii_case(&format!("Global/{name}"))
+        });
+        match (found, &own) {
+            (Some(domain), _) => out.push(domain.clone()),
+            (None, Some(uuid)) if name.eq_ignore_ascii_case("Global") => {
+                out.push(("Global".to_string(), (*uuid).to_string()));
+            }
+            _ => {
+                return Err(FmcError::DomainUnknown {
+                    wanted: w.clone(),
+                    known: known(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,5 +448,38 @@ mod tests {
         assert_eq!(retry_after(&headers), Duration::from_secs(2));
         headers.insert(RETRY_AFTER, "99999".parse().expect("header"));
         assert_eq!(retry_after(&headers), MAX_RETRY_AFTER);
+    }
+}
+
+#[cfg(test)]
+mod domain_tests {
+    use super::*;
+
+    const LISTED: &str = r#"[{"name":"Global","uuid":"g"},{"name":"Global/Branches","uuid":"b"}]"#;
+
+    #[test]
+    fn domains_are_found_by_name_short_name_or_all() {
+        let wanted = |w: &[&str]| w.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        let pair = |n: &str, u: &str| (n.to_string(), u.to_string());
+        assert_eq!(
+            resolve_domains(&wanted(&["Global", "branches"]), Some(LISTED), None).ok(),
+            Some(vec![pair("Global", "g"), pair("Global/Branches", "b")])
+        );
+        assert_eq!(
+            resolve_domains(&wanted(&["all"]), Some(LISTED), None).ok(),
+            Some(vec![pair("Global", "g"), pair("Global/Branches", "b")])
+        );
+        // An older release without a list: Global is the user's own domain.
+        assert_eq!(
+            resolve_domains(&wanted(&["Global"]), None, Some("g")).ok(),
+            Some(vec![pair("Global", "g")])
+        );
+        match resolve_domains(&wanted(&["Lab"]), Some(LISTED), None) {
+            Err(FmcError::DomainUnknown { wanted, known }) => {
+                assert_eq!(wanted, "Lab");
+                assert_eq!(known, ["Global", "Global/Branches"]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

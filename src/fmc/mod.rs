@@ -113,6 +113,8 @@ pub(crate) struct Reading {
     pub(crate) health: Vec<Health>,
     /// Alerts of modules this exporter does not interpret, newest per device and module.
     pub(crate) uninterpreted: Vec<Uninterpreted>,
+    /// The domains read, by name.
+    pub(crate) domains: Vec<String>,
     pub(crate) integration: Integration,
     /// List items that could not be read (skipped, not fatal).
     pub(crate) skipped_items: usize,
@@ -142,7 +144,7 @@ impl FmcView {
     pub(crate) fn new(settings: &FmcSettings) -> FmcView {
         FmcView {
             base: settings.base.clone(),
-            domain: settings.domain.clone(),
+            domain: settings.domains.join(", "),
             poll_interval: settings.poll_interval,
             reading: None,
             up: false,
@@ -209,7 +211,7 @@ impl Fmc {
     pub(crate) fn configure(&self, settings: Option<&FmcSettings>) {
         let mut state = self.lock();
         *state = settings.map(|s| match state.take() {
-            Some(old) if old.base == s.base && old.domain == s.domain => FmcView {
+            Some(old) if old.base == s.base && old.domain == s.domains.join(", ") => FmcView {
                 poll_interval: s.poll_interval,
                 ..old
             },

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::api::{
-    self, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration,
-    MANAGEMENT_CENTER_UUID, MAX_DEVICES, Page, SecurexConfig, cloud_events_sent, health, records,
-    securex_enabled, uninterpreted,
+    self, Alert, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration,
+    MANAGEMENT_CENTER_UUID, MAX_DEVICES, Page, SecurexConfig, Uninterpreted, cloud_events_sent,
+    health, records, securex_enabled, uninterpreted,
 };
 use super::client::Client;
 use super::{Fmc, FmcError, FmcView, Reading};
@@ -38,75 +38,39 @@ pub(crate) async fn read_once(settings: Arc<FmcSettings>, budget: Duration) -> F
 }
 
 pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<Reading, FmcError> {
-    let domain = client.domain().await?;
-    let base = format!("/api/fmc_config/v1/domain/{domain}");
+    let domains = client.domains().await?;
     let mut skipped = 0;
-    let (items, bad) = list(
-        client,
-        settings,
-        &format!("{base}/devices/devicerecords?expanded=true&limit={PAGE_LIMIT}"),
-    )
-    .await?;
-    skipped += bad;
-    let (devices, unread) = records::<DeviceRecord>(items);
-    skipped += unread;
-    let mut devices: Vec<Device> = devices.into_iter().map(Device::from).collect();
-    let mut devices_not_found = Vec::new();
-    if !settings.devices.is_empty() {
-        devices_not_found = settings
-            .devices
-            .iter()
-            .filter(|name| !devices.iter().any(|d| &&d.name == name))
-            .cloned()
-            .collect();
-        devices.retain(|d| settings.devices.contains(&d.name));
-    }
-    devices.truncate(MAX_DEVICES);
-
-    // Every module: those this exporter interprets, and the others, listed as not interpreted
-    // (the management center's own, device "0", included).
-    // The alerts of the last ALERT_WINDOW only (`startTime` and `endTime`, Unix seconds, given
-    // together as the specification asks), so the newest per device and module is current.
-    let now = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let mut filter = format!(
-        "startTime:{};endTime:{}",
-        now.saturating_sub(ALERT_WINDOW.as_secs()),
-        now + 60
-    );
-    if !settings.devices.is_empty() {
-        let mut uuids: Vec<&str> = devices.iter().map(|d| d.uuid.as_str()).collect();
-        uuids.push(MANAGEMENT_CENTER_UUID);
-        filter += &format!(";deviceUUIDs:{}", uuids.join(","));
-    }
-    let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
-    let query = format!("filter={filter}&");
-    let (alerts, others) = if devices.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let (items, bad) = list(
-            client,
-            settings,
-            &format!("{base}/health/alerts?{query}expanded=true&limit={PAGE_LIMIT}"),
-        )
-        .await?;
+    let mut devices: Vec<Device> = Vec::new();
+    let mut health_read = Vec::new();
+    let mut others_read = Vec::new();
+    for (index, (name, uuid)) in domains.iter().enumerate() {
+        let base = format!("/api/fmc_config/v1/domain/{uuid}");
+        let (mut found, bad) = domain_devices(client, settings, &base, name).await?;
         skipped += bad;
-        // Unreadable items are counted; readable ones are kept, interpreted or not.
-        let (records, unread) = records::<AlertRecord>(items);
-        skipped += unread;
-        let mut alerts = Vec::new();
-        let mut others = Vec::new();
-        for record in records {
-            match record.alert() {
-                Ok(alert) => alerts.push(alert),
-                Err(other) => others.push(other),
-            }
+        if !settings.devices.is_empty() {
+            found.retain(|d| settings.devices.contains(&d.name));
         }
-        (alerts, others)
-    };
+        found.truncate(MAX_DEVICES.saturating_sub(devices.len()));
+        // The management center's own record (device "0") once, with the first domain.
+        let (alerts, others, bad) =
+            domain_alerts(client, settings, &base, &found, index == 0).await?;
+        skipped += bad;
+        health_read.extend(health(alerts, &found));
+        others_read.extend(uninterpreted(others, &found));
+        devices.extend(found);
+    }
+    let devices_not_found = settings
+        .devices
+        .iter()
+        .filter(|name| !devices.iter().any(|d| &&d.name == name))
+        .cloned()
+        .collect();
 
+    // The cloud integration settings are the management center's, read in the first domain.
+    let base = format!(
+        "/api/fmc_config/v1/domain/{}",
+        domains.first().map_or("", |(_, uuid)| uuid.as_str())
+    );
     let integration = Integration {
         securex: optional_list(
             client,
@@ -125,13 +89,91 @@ pub(super) async fn poll(client: &mut Client, settings: &FmcSettings) -> Result<
     };
     Ok(Reading {
         at: SystemTime::now(),
-        health: health(alerts, &devices),
-        uninterpreted: uninterpreted(others, &devices),
+        health: health_read,
+        uninterpreted: others_read,
+        domains: domains.into_iter().map(|(name, _)| name).collect(),
         devices,
         integration,
         skipped_items: skipped,
         devices_not_found,
     })
+}
+
+/// A domain's device records, each with the domain's name; and how many items were unreadable.
+async fn domain_devices(
+    client: &mut Client,
+    settings: &FmcSettings,
+    base: &str,
+    domain: &str,
+) -> Result<(Vec<Device>, usize), FmcError> {
+    let (items, bad) = list(
+        client,
+        settings,
+        &format!("{base}/devices/devicerecords?expanded=true&limit={PAGE_LIMIT}"),
+    )
+    .await?;
+    let (records, unread) = records::<DeviceRecord>(items);
+    let devices = records
+        .into_iter()
+        .map(|r| {
+            let mut device = Device::from(r);
+            device.domain = domain.to_string();
+            device
+        })
+        .collect();
+    Ok((devices, bad + unread))
+}
+
+/// A domain's health alerts of the last [`ALERT_WINDOW`] (`startTime` and `endTime`, Unix
+/// seconds, given together as the specification asks, so the newest per device and module is
+/// current), for `devices` (and the management center's own, device "0", when `own`): those this
+/// exporter interprets, and the others, kept as not interpreted.
+async fn domain_alerts(
+    client: &mut Client,
+    settings: &FmcSettings,
+    base: &str,
+    devices: &[Device],
+    own: bool,
+) -> Result<(Vec<Alert>, Vec<Uninterpreted>, usize), FmcError> {
+    if devices.is_empty() {
+        return Ok((Vec::new(), Vec::new(), 0));
+    }
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let mut filter = format!(
+        "startTime:{};endTime:{}",
+        now.saturating_sub(ALERT_WINDOW.as_secs()),
+        now + 60
+    );
+    if !settings.devices.is_empty() {
+        let mut uuids: Vec<&str> = devices.iter().map(|d| d.uuid.as_str()).collect();
+        if own {
+            uuids.push(MANAGEMENT_CENTER_UUID);
+        }
+        filter += &format!(";deviceUUIDs:{}", uuids.join(","));
+    }
+    let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+    let (items, bad) = list(
+        client,
+        settings,
+        &format!("{base}/health/alerts?filter={filter}&expanded=true&limit={PAGE_LIMIT}"),
+    )
+    .await?;
+    // Unreadable items are counted; readable ones are kept, interpreted or not.
+    let (records, unread) = records::<AlertRecord>(items);
+    let mut alerts = Vec::new();
+    let mut others = Vec::new();
+    for record in records {
+        match record.alert() {
+            Ok(alert) if own || alert.device_uuid != MANAGEMENT_CENTER_UUID => alerts.push(alert),
+            Ok(_) => {}
+            Err(other) if own || other.device != MANAGEMENT_CENTER_UUID => others.push(other),
+            Err(_) => {}
+        }
+    }
+    Ok((alerts, others, bad + unread))
 }
 
 /// How far back health alerts are read: an alert older than this no longer says how a module is.

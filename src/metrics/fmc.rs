@@ -116,12 +116,13 @@ impl Collector for FmcCollector {
         let mut e = gauge(
             &mut encoder,
             names::FMC_HEALTH_STATUS,
-            "The management center's own health status per device and module (fmc_module as its API names it; row when the alert's text names a row of Threat Data Updates on Devices; service: the exporter's row it speaks for), as a state set.",
+            "The management center's own health status per domain, device and module (fmc_module as its API names it; row when the alert's text names a row of Threat Data Updates on Devices; service: the exporter's row it speaks for), as a state set.",
         )?;
         for (h, row) in reading.health.iter().zip(&rows) {
             for status in FmcStatus::ALL {
                 ConstGauge::new(i64::from(h.status == status)).encode(e.encode_family(
                     &Present([
+                        ("domain", h.domain.as_str()),
                         ("device", h.device.as_str()),
                         ("fmc_module", h.module.id()),
                         ("row", row.as_str()),
@@ -142,6 +143,7 @@ impl Collector for FmcCollector {
         for (h, row) in reading.health.iter().zip(&rows) {
             if let Some(ts) = h.timestamp {
                 ConstGauge::new(ts).encode(e.encode_family(&Present([
+                    ("domain", h.domain.as_str()),
                     ("device", h.device.as_str()),
                     ("fmc_module", h.module.id()),
                     ("row", row.as_str()),

@@ -955,3 +955,61 @@ async fn a_cloud_delivered_fmc_is_read_with_its_api_token() {
     std::fs::write(&token_file, "a-new-token\n").expect("token");
     until(&exporter, 5, up).await;
 }
+
+/// Several domains: `domains: [Global, Branches]` reads each domain's devices and health, with
+/// the domain as a label; a device name used in both domains stays two devices (series, page).
+#[tokio::test]
+async fn every_named_domain_is_read_and_a_name_unique_only_in_its_domain_stays_distinct() {
+    const BRANCHES: &str = "b1a2c3d4-0000-1111-2222-333344445555";
+    let lab = Lab::new(|w| {
+        w.device_in(BRANCHES, "b-1", "ftd-01").alert(
+            "b-1",
+            "THREAT_DATA_UPDATES",
+            "GREEN",
+            "Cisco Cloud Configuration - Success",
+        );
+        // The fleet's own devices are Global's.
+        for uuid in ["d-1", "d-2", "d-3"] {
+            w.device_domains.push((
+                uuid.into(),
+                firepower_cloud_testkit::fmc::GLOBAL_UUID.into(),
+            ));
+        }
+    })
+    .await;
+    let exporter = Exporter::start(&lab.config("  domains: [Global, Branches]\n")).await;
+    let e = until(&exporter, 10, up).await;
+    let status = |domain: &str, status: &str| {
+        e.all(
+            names::FMC_HEALTH_STATUS,
+            &[
+                ("domain", domain),
+                ("device", "ftd-01"),
+                ("fmc_module", "THREAT_DATA_UPDATES"),
+                ("status", status),
+            ],
+        )
+        .first()
+        .map(|s| s.value)
+    };
+    assert_eq!(status("Global", "red"), Some(1.0), "Global's ftd-01 fails");
+    assert_eq!(
+        status("Global/Branches", "green"),
+        Some(1.0),
+        "the Branches' ftd-01 succeeds"
+    );
+    let (_, page) = exporter.get("/").await;
+    assert!(
+        page.contains("Failure on ftd-01 (Global)")
+            && page.contains("Success on ftd-01 (Global/Branches)"),
+        "{page}"
+    );
+    // `all`: every domain the user can see.
+    let all = Exporter::start(&lab.config("  domains: [all]\n")).await;
+    let e = until(&all, 10, up).await;
+    assert!(
+        !e.all(names::FMC_HEALTH_STATUS, &[("domain", "Global/Branches")])
+            .is_empty(),
+        "all domains read"
+    );
+}

@@ -56,6 +56,9 @@ pub struct FmcWorld {
     /// A cloud-delivered FMC: the API token it accepts as `Authorization: Bearer`; it has no
     /// `generatetoken` (404), and a wrong or revoked token is 401.
     pub api_token: Option<String>,
+    /// `(device uuid, domain uuid)`: a device listed here exists in that domain only; the others
+    /// in every domain.
+    pub device_domains: Vec<(String, String)>,
 }
 
 impl Default for FmcWorld {
@@ -83,6 +86,7 @@ impl Default for FmcWorld {
             malformed_alerts: false,
             huge_alerts: None,
             api_token: None,
+            device_domains: Vec::new(),
         }
     }
 }
@@ -93,6 +97,20 @@ impl FmcWorld {
         self.devices
             .push((uuid.into(), name.into(), "green".into()));
         self
+    }
+
+    /// A device of one domain only (`domain` its UUID).
+    pub fn device_in(&mut self, domain: &str, uuid: &str, name: &str) -> &mut Self {
+        self.device_domains.push((uuid.into(), domain.into()));
+        self.device(uuid, name)
+    }
+
+    /// Whether `device` (uuid) exists in `domain` (uuid).
+    fn in_domain(&self, device: &str, domain: &str) -> bool {
+        self.device_domains
+            .iter()
+            .find(|(d, _)| d == device)
+            .is_none_or(|(_, dom)| dom == domain)
     }
 
     /// A health alert for `device` (uuid) of `module` with `status` and this description.
@@ -399,6 +417,7 @@ fn get(world: &FmcWorld, addr: SocketAddr, path: &str, query: &str) -> Response<
         "devices/devicerecords" => world
             .devices
             .iter()
+            .filter(|(uuid, _, _)| world.in_domain(uuid, domain))
             .map(|(uuid, name, health)| {
                 json!({"id": uuid, "name": name, "type": "Device", "healthStatus": health,
                        "model": "Cisco Firepower Threat Defense for VMware", "sw_version": "7.4.1"})
@@ -451,6 +470,7 @@ fn get(world: &FmcWorld, addr: SocketAddr, path: &str, query: &str) -> Response<
                         _ => true,
                     };
                     in_window
+                        && world.in_domain(&field("deviceUUID"), domain)
                         && modules
                             .as_ref()
                             .is_none_or(|m| m.contains(&field("moduleID")))
