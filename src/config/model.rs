@@ -260,6 +260,8 @@ pub(crate) struct FmcSettings {
     /// back, so a fixed file is used at once.
     pub(crate) password_file: std::path::PathBuf,
     pub(crate) auth: FmcAuth,
+    /// The HTTP proxy the API is reached through, if any.
+    pub(crate) proxy: Option<ProxySpec>,
     pub(crate) trust: FmcTrust,
     /// The domains read, as configured (names; UUIDs for a cloud-delivered FMC); `all`: every
     /// domain the user can see.

@@ -50,6 +50,9 @@ pub(crate) struct RawFmc {
     pub(crate) domain: Option<String>,
     /// Several domains, each read with its devices (`all`: every domain the user can see).
     pub(crate) domains: Option<Vec<String>>,
+    /// An HTTP proxy to reach the management center through (a cloud-delivered FMC from a
+    /// network without a direct way out).
+    pub(crate) proxy: Option<RawProxy>,
     #[serde(default, with = "humantime_serde")]
     pub(crate) poll_interval: Option<Duration>,
     #[serde(default, with = "humantime_serde")]

@@ -13,7 +13,9 @@ use super::model::{
     DEFAULT_MIN_INTERVAL, DEFAULT_RESOLV_CONF, DEFAULT_TIMEOUT, HttpCheck, PathTraceSettings,
     ProxySpec, Region, ResolverSpec, Target, TlsCheck, needs_dns,
 };
-use super::raw::{Check, Provenance, RawConfig, RawPathTrace, RawSettings, RawTarget, UsedBy};
+use super::raw::{
+    Check, Provenance, RawConfig, RawPathTrace, RawProxy, RawSettings, RawTarget, UsedBy,
+};
 use super::yaml::{ConfigError, FileContext, QUOTE_CHARS, clip};
 use crate::checklist::Service;
 
@@ -264,7 +266,7 @@ fn validate_target(
             "must be longer than zero, e.g. `3s`",
         ));
     }
-    let proxy = validate_proxy(ctx, field, s)?;
+    let proxy = validate_proxy(ctx, &format!("{field}.proxy"), s.proxy.as_ref())?;
     Ok(Target {
         name: rt.name.clone(),
         host: rt.host.clone(),
@@ -319,19 +321,20 @@ fn validate_resolver(
     })
 }
 
-fn validate_proxy(
+/// An HTTP proxy section (`field` its place: `defaults.proxy`, `fmc.proxy`…).
+pub(super) fn validate_proxy(
     ctx: &FileContext,
     field: &str,
-    s: &RawSettings,
+    raw: Option<&RawProxy>,
 ) -> Result<Option<ProxySpec>, ConfigError> {
-    let Some(raw) = &s.proxy else { return Ok(None) };
+    let Some(raw) = raw else { return Ok(None) };
     let Some(text) = raw.url.as_deref().filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
     // Never echo the URL back: it may carry the password.
     let bad = |why: &str| {
         ctx.err(
-            format!("{field}.proxy.url"),
+            format!("{field}.url"),
             format!("{why}; expected `http://[user[:password]@]host:port`"),
         )
     };
@@ -358,7 +361,7 @@ fn validate_proxy(
         let path = ctx.path(file);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             ctx.err(
-                format!("{field}.proxy.password_file"),
+                format!("{field}.password_file"),
                 format!("cannot read `{}`: {e}", path.display()),
             )
         })?;

@@ -21,6 +21,7 @@ use super::FmcError;
 use super::api::{domain_list, error_text};
 use super::tls::client_config;
 use crate::config::{CDFMC_GLOBAL_DOMAIN, FmcAuth, FmcSettings};
+use crate::probe::{Io, connect_through};
 
 pub(crate) const LOGIN_PATH: &str = "/api/fmc_platform/v1/auth/generatetoken";
 pub(crate) const REFRESH_PATH: &str = "/api/fmc_platform/v1/auth/refreshtoken";
@@ -287,14 +288,29 @@ impl Client {
         headers: &[(&str, String)],
     ) -> Result<Answer, FmcError> {
         let settings = &self.settings;
-        let tcp = TcpStream::connect((settings.host.as_str(), settings.port))
-            .await
-            .map_err(|e| FmcError::Connect(e.to_string()))?;
+        let stream: Box<dyn Io> = match &settings.proxy {
+            // Through the proxy's CONNECT tunnel, its failures named as the proxy step names them.
+            Some(proxy) => Box::new(
+                connect_through(
+                    proxy,
+                    &settings.host,
+                    settings.port,
+                    Instant::now() + settings.timeout,
+                )
+                .await
+                .map_err(|e| FmcError::Proxy(e.reason))?,
+            ),
+            None => Box::new(
+                TcpStream::connect((settings.host.as_str(), settings.port))
+                    .await
+                    .map_err(|e| FmcError::Connect(e.to_string()))?,
+            ),
+        };
         let name = rustls::pki_types::ServerName::try_from(settings.host.clone())
             .map_err(|e| FmcError::Connect(format!("host name: {e}")))?;
         let tls = self
             .connector
-            .connect(name, tcp)
+            .connect(name, stream)
             .await
             .map_err(|e| FmcError::from_tls(&e))?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))

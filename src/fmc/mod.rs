@@ -36,6 +36,8 @@ pub(crate) enum FmcError {
     TokenRejected(String),
     #[error("the cloud-delivered FMC refused the API token (revoked or expired): {0}")]
     ApiTokenRejected(String),
+    #[error("through the HTTP proxy: {} — {}", .0.as_str(), .0.summary())]
+    Proxy(crate::checklist::Reason),
     #[error("the user may not read this (403): {0}")]
     AccessDenied(String),
     #[error("rate limited (429) again after waiting; next try in {0:?} or at the next poll")]
@@ -54,13 +56,20 @@ pub(crate) enum FmcError {
 
 impl FmcError {
     /// Every reason, for the metrics' zero series.
-    pub(crate) const REASONS: [&'static str; 14] = [
+    pub(crate) const REASONS: [&'static str; 21] = [
         "connect",
         "timeout",
         "tls",
         "credentials_rejected",
         "token_rejected",
         "api_token_rejected",
+        "proxy_unreachable",
+        "proxy_timeout",
+        "proxy_auth_required",
+        "proxy_auth_unsupported",
+        "proxy_connect_refused",
+        "proxy_upstream_failed",
+        "proxy_failed",
         "access_denied",
         "rate_limited",
         "http_status",
@@ -79,6 +88,8 @@ impl FmcError {
             FmcError::CredentialsRejected(_) => "credentials_rejected",
             FmcError::TokenRejected(_) => "token_rejected",
             FmcError::ApiTokenRejected(_) => "api_token_rejected",
+            // Named as the probes' proxy step names it (proxy_auth_required, …).
+            FmcError::Proxy(reason) => reason.as_str(),
             FmcError::AccessDenied(_) => "access_denied",
             FmcError::RateLimited(_) => "rate_limited",
             FmcError::Status(..) => "http_status",

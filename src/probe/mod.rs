@@ -43,6 +43,7 @@ pub(crate) use facts::Trust;
 pub(crate) use history::{Change, History, changes};
 pub(crate) use outcome::{TargetOutcome, unix_seconds};
 pub(crate) use plan::label as stage_label;
+pub(crate) use proxy::connect_through;
 pub(crate) use share::Prober;
 pub(crate) use share::{Freshness, OutcomeSink};
 #[cfg(test)]

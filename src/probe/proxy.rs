@@ -50,6 +50,18 @@ pub(super) async fn step(input: Input<'_>) -> Found {
     }
 }
 
+/// A CONNECT tunnel to `host:port` through `proxy` (Basic or Digest when challenged), for a
+/// client other than the checklist (the management center's API): the failure is the one the
+/// proxy step would report.
+pub(crate) async fn connect_through(
+    proxy: &ProxySpec,
+    host: &str,
+    port: u16,
+    deadline: Instant,
+) -> Result<Tunnel, StageError> {
+    tunnel(proxy, host, port, deadline, &mut ProxyFacts::default()).await
+}
+
 async fn tunnel(
     proxy: &ProxySpec,
     host: &str,

@@ -1013,3 +1013,69 @@ async fn every_named_domain_is_read_and_a_name_unique_only_in_its_domain_stays_d
         "all domains read"
     );
 }
+
+/// A cloud-delivered FMC reached through the HTTP proxy with Basic authentication (`fmc.proxy`,
+/// its password in a file): read as directly. A proxy that demands other credentials is named as
+/// the probes name it (`proxy_auth_required`), and neither the proxy's password nor the token
+/// shows anywhere.
+#[tokio::test]
+async fn a_cloud_delivered_fmc_is_read_through_an_authenticating_proxy() {
+    use crate::util::{Proxy, ProxyMode};
+    const TOKEN: &str = "cdfmc-api-token-7c2e";
+    const PROXY_PASSWORD: &str = "proxy-pa55-9d";
+    let lab = Lab::new(|w| w.api_token = Some(TOKEN.into())).await;
+    let token_file = lab.world.dir.path().join("cdfmc-token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token");
+    let proxy_password = lab.world.dir.path().join("proxy-password");
+    std::fs::write(&proxy_password, format!("{PROXY_PASSWORD}\n")).expect("password");
+    let fmc_addr: std::net::SocketAddr = lab
+        .fmc
+        .url()
+        .trim_start_matches("https://")
+        .parse()
+        .expect("the fake FMC's address");
+    let proxy = Proxy::start(
+        ProxyMode::Basic {
+            user: "fw".into(),
+            password: PROXY_PASSWORD.into(),
+        },
+        fmc_addr,
+    )
+    .await;
+    let config = |user: &str| {
+        lab.config(&format!(
+            "  proxy: {{ url: \"http://{user}@{}\", password_file: {} }}\n",
+            proxy.addr,
+            proxy_password.display()
+        ))
+        // The proxy's `password_file` keeps the lab from writing the FMC's: the token replaces
+        // the user.
+        .replace(
+            "  username: prometheus-ro\n",
+            &format!("  token_file: {}\n", token_file.display()),
+        )
+    };
+    let exporter = Exporter::start(&config("fw")).await;
+    until(&exporter, 10, up).await;
+    assert!(
+        proxy
+            .requests
+            .lock()
+            .expect("requests")
+            .iter()
+            .any(|r| r.contains("CONNECT")),
+        "the API was read through the proxy"
+    );
+    let wrong = Exporter::start(&config("someone-else")).await;
+    until(&wrong, 10, failed_with("proxy_auth_required")).await;
+    let mut everything = String::new();
+    for path in ["/", "/metrics"] {
+        let (_, body) = wrong.get(path).await;
+        everything += &body;
+    }
+    assert!(
+        everything.contains("through the HTTP proxy: proxy_auth_required"),
+        "{everything}"
+    );
+    assert!(!everything.contains(PROXY_PASSWORD) && !everything.contains(TOKEN));
+}
