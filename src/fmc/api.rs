@@ -134,6 +134,8 @@ pub(crate) struct AlertRecord {
     name: Option<Lenient<String>>,
     description: Option<Lenient<String>>,
     details: Option<Lenient<String>>,
+    /// The alert's parameters, as text (`HealthAlertModel.params`).
+    params: Option<Lenient<String>>,
 }
 
 /// One health alert of a module this exporter reads.
@@ -173,7 +175,7 @@ impl AlertRecord {
                 timestamp: lenient(self.timestamp),
             });
         };
-        let text = [self.name, self.description, self.details]
+        let text = [self.name, self.description, self.details, self.params]
             .into_iter()
             .filter_map(lenient)
             .map(|s| html_text(&s))

@@ -855,6 +855,7 @@ async fn the_fmc_details_read_as_lines_and_old_alerts_do_not_count() {
             last["details"] =
                 "<b>Connection failed</b><br>Reason: DNS lookup failed<br/>Host: api-sse.cisco.com &amp; port 443"
                     .into();
+            last["params"] = "connector_port=8989".into();
         }
         w.alert(
             "d-3",
@@ -877,6 +878,10 @@ async fn the_fmc_details_read_as_lines_and_old_alerts_do_not_count() {
     assert!(
         !page.contains("&lt;br") && !page.contains("&lt;b&gt;"),
         "{page}"
+    );
+    assert!(
+        page.contains("connector_port=8989"),
+        "the alert's params: {page}"
     );
     assert!(
         !page.contains("Failure on ftd-03"),
