@@ -217,7 +217,7 @@ pub(super) fn validate_fmc(
         credentials,
         password_file: path,
         auth,
-        proxy: super::validate::validate_proxy(ctx, "fmc.proxy", raw.proxy.as_ref())?,
+        proxy: super::proxy::validate_proxy(ctx, "fmc.proxy", raw.proxy.as_ref())?,
         trust,
         domains,
         poll_interval,

@@ -9,6 +9,7 @@ mod embedded;
 mod fmc;
 mod indent;
 mod model;
+mod proxy;
 mod raw;
 #[cfg(test)]
 mod tests;
