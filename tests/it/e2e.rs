@@ -402,7 +402,12 @@ impl Stack {
 async fn page_inhibit_resolve(pattern: Pattern) {
     let world = World::new().await;
     let rows = three_rows(&world).await;
-    let exporter = Exporter::start(&rows.config).await;
+    // One scrape for all as on a VM (the link follows the scraped address); one per target as the
+    // compose and Kubernetes files run it, told the address people use (`--web.external-url`).
+    let exporter = match pattern {
+        Pattern::AllTargets => Exporter::start(&rows.config).await,
+        Pattern::PerTarget => Exporter::start_with_external_url(&rows.config).await,
+    };
     let Some(stack) = Stack::start(
         &readme_scrape_configs(pattern, exporter.addr, &["sse", "amp", "threatgrid"]),
         "3s",
@@ -502,9 +507,13 @@ async fn page_inhibit_resolve(pattern: Pattern) {
     // The runbook link opens, on the exporter, at the alert's own section.
     let link = annotations["runbook_url"].as_str().unwrap_or_default();
     let (base, anchor) = link.split_once('#').expect("an anchor");
+    let expected = match pattern {
+        Pattern::AllTargets => format!("http://{}", exporter.addr),
+        Pattern::PerTarget => format!("http://localhost:{}", exporter.addr.port()),
+    };
     let path = base
-        .strip_prefix(&format!("http://{}", exporter.addr))
-        .unwrap_or_else(|| panic!("the runbook link leads elsewhere: {link}"));
+        .strip_prefix(&expected)
+        .unwrap_or_else(|| panic!("the runbook link leads elsewhere than {expected}: {link}"));
     let (status, runbook) = request(exporter.addr, "GET", path, &[]).await;
     assert_eq!(status, 200, "{link}");
     assert!(

@@ -27,6 +27,27 @@ impl Exporter {
 
     /// The same with web options (TLS, basic auth, limits).
     pub async fn start_with(yaml: &str, options: WebOptions) -> Exporter {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on(yaml, options, listener).await
+    }
+
+    /// Told the address people use, as the compose and Kubernetes files tell it
+    /// (`--web.external-url=http://localhost:PORT/`).
+    pub async fn start_with_external_url(yaml: &str) -> Exporter {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let options = WebOptions {
+            external_url: Some(
+                format!("http://localhost:{port}/")
+                    .parse()
+                    .expect("external URL"),
+            ),
+            ..WebOptions::default()
+        };
+        Self::start_on(yaml, options, listener).await
+    }
+
+    async fn start_on(yaml: &str, options: WebOptions, listener: TcpListener) -> Exporter {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, yaml).expect("write config");
@@ -38,7 +59,6 @@ impl Exporter {
             .load()
             .unwrap_or_else(|e| panic!("test config is invalid: {e}"));
         let state = AppState::new(config, source, options);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel();
         let s = state.clone();
