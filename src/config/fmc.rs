@@ -233,10 +233,8 @@ fn first_line(
     path: &std::path::Path,
     what: &str,
 ) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path)
+    let line = super::secret::read_secret(path)
         .map_err(|e| ctx.err(field, format!("cannot read `{}`: {e}", path.display())))?;
-    // The line as written (a password may begin or end with a space), without a CRLF's `\r`.
-    let line = text.lines().next().unwrap_or_default().to_string();
     if line.is_empty() {
         return Err(ctx.err(
             field,

@@ -11,6 +11,7 @@ mod indent;
 mod model;
 mod proxy;
 mod raw;
+mod secret;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -26,6 +27,7 @@ pub(crate) use model::{
     ResolverSpec, Target, TlsCheck,
 };
 pub(crate) use raw::{DnsProtocol, IpPreference};
+pub(crate) use secret::read_secret;
 pub use yaml::ConfigError;
 pub(crate) use yaml::{FileContext, clip};
 

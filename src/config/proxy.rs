@@ -3,6 +3,7 @@
 
 use super::model::{Credentials, ProxySpec};
 use super::raw::RawProxy;
+use super::secret::read_secret;
 use super::yaml::{ConfigError, FileContext};
 
 /// An HTTP proxy section (`field` its place: `defaults.proxy`, `fmc.proxy`…).
@@ -43,13 +44,12 @@ pub(super) fn validate_proxy(
     let mut password = url.password().map(decode);
     if let Some(file) = &raw.password_file {
         let path = ctx.path(file);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        password = Some(read_secret(&path).map_err(|e| {
             ctx.err(
                 format!("{field}.password_file"),
                 format!("cannot read `{}`: {e}", path.display()),
             )
-        })?;
-        password = Some(text.lines().next().unwrap_or_default().to_string());
+        })?);
     }
     let credentials = match (user.is_empty(), password) {
         (true, None) => None,

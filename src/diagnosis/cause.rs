@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use super::account::account;
+use super::addresses;
 use super::remedy::{RemedyFacts, remedy};
 use std::fmt::Write as _;
-use std::net::IpAddr;
 
 use super::evidence::evidence;
 use super::marks::mark_words;
@@ -82,12 +82,6 @@ pub(crate) fn detail(outcome: &TargetOutcome, verdict: &Verdict) -> String {
             .unwrap_or_default()
     };
     let host = &outcome.target.host;
-    let addresses = |ips: &[IpAddr]| {
-        ips.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match &verdict.evidence {
         Evidence::Stage => own(),
         Evidence::Answer { server, then } => {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::addresses;
 use super::time::format_unix;
 use crate::probe::{Change, History, TargetOutcome, Tracer, changes, stage_label, traceable};
 
@@ -49,20 +50,14 @@ pub(crate) fn changed(
 }
 
 fn words(change: &Change) -> String {
-    let list = |ips: &[std::net::IpAddr]| {
-        ips.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match change {
         Change::DnsServer { was, now } => {
             format!("DNS answers now come from {now} (from {was} then)")
         }
         Change::Addresses { was, now } => format!(
             "the name now resolves to {} (to {} then)",
-            list(now),
-            list(was)
+            addresses(now),
+            addresses(was)
         ),
         Change::Issuer { was, now } => {
             format!("the certificate is now issued by {now} (by {was} then)")

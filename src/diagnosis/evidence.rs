@@ -3,9 +3,8 @@
 //! its status, the issuer of the certificate, the last hop that answered. It is a label of the
 //! verdict series, so the alerts carry it into the page an on-call engineer gets.
 
-use std::net::IpAddr;
-
 use super::account::{account, os};
+use super::addresses;
 use super::marks::mark_words;
 use super::path::brief;
 use crate::checklist::Reason;
@@ -117,11 +116,4 @@ fn proxy(outcome: &TargetOutcome) -> String {
         .proxy
         .as_ref()
         .map_or_else(|| "(none configured)".to_string(), ToString::to_string)
-}
-
-fn addresses(ips: &[IpAddr]) -> String {
-    ips.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }

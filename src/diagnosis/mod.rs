@@ -30,6 +30,14 @@ pub(crate) fn verdict(outcome: &TargetOutcome) -> Option<&Verdict> {
     outcome.verdict.as_ref()
 }
 
+/// Addresses in words: `192.0.2.1, 192.0.2.2`.
+fn addresses(ips: &[std::net::IpAddr]) -> String {
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The verdict's reason, `ok` when every stage passed.
 pub(crate) fn reason(outcome: &TargetOutcome) -> Reason {
     verdict(outcome).map_or(Reason::Ok, |s| s.reason)

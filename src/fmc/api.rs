@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::text::{clean, clean_lines, html_text};
 use crate::checklist::{FmcModule, FmcStatus, Service, rows_named_in, service_of_row};
 
 /// Device names come from operators: cut to this many characters before they become labels.
@@ -359,95 +360,6 @@ pub(crate) fn cloud_events_sent(configs: Vec<CloudEventsConfig>) -> Option<bool>
     (!flags.is_empty()).then(|| flags.contains(&true))
 }
 
-/// `DOMAINS` of the login answer: `[{"name": "Global", "uuid": "…"}, …]`.
-pub(crate) fn domain_list(domains: &str) -> Vec<(String, String)> {
-    #[derive(Deserialize)]
-    struct Domain {
-        name: String,
-        uuid: String,
-    }
-    let list: Vec<Domain> = serde_json::from_str(domains).unwrap_or_default();
-    list.into_iter()
-        .map(|d| (clean(&d.name, 64), clean(&d.uuid, 64)))
-        .collect()
-}
-
-/// Peer text made safe to keep and show: control characters become spaces, runs of spaces one,
-/// at most `max` characters (an ellipsis marks a cut).
-pub(crate) fn clean(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max * 4));
-    let mut count = 0;
-    let mut last_space = false;
-    for c in text.chars() {
-        let c = if c.is_control() { ' ' } else { c };
-        if c == ' ' && last_space {
-            continue;
-        }
-        if count == max {
-            out.push('…');
-            return out;
-        }
-        last_space = c == ' ';
-        out.push(c);
-        count += 1;
-    }
-    out.trim().to_string()
-}
-
-/// [`clean`] line by line: an alert's text keeps its line breaks (at most `max` characters in
-/// all).
-pub(crate) fn clean_lines(text: &str, max: usize) -> String {
-    let mut left = max;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if left == 0 {
-            break;
-        }
-        let line = clean(line, left);
-        left = left.saturating_sub(line.chars().count());
-        if !line.is_empty() {
-            out.push(line);
-        }
-    }
-    out.join("\n")
-}
-
-/// The text of an alert's HTML (`details` carries `<br>` between its lines): each `<br>` a line
-/// break, other tags dropped, the five character entities read.
-pub(crate) fn html_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('>') else {
-            out.push_str(&rest[open..]);
-            rest = "";
-            break;
-        };
-        let tag = rest[open + 1..open + close]
-            .trim_start_matches('/')
-            .trim()
-            .to_ascii_lowercase();
-        if tag.starts_with("br") || tag.starts_with("p") || tag.starts_with("li") {
-            out.push('\n');
-        }
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    let text = out
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&");
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,9 +452,7 @@ mod tests {
     }
 
     #[test]
-    fn peer_text_is_cut_and_cleaned() {
-        assert_eq!(clean("a\u{0}\n\nb", 10), "a b");
-        assert_eq!(clean(&"x".repeat(100), 5), "xxxxx…");
+    fn an_error_answer_gives_its_description() {
         assert_eq!(
             error_text(
                 br#"{"error":{"category":"FRAMEWORK","messages":[{"description":"Access token invalid."}],"severity":"ERROR"}}"#
@@ -551,13 +461,5 @@ mod tests {
             Some("Access token invalid.")
         );
         assert_eq!(error_text(b"<html>"), None);
-        assert_eq!(
-            domain_list(r#"[{"name":"Global","uuid":"g"},{"name":"Global/Branches","uuid":"b"}]"#),
-            [
-                ("Global".to_string(), "g".to_string()),
-                ("Global/Branches".to_string(), "b".to_string())
-            ]
-        );
-        assert!(domain_list("not json").is_empty());
     }
 }

@@ -5,7 +5,9 @@
 
 mod api;
 mod client;
+mod domains;
 mod poll;
+mod text;
 mod tls;
 
 use std::sync::{Arc, Mutex};
@@ -324,11 +326,11 @@ impl Fmc {
 /// failed logins, and an exporter that logs in at every poll would lock the operator's API user.
 const CREDENTIALS_HOLD: Duration = Duration::from_secs(3600);
 
-/// The first line of the password (or token) file, as the configuration reads it.
+/// The password (or token) its file holds now, as the configuration reads it.
 fn read_password(path: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let line = text.lines().next()?.to_string();
-    (!line.is_empty()).then_some(line)
+    crate::config::read_secret(path)
+        .ok()
+        .filter(|line| !line.is_empty())
 }
 
 /// Polls the management center every `poll_interval` until stopped, or until the cache it

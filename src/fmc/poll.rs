@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use super::api::{
-    self, Alert, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration,
+    Alert, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration,
     MANAGEMENT_CENTER_UUID, MAX_DEVICES, Page, SecurexConfig, Uninterpreted, cloud_events_sent,
     health, records, securex_enabled, uninterpreted,
 };
@@ -207,7 +207,7 @@ async fn list(
             FmcError::Malformed(format!(
                 "{}: {}",
                 path.split('?').next().unwrap_or_default(),
-                api::clean(&e.to_string(), 120)
+                super::text::clean(&e.to_string(), 120)
             ))
         })?;
         items.extend(page.items);
