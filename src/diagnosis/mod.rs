@@ -11,6 +11,7 @@ mod fmc;
 mod marks;
 mod path;
 mod remedy;
+mod tables;
 mod time;
 mod transcript;
 mod view;
