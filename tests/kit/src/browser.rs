@@ -7,13 +7,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+use crate::client::exchange;
 use crate::daemons::free_port;
 
 /// Narrower than this, a session emulates a phone.
@@ -138,29 +136,18 @@ async fn call(
     body: Option<&Value>,
 ) -> Result<(u16, Value), String> {
     let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
     let bytes = body.map_or_else(Vec::new, |b| b.to_string().into_bytes());
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string())
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(bytes)))
-        .map_err(|e| e.to_string())?;
-    let response = tokio::time::timeout(Duration::from_secs(60), sender.send_request(request))
-        .await
-        .map_err(|_| "no answer within 60 s".to_string())?
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Ok((status, value))
+    let (status, answer) = exchange(
+        stream,
+        &addr.to_string(),
+        method,
+        path,
+        &[("content-type", "application/json")],
+        bytes,
+    )
+    .await?;
+    Ok((
+        status,
+        serde_json::from_slice(&answer).unwrap_or(Value::Null),
+    ))
 }

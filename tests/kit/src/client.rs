@@ -42,27 +42,41 @@ pub async fn request_tls(
         .connect(name, stream)
         .await
         .map_err(|e| format!("handshake: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+    let (status, body) = exchange(tls, "localhost", "GET", path, headers, Vec::new()).await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// One HTTP/1.1 request on `io` (a TCP or TLS stream), with `host` as its `Host`, answered within
+/// 30 s: the status and the body.
+pub async fn exchange<S>(
+    io: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<(u16, Bytes), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
     let mut builder = hyper::Request::builder()
+        .method(method)
         .uri(path)
-        .header("host", "localhost");
+        .header("host", host);
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
-    let response = tokio::time::timeout(
-        Duration::from_secs(30),
-        sender.send_request(
-            builder
-                .body(Full::new(Bytes::new()))
-                .map_err(|e| e.to_string())?,
-        ),
-    )
-    .await
-    .map_err(|_| "no answer in 30 s".to_string())?
-    .map_err(|e| format!("request: {e}"))?;
+    let request = builder
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(request))
+        .await
+        .map_err(|_| "no answer in 30 s".to_string())?
+        .map_err(|e| format!("request: {e}"))?;
     let status = response.status().as_u16();
     let body = response
         .into_body()
@@ -70,7 +84,7 @@ pub async fn request_tls(
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    Ok((status, body))
 }
 
 /// One HTTP/1.1 request; returns status and body.
@@ -81,30 +95,8 @@ pub async fn request(
     headers: &[(&str, &str)],
 ) -> (u16, String) {
     let stream = TcpStream::connect(addr).await.expect("connect to exporter");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (status, body) = exchange(stream, &addr.to_string(), method, path, headers, Vec::new())
         .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    let mut builder = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string());
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
-    }
-    let response = tokio::time::timeout(
-        Duration::from_secs(30),
-        sender.send_request(builder.body(Full::new(Bytes::new())).expect("request")),
-    )
-    .await
-    .expect("exporter answered within 30 s")
-    .expect("response");
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     (status, String::from_utf8_lossy(&body).into_owned())
 }
