@@ -582,20 +582,7 @@ async fn check_names_every_failing_target_of_a_row() {
 #[tokio::test]
 async fn a_failure_says_what_changed_since_the_last_success() {
     let world = World::new().await;
-    let (server, plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let config = write(
-        &world,
-        "changed.yml",
-        &world.config(
-            "",
-            &[sse_target(
-                "sse",
-                "api-sse.cisco.com",
-                server.port(),
-                plain.port(),
-            )],
-        ),
-    );
+    let (config, _server, _plain) = healthy_config_file(&world).await;
     let state = world.dir.path().join("check-state.json");
     let state = state.to_str().expect("path");
     let check = || async {
