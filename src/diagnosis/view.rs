@@ -116,31 +116,48 @@ impl Report {
     ) -> Report {
         let (tracer, history) = (prober.tracer().as_ref(), prober.history().as_ref());
         let (cloud_integration_enabled, integration_note) = integration(config, fmc_integration);
-        let rows: Vec<RowView> = rows(
+        // Each row's deciding target, by name: its cause is the one its target view words.
+        let decided: Vec<_> = rows(
             &outcomes.iter().map(|(o, _)| o.as_ref()),
             cloud_integration_enabled,
         )
         .into_iter()
-        .map(|row| RowView {
-            service: row.service,
-            title: row.service.title(),
-            status: row.status,
-            decided_by: row.decided_by.map(|(o, s)| Cause::of(o, s, tracer)),
-            failing: Vec::new(),
-            target_count: row.targets,
-            part_of: match scope {
-                RowScope::Whole => None,
-                RowScope::Part(target) => Some(target.clone()),
-            },
-            fmc: Vec::new(),
+        .map(|row| {
+            (
+                row.service,
+                row.status,
+                row.targets,
+                row.decided_by.map(|(o, _)| o.target.name.clone()),
+            )
         })
         .collect();
-        let success = rows.iter().all(|r| r.status != RowStatus::Failure);
-        let common_cause = common_cause(&rows);
         let targets: Vec<TargetView> = outcomes
             .into_iter()
             .map(|(outcome, freshness)| TargetView::new(outcome, freshness, tracer, history))
             .collect();
+        let rows: Vec<RowView> = decided
+            .into_iter()
+            .map(|(service, status, target_count, decider)| RowView {
+                service,
+                title: service.title(),
+                status,
+                decided_by: decider.and_then(|name| {
+                    targets
+                        .iter()
+                        .find(|t| t.name == name)
+                        .and_then(|t| t.cause.clone())
+                }),
+                failing: Vec::new(),
+                target_count,
+                part_of: match scope {
+                    RowScope::Whole => None,
+                    RowScope::Part(target) => Some(target.clone()),
+                },
+                fmc: Vec::new(),
+            })
+            .collect();
+        let success = rows.iter().all(|r| r.status != RowStatus::Failure);
+        let common_cause = common_cause(&rows);
         let mut rows = rows;
         for row in rows.iter_mut().filter(|r| r.status == RowStatus::Failure) {
             let mut failing: Vec<Cause> = targets
