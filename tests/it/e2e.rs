@@ -629,8 +629,9 @@ pub(crate) enum Panels {
     /// Every panel but the path trace's (no routed path to trace), and the FMC's when `fmc`.
     AllBut { fmc: bool },
     /// The path trace's only (a namespace lab with a traced path): where the path ends and its
-    /// last hop; the MTU drop exists only after a path-MTU black hole (paths.rs's MTU lab).
-    PathTrace,
+    /// last hop, and with `mtu` the hop after which the MTU drops, which exists only after a
+    /// path-MTU black hole (paths.rs's MTU lab).
+    PathTrace { mtu: bool },
 }
 
 pub(crate) async fn check_dashboards(
@@ -662,8 +663,8 @@ pub(crate) async fn check_dashboards(
                     Panels::AllBut { fmc } => {
                         !path && (fmc || !expr.contains("firepower_cloud_fmc_"))
                     }
-                    Panels::PathTrace => {
-                        path && !expr.contains("firepower_cloud_path_mtu_drop_hop")
+                    Panels::PathTrace { mtu } => {
+                        path && (mtu || !expr.contains("firepower_cloud_path_mtu_drop_hop"))
                     }
                 };
                 if !wanted {
@@ -704,7 +705,7 @@ pub(crate) async fn check_dashboards(
                 checked += 1;
             }
         }
-        if panels_of == Panels::PathTrace {
+        if let Panels::PathTrace { .. } = panels_of {
             continue;
         }
         for var in d["templating"]["list"]
@@ -738,10 +739,10 @@ pub(crate) async fn check_dashboards(
             );
         }
     }
-    let least = if panels_of == Panels::PathTrace {
-        2
-    } else {
-        30
+    let least = match panels_of {
+        Panels::PathTrace { mtu: false } => 2,
+        Panels::PathTrace { mtu: true } => 3,
+        Panels::AllBut { .. } => 30,
     };
     assert!(checked >= least, "only {checked} queries checked");
     eprintln!("dashboards: {checked} panel queries returned data");

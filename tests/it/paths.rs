@@ -389,7 +389,7 @@ fn the_path_trace_panel_shows_a_traced_path_on_real_prometheus() {
             &stack.daemons(),
             ".*",
             false,
-            Panels::PathTrace,
+            Panels::PathTrace { mtu: false },
         )
         .await;
     });
@@ -641,6 +641,53 @@ fn the_trace_of_a_path_mtu_black_hole_names_the_link_where_the_mtu_drops() {
         summary.contains("the MTU drops on the link just before 10.77.3.2"),
         "{summary}"
     );
+}
+
+/// The path trace panel's MTU column against a real Prometheus inside the client namespace: after
+/// a path-MTU black hole is traced, every query of the panel (where the path ends, its last hop,
+/// the hop after which the MTU drops) returns data.
+#[test]
+fn the_path_trace_panel_shows_where_the_mtu_drops_on_real_prometheus() {
+    if !mtu_lab_ready() {
+        return;
+    }
+    let names = large_certificate_names();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let lab = MtuLab::new(
+        "pm",
+        &names,
+        "Forbidden",
+        "",
+        "max_hops: 5, hop_timeout: 1s",
+    );
+    let config = std::fs::read_to_string(&lab.config).expect("read") + "    min_interval: 0s\n";
+    in_client(&lab.lab, move || async move {
+        use crate::e2e::{Panels, Pattern, Stack, check_dashboards, readme_scrape_configs};
+        use crate::util::Exporter;
+
+        let exporter = Exporter::start(&config).await;
+        let started = std::time::SystemTime::now();
+        // The handshake stalls for the stage's timeout before small segments complete it: the
+        // probe job gets the README's scrape timeout, not the stack's one second.
+        let scrape_configs = readme_scrape_configs(Pattern::AllTargets, exporter.addr, &["sse"])
+            .replacen(
+                "metrics_path: /probe\n",
+                "metrics_path: /probe\n    scrape_interval: 4s\n    scrape_timeout: 4s\n",
+                1,
+            );
+        let Some(stack) = Stack::start(&scrape_configs, "5s").await else {
+            return;
+        };
+        check_dashboards(
+            stack.prom_addr,
+            started,
+            &stack.daemons(),
+            ".*",
+            false,
+            Panels::PathTrace { mtu: true },
+        )
+        .await;
+    });
 }
 
 /// A small certificate and a large answer (a block page's size): TLS completes, the response
