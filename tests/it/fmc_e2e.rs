@@ -4,7 +4,8 @@
 //! Configuration fails while every network stage succeeds pages "not the path" with its runbook;
 //! a broken path then pages the row's own alert instead (the two never page together); and the
 //! FMC saying cloud integration is off turns the rows disabled, so nothing pages although the path
-//! is still broken. Every dashboard query, the FMC's panels included, returns data.
+//! is still broken. Every dashboard query, the FMC's panels included, returns data. The same runs
+//! for an on-premises FMC (user and password) and a cloud-delivered one (API token).
 
 use std::time::Duration;
 
@@ -14,20 +15,53 @@ use crate::World;
 use crate::e2e::{Pattern, Stack, check_dashboards, readme_scrape_configs, three_rows, wait_for};
 use crate::util::{Answer, Exporter};
 
+/// How the exporter reads the management center.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// On premises: a user and a password, `generatetoken`.
+    OnPremises,
+    /// Cloud-delivered (Security Cloud Control): an API token from a file, as a bearer.
+    CloudDelivered,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fmc_failing_while_the_path_is_healthy_pages_not_the_path_and_integration_off_pages_nothing()
  {
+    fmc_end_to_end(Kind::OnPremises).await;
+}
+
+/// The same path with a cloud-delivered FMC: its series are those of an on-premises one, so the
+/// same alerts page and the same dashboard panels show its status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_delivered_fmc_pages_and_shows_as_an_on_premises_one() {
+    fmc_end_to_end(Kind::CloudDelivered).await;
+}
+
+async fn fmc_end_to_end(kind: Kind) {
     let world = World::new().await;
     let rows = three_rows(&world).await;
-    let fmc = FakeFmc::start(world.pki.leaf(&["127.0.0.1"]), crate::fmc::fleet()).await;
-    let password_file = world.dir.path().join("fmc-password");
-    std::fs::write(&password_file, "s3cret-FMC-pa55\n").expect("write");
+    let mut fleet = crate::fmc::fleet();
+    let secret = world.dir.path().join("fmc-secret");
+    let credentials = match kind {
+        Kind::OnPremises => {
+            std::fs::write(&secret, "s3cret-FMC-pa55\n").expect("write");
+            format!(
+                "  username: prometheus-ro\n  password_file: {}\n",
+                secret.display()
+            )
+        }
+        Kind::CloudDelivered => {
+            fleet.api_token = Some("cdfmc-api-token-e2e".into());
+            std::fs::write(&secret, "cdfmc-api-token-e2e\n").expect("write");
+            format!("  token_file: {}\n", secret.display())
+        }
+    };
+    let fmc = FakeFmc::start(world.pki.leaf(&["127.0.0.1"]), fleet).await;
     // Four requests a poll: every 5 s stays inside the client's 60 requests a minute, so no poll
     // waits for the rate budget (at 1 s, the budget ran out within the minute and a poll stalled).
     let config = format!(
-        "fmc:\n  url: {}\n  username: prometheus-ro\n  password_file: {}\n  ca_file: {}\n  poll_interval: 5s\n{}",
+        "fmc:\n  url: {}\n{credentials}  ca_file: {}\n  poll_interval: 5s\n{}",
         fmc.url(),
-        password_file.display(),
         world.pki.ca_file.display(),
         rows.config
     );
@@ -167,5 +201,13 @@ async fn the_fmc_failing_while_the_path_is_healthy_pages_not_the_path_and_integr
         page.contains("Cloud integration is disabled, as the management center says"),
         "{page}"
     );
+    let seen = fmc.seen();
+    match kind {
+        Kind::OnPremises => assert!(seen.logins > 0 && seen.bearer_requests == 0, "{seen:#?}"),
+        Kind::CloudDelivered => assert!(
+            seen.logins + seen.failed_logins == 0 && seen.bearer_requests > 0,
+            "read with the API token alone: {seen:#?}"
+        ),
+    }
     drop(exporter);
 }
