@@ -17,7 +17,19 @@ struct Lab {
 
 impl Lab {
     /// client ─ r1 ─ r2 ─ r3 ─ server, on 10.77.1.0/24 … 10.77.4.0/24 (server 10.77.4.2).
+    /// `case` names the lab's namespaces and is one test's own: tests run in parallel, and two
+    /// labs of one name would take each other's namespaces.
     fn new(case: &str) -> Lab {
+        static TAKEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+            std::sync::Mutex::new(std::collections::BTreeSet::new());
+        let fresh = TAKEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(case.to_string());
+        assert!(
+            fresh,
+            "two tests make a lab named {case:?}: give each its own"
+        );
         let tag = format!("fce{}{case}", std::process::id() % 100_000);
         let names: Vec<String> = ["c", "r1", "r2", "r3", "s"]
             .iter()
@@ -25,6 +37,9 @@ impl Lab {
             .collect();
         let lab = Lab { names };
         for ns in &lab.names {
+            // A namespace of this name is left from a killed run whose process id had the same
+            // tail (this process, alive, owns the tag now).
+            let _ = Command::new("ip").args(["netns", "delete", ns]).output();
             ip(&["netns", "add", ns]);
             netns_exec(ns, &["ip", "link", "set", "lo", "up"]);
         }
@@ -423,7 +438,7 @@ fn check_prints_the_path_under_the_failing_step() {
     if !can_make_namespaces() {
         return;
     }
-    let lab = Lab::new("pr");
+    let lab = Lab::new("cp");
     let dir = tempfile::tempdir().expect("dir");
     let text = lab.check_text(&config(dir.path()));
     assert!(
