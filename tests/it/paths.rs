@@ -381,21 +381,34 @@ fn the_path_trace_panel_shows_a_traced_path_on_real_prometheus() {
         return;
     }
     let lab = Lab::new("pd");
-    in_client(&lab, || async {
+    panel_on_real_prometheus(
+        &lab,
+        "path_trace: { max_hops: 5, hop_timeout: 1s }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [8989]\n    min_interval: 0s\n".into(),
+        None,
+        false,
+    );
+}
+
+/// Runs an exporter with `config` and a real Prometheus scraping it as the README says, both in
+/// `lab`'s client namespace (the probe job with `scrape_timeout` when given, the stack's second
+/// otherwise), and requires data from every query of the path trace panel (with `mtu`, its MTU
+/// drop too).
+fn panel_on_real_prometheus(lab: &Lab, config: String, scrape_timeout: Option<&str>, mtu: bool) {
+    let job = scrape_timeout.map(|t| {
+        format!("metrics_path: /probe\n    scrape_interval: {t}\n    scrape_timeout: {t}\n")
+    });
+    in_client(lab, move || async move {
         use crate::e2e::{Panels, Pattern, Stack, check_dashboards, readme_scrape_configs};
         use crate::util::Exporter;
 
-        let exporter = Exporter::start(
-            "path_trace: { max_hops: 5, hop_timeout: 1s }\ntargets:\n  - name: sse\n    host: 10.77.4.2\n    service: cisco_cloud_configuration\n    checks: [tcp]\n    tcp_ports: [8989]\n    min_interval: 0s\n",
-        )
-        .await;
+        let exporter = Exporter::start(&config).await;
         let started = std::time::SystemTime::now();
-        let Some(stack) = Stack::start(
-            &readme_scrape_configs(Pattern::AllTargets, exporter.addr, &["sse"]),
-            "3s",
-        )
-        .await
-        else {
+        let mut scrape_configs =
+            readme_scrape_configs(Pattern::AllTargets, exporter.addr, &["sse"]);
+        if let Some(job) = job {
+            scrape_configs = scrape_configs.replacen("metrics_path: /probe\n", &job, 1);
+        }
+        let Some(stack) = Stack::start(&scrape_configs, "5s").await else {
             return;
         };
         check_dashboards(
@@ -404,7 +417,7 @@ fn the_path_trace_panel_shows_a_traced_path_on_real_prometheus() {
             &stack.daemons(),
             ".*",
             false,
-            Panels::PathTrace { mtu: false },
+            Panels::PathTrace { mtu },
         )
         .await;
     });
@@ -553,6 +566,16 @@ impl MtuLab {
         }
     }
 
+    /// The lab with a leaf whose certificate alone spans several full-size packets (the
+    /// handshake stalls behind the small-MTU link) and `GET /` answered 403 Forbidden.
+    fn large_certificate(case: &str, path_trace: &str) -> MtuLab {
+        let names: Vec<String> = std::iter::once("api-sse.cisco.com".to_string())
+            .chain((0..150).map(|i| format!("edge-{i:03}.api-sse.cisco.com")))
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        MtuLab::new(case, &names, "Forbidden", "", path_trace)
+    }
+
     /// Requires `(stage, reason)` on 20 runs in a row; then, with the small-MTU hop gone, a
     /// healthy target.
     fn same_verdict_then_healthy(&self, stage: &str, reason: &str) {
@@ -582,17 +605,8 @@ fn a_path_mtu_black_hole_is_named_after_a_small_segment_handshake_completes() {
     if !mtu_lab_ready() {
         return;
     }
-    let names = large_certificate_names();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let lab = MtuLab::new("mt", &names, "Forbidden", "", "enabled: false");
+    let lab = MtuLab::large_certificate("mt", "enabled: false");
     lab.same_verdict_then_healthy("tls", "tls_mtu_black_hole");
-}
-
-/// The names of a leaf whose certificate alone spans several full-size packets.
-fn large_certificate_names() -> Vec<String> {
-    std::iter::once("api-sse.cisco.com".to_string())
-        .chain((0..150).map(|i| format!("edge-{i:03}.api-sse.cisco.com")))
-        .collect()
 }
 
 /// Where the MTU drops: the trace after `tls_mtu_black_hole` sends full-size and small datagrams
@@ -605,15 +619,7 @@ fn the_trace_of_a_path_mtu_black_hole_names_the_link_where_the_mtu_drops() {
     if !mtu_lab_ready() {
         return;
     }
-    let names = large_certificate_names();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let lab = MtuLab::new(
-        "mp",
-        &names,
-        "Forbidden",
-        "",
-        "max_hops: 5, hop_timeout: 1s",
-    );
+    let lab = MtuLab::large_certificate("mp", "max_hops: 5, hop_timeout: 1s");
     let mtu_of = |report: &Value| {
         let target = &report["targets"][0];
         assert_eq!(target["reason"], "tls_mtu_black_hole", "{report}");
@@ -666,43 +672,11 @@ fn the_path_trace_panel_shows_where_the_mtu_drops_on_real_prometheus() {
     if !mtu_lab_ready() {
         return;
     }
-    let names = large_certificate_names();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let lab = MtuLab::new(
-        "pm",
-        &names,
-        "Forbidden",
-        "",
-        "max_hops: 5, hop_timeout: 1s",
-    );
+    let lab = MtuLab::large_certificate("pm", "max_hops: 5, hop_timeout: 1s");
     let config = std::fs::read_to_string(&lab.config).expect("read") + "    min_interval: 0s\n";
-    in_client(&lab.lab, move || async move {
-        use crate::e2e::{Panels, Pattern, Stack, check_dashboards, readme_scrape_configs};
-        use crate::util::Exporter;
-
-        let exporter = Exporter::start(&config).await;
-        let started = std::time::SystemTime::now();
-        // The handshake stalls for the stage's timeout before small segments complete it: the
-        // probe job gets the README's scrape timeout, not the stack's one second.
-        let scrape_configs = readme_scrape_configs(Pattern::AllTargets, exporter.addr, &["sse"])
-            .replacen(
-                "metrics_path: /probe\n",
-                "metrics_path: /probe\n    scrape_interval: 4s\n    scrape_timeout: 4s\n",
-                1,
-            );
-        let Some(stack) = Stack::start(&scrape_configs, "5s").await else {
-            return;
-        };
-        check_dashboards(
-            stack.prom_addr,
-            started,
-            &stack.daemons(),
-            ".*",
-            false,
-            Panels::PathTrace { mtu: true },
-        )
-        .await;
-    });
+    // The handshake stalls before small segments complete it: the probe job gets a scrape
+    // timeout above the stage's 2 s, not the stack's one second.
+    panel_on_real_prometheus(&lab.lab, config, Some("4s"), true);
 }
 
 /// A small certificate and a large answer (a block page's size): TLS completes, the response
