@@ -575,10 +575,14 @@ async fn five_hundred_slow_clients_that_reconnect_do_not_starve_real_scrapes() {
         assert!(Instant::now() < until, "the slow clients did not connect");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // A starved request waits until a slow client is cut at the read-header timeout (5 s by
-    // default); one that is served at once does not. Half that timeout tells the two apart on a
-    // loaded two-core machine, where a served request has been seen to take a second.
-    let starved = Duration::from_secs(5) / 2;
+    // A starved request waits until a slow client is cut at the read-header timeout (the
+    // exporter's default here); one that is served at once does not. Half that timeout tells the
+    // two apart on a loaded two-core machine, where a served request has been seen to take 1 s.
+    let defaults = <firepower_cloud_exporter::cli::Cli as clap::Parser>::try_parse_from([
+        "firepower-cloud-exporter",
+    ])
+    .expect("the defaults parse");
+    let starved = defaults.read_header_timeout / 2;
     for round in 0..8 {
         let started = Instant::now();
         let (status, _) = exporter.get("/-/healthy").await;
