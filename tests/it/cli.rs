@@ -90,21 +90,8 @@ async fn check_prints_the_fmc_table_and_exits_0_when_healthy() {
 #[tokio::test]
 async fn check_names_the_reason_and_remedy_and_exits_1_on_failure() {
     let world = World::new().await;
-    let (server, _) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let closed = servers::closed_port();
-    let config = write(
-        &world,
-        "c.yml",
-        &world.config(
-            "",
-            &[sse_target(
-                "sse",
-                "api-sse.cisco.com",
-                server.port(),
-                closed,
-            )],
-        ),
-    );
+    let (config, _server, closed) = crate::refused_8989_config(&world).await;
+    let config = write(&world, "c.yml", &config);
     let out = run(&["check", "--config.file", &config]).await;
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");

@@ -323,18 +323,8 @@ fn overrides<'a>(panel: &'a Value, property: &str) -> Vec<(&'a str, &'a Value)> 
 #[tokio::test]
 async fn dashboards_wrap_the_words_link_to_the_evidence_and_never_draw_a_failure_as_time() {
     let world = crate::World::new().await;
-    let (server, _plain) = crate::healthy_sse(&world, "api-sse.cisco.com").await;
-    let closed = firepower_cloud_testkit::servers::closed_port();
-    let exporter = crate::util::Exporter::start(&world.config(
-        "",
-        &[crate::sse_target(
-            "sse",
-            "api-sse.cisco.com",
-            server.port(),
-            closed,
-        )],
-    ))
-    .await;
+    let (config, _server, _) = crate::refused_8989_config(&world).await;
+    let exporter = crate::util::Exporter::start(&config).await;
     let mut followed = 0;
     for path in dashboard_files() {
         let dashboard = load(&path);

@@ -9,8 +9,8 @@ use std::process::Stdio;
 use firepower_cloud_exporter::checklist::glossary_markdown;
 use firepower_cloud_exporter::metrics::names;
 
-use crate::util::{Exporter, servers};
-use crate::{World, healthy_sse, sse_target};
+use crate::util::Exporter;
+use crate::{World, refused_8989_config};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -74,17 +74,7 @@ async fn every_surface_uses_the_glossary_words() {
 
     // A target whose TCP 8989 is refused: the firewall team's.
     let world = World::new().await;
-    let (server, _plain) = healthy_sse(&world, "api-sse.cisco.com").await;
-    let closed = servers::closed_port();
-    let config = world.config(
-        "",
-        &[sse_target(
-            "sse",
-            "api-sse.cisco.com",
-            server.port(),
-            closed,
-        )],
-    );
+    let (config, _server, _) = refused_8989_config(&world).await;
     let exporter = Exporter::start(&config).await;
     let firewall = team("firewall");
 

@@ -122,6 +122,16 @@ pub async fn healthy_sse(world: &World, host: &str) -> (TlsServer, std::net::Soc
     (server, plain)
 }
 
+/// The configuration of one target, `sse`: api-sse.cisco.com with TLS on 443 healthy and TCP
+/// 8989 refused (a closed port, returned as the port probed), the firewall team's failure. The
+/// server is returned so it lives as long as the test needs it.
+pub async fn refused_8989_config(world: &World) -> (String, TlsServer, u16) {
+    let (server, _plain) = healthy_sse(world, "api-sse.cisco.com").await;
+    let closed = servers::closed_port();
+    let target = sse_target("sse", "api-sse.cisco.com", server.port(), closed);
+    (world.config("", &[target]), server, closed)
+}
+
 /// A running exporter whose one target, `sse`, is a healthy api-sse.cisco.com; the servers are
 /// returned so they live as long as the test needs them.
 pub async fn healthy_exporter(world: &World) -> (util::Exporter, TlsServer, std::net::SocketAddr) {
