@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::api::{
     Alert, AlertRecord, CloudEventsConfig, Device, DeviceRecord, Integration,
     MANAGEMENT_CENTER_UUID, MAX_DEVICES, Page, SecurexConfig, Uninterpreted, cloud_events_sent,
-    health, records, securex_enabled, uninterpreted,
+    records, securex_enabled,
 };
 use super::client::Client;
+use super::health::{health, uninterpreted};
 use super::{Fmc, FmcError, FmcView, Reading};
 use crate::config::FmcSettings;
 
